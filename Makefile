@@ -1,0 +1,48 @@
+# Plugyard — two commands: `make run` (the whole local stack) and `make test` (lint + every test).
+SHELL := /bin/bash
+PY ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+COV_MIN ?= 85
+export PYTHONPATH := $(CURDIR):$(CURDIR)/plugin-runtime
+export AWS_DEFAULT_REGION ?= us-east-1
+
+.PHONY: run test lint format unit integration bench system-deps clean
+
+$(STAMP): requirements.txt requirements-dev.txt plugin-runtime/pyproject.toml
+	@test -x $(BIN)/python || $(PY) -m venv $(VENV)
+	$(BIN)/pip install -q --disable-pip-version-check -r requirements-dev.txt 2>&1 | grep -v "is ignored" || true
+	@$(BIN)/python -c "import chalice, moto, pynamodb, waitress" || { echo "dependency install failed"; exit 1; }
+	@touch $(STAMP)
+
+# Debian packages the sandbox needs; installed only when missing so repeated runs stay fast.
+system-deps:
+	@command -v bwrap >/dev/null || { echo "Installing bubblewrap (Debian)…"; \
+		(apt-get update -qq && apt-get install -y -qq bubblewrap) >/dev/null; }
+
+run: $(STAMP) system-deps
+	$(BIN)/python -m chalicelib.local.stack
+
+lint: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy chalicelib plugin-runtime/plugyard_runtime
+
+format: $(STAMP)
+	$(BIN)/ruff format .
+	$(BIN)/ruff check --fix .
+
+test: $(STAMP) system-deps lint
+	rm -f .coverage .coverage.*
+	COVERAGE_PROCESS_START=$(CURDIR)/pyproject.toml $(BIN)/python -m pytest -p no:cacheprovider \
+		--cov --cov-report=term --cov-fail-under=$(COV_MIN) tests
+
+unit: $(STAMP)
+	$(BIN)/python -m pytest -q tests/unit
+
+bench: $(STAMP) system-deps
+	$(BIN)/python bench/api_latency.py
+
+clean:
+	rm -rf $(VENV) .coverage .coverage.* .pytest_cache .mypy_cache .ruff_cache out

@@ -1,0 +1,13 @@
+"""Plugyard: the API's table of contents."""
+
+from chalicelib.api import admin, installations, plugins, system, webhooks
+from chalicelib.api.chalice_app import ThreadSafeChalice
+from chalicelib.api.errors_middleware import problem_middleware
+
+app = ThreadSafeChalice(app_name="plugyard")
+app.register_middleware(problem_middleware, "http")
+app.register_blueprint(system.bp)
+app.register_blueprint(plugins.bp)
+app.register_blueprint(installations.bp)
+app.register_blueprint(webhooks.bp)
+app.register_blueprint(admin.bp)

@@ -1,0 +1,466 @@
+"""PynamoDB repositories: one table per aggregate, the document kept as JSON beside its keys.
+
+The ``…Item`` models never leave this module; repositories speak domain objects.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any, TypeVar
+
+from pydantic import BaseModel
+from pynamodb.attributes import NumberAttribute, UnicodeAttribute, UnicodeSetAttribute
+from pynamodb.exceptions import PutError, PynamoDBConnectionError
+from pynamodb.indexes import AllProjection, GlobalSecondaryIndex
+from pynamodb.models import Model
+
+from chalicelib.config import Settings
+from chalicelib.domain.errors import ConflictError, DependencyUnavailableError, InvalidRequestError
+from chalicelib.domain.models import (
+    ApiKey,
+    AuditRecord,
+    Installation,
+    Plugin,
+    PluginVersion,
+    Webhook,
+    Workspace,
+)
+from chalicelib.domain.pagination import decode_token, encode_token
+
+__all__ = [
+    "DynamoApiKeyRepository",
+    "DynamoAuditRepository",
+    "DynamoInstallationRepository",
+    "DynamoPermissionRepository",
+    "DynamoPluginRepository",
+    "DynamoVersionRepository",
+    "DynamoWebhookRepository",
+    "DynamoWorkspaceRepository",
+    "bind_tables",
+]
+
+M = TypeVar("M", bound=BaseModel)
+
+
+class _Meta:
+    table_name = ""
+    region = "us-east-1"
+    host: str | None = None
+
+
+class _Item(Model):
+    """Common shape: keys, a few query attributes, and ``doc`` (the domain object as JSON)."""
+
+    doc = UnicodeAttribute()
+
+    def load(self, cls: type[M]) -> M:
+        return cls.model_validate_json(self.doc)
+
+
+class WorkspaceItem(_Item):
+    class Meta(_Meta):
+        purpose = "workspaces"
+
+    workspace_id = UnicodeAttribute(hash_key=True)
+
+
+class ByWorkspaceIndex(GlobalSecondaryIndex["ApiKeyItem"]):
+    class Meta:
+        index_name = "by-workspace"
+        projection = AllProjection()
+
+    workspace_id = UnicodeAttribute(hash_key=True)
+    key_id = UnicodeAttribute(range_key=True)
+
+
+class ApiKeyItem(_Item):
+    class Meta(_Meta):
+        purpose = "api-keys"
+
+    key_hash = UnicodeAttribute(hash_key=True)
+    workspace_id = UnicodeAttribute()
+    key_id = UnicodeAttribute()
+    by_workspace = ByWorkspaceIndex()
+
+
+class PluginItem(_Item):
+    class Meta(_Meta):
+        purpose = "plugins"
+
+    plugin_id = UnicodeAttribute(hash_key=True)
+    search_text = UnicodeAttribute()
+    categories = UnicodeSetAttribute(null=True)
+    install_count = NumberAttribute(default=0)
+
+
+class ByDigestIndex(GlobalSecondaryIndex["VersionItem"]):
+    class Meta:
+        index_name = "by-digest"
+        projection = AllProjection()
+
+    artifact_sha256 = UnicodeAttribute(hash_key=True)
+
+
+class VersionItem(_Item):
+    class Meta(_Meta):
+        purpose = "plugin-versions"
+
+    plugin_id = UnicodeAttribute(hash_key=True)
+    version = UnicodeAttribute(range_key=True)
+    artifact_sha256 = UnicodeAttribute()
+    by_digest = ByDigestIndex()
+
+
+class ByInstallationIdIndex(GlobalSecondaryIndex["InstallationItem"]):
+    class Meta:
+        index_name = "by-installation-id"
+        projection = AllProjection()
+
+    installation_id = UnicodeAttribute(hash_key=True)
+
+
+class InstallationItem(_Item):
+    class Meta(_Meta):
+        purpose = "installations"
+
+    workspace_id = UnicodeAttribute(hash_key=True)
+    plugin_id = UnicodeAttribute(range_key=True)
+    installation_id = UnicodeAttribute()
+    by_installation_id = ByInstallationIdIndex()
+
+
+class PermissionItem(Model):
+    class Meta(_Meta):
+        purpose = "plugin-permissions"
+
+    installation_id = UnicodeAttribute(hash_key=True)
+    scope = UnicodeAttribute(range_key=True)
+    granted_by = UnicodeAttribute()
+    granted_at = UnicodeAttribute()
+    version = UnicodeAttribute()
+
+
+class WebhookItem(_Item):
+    class Meta(_Meta):
+        purpose = "webhooks"
+
+    workspace_id = UnicodeAttribute(hash_key=True)
+    webhook_id = UnicodeAttribute(range_key=True)
+
+
+class AuditItem(_Item):
+    class Meta(_Meta):
+        purpose = "audit-log"
+
+    workspace_id = UnicodeAttribute(hash_key=True)
+    seq = UnicodeAttribute(range_key=True)
+    action = UnicodeAttribute()
+    actor = UnicodeAttribute()
+    target = UnicodeAttribute()
+
+
+ALL_MODELS: tuple[type[Model], ...] = (
+    WorkspaceItem,
+    ApiKeyItem,
+    PluginItem,
+    VersionItem,
+    InstallationItem,
+    PermissionItem,
+    WebhookItem,
+    AuditItem,
+)
+
+
+def bind_tables(settings: Settings, table_names: dict[str, str] | None = None) -> None:
+    """Point every model at its table (``plugyard-<stage>-<purpose>``) and endpoint, once per process."""
+    for model in ALL_MODELS:
+        meta: Any = model.Meta
+        meta.table_name = (table_names or {}).get(meta.purpose) or settings.table_name(meta.purpose)
+        meta.region = settings.region
+        meta.host = settings.aws_endpoint_url
+        if settings.aws_endpoint_url:
+            # The local AWS needs some credentials; real ones come from the environment on AWS.
+            meta.aws_access_key_id = "testing"
+            meta.aws_secret_access_key = "testing"
+        # Re-create the connection so a rebind (tests) takes effect.
+        model._connection = None
+        for index in getattr(model, "_indexes", {}).values():
+            index.Meta.model = model
+
+
+def _token(lek: dict[str, dict[str, Any]] | None) -> str | None:
+    return encode_token({k: str(next(iter(v.values()))) for k, v in lek.items()} if lek else None)
+
+
+def _start(token: str | None) -> dict[str, dict[str, Any]] | None:
+    pos = decode_token(token)
+    return {k: {"S": v} for k, v in pos.items()} if pos else None
+
+
+I = TypeVar("I", bound=Model)
+
+
+def _get_or_none(model: type[I], hash_key: str, range_key: str | None = None) -> I | None:
+    try:
+        return model.get(hash_key, range_key)
+    except model.DoesNotExist:
+        return None
+
+
+def _dump(obj: BaseModel) -> str:
+    return obj.model_dump_json()
+
+
+class _Translate:
+    """Turns a connection failure into DependencyUnavailableError (a 503, not a stack trace)."""
+
+    def __enter__(self) -> None:
+        return None
+
+    def __exit__(self, et: type[BaseException] | None, exc: BaseException | None, tb: Any) -> None:
+        if not isinstance(exc, PynamoDBConnectionError):
+            return
+        code = getattr(exc, "cause_response_code", None)
+        if code == "ValidationException":
+            # Reads only take caller input through pagination tokens.
+            raise InvalidRequestError("next_token does not belong to this listing.") from exc
+        if code is None:
+            raise DependencyUnavailableError("The database is unreachable; retry shortly.") from exc
+
+
+def _is_conditional(exc: Exception) -> bool:
+    cause = getattr(exc, "cause_response_code", None)
+    return cause == "ConditionalCheckFailedException"
+
+
+class DynamoWorkspaceRepository:
+    def get(self, workspace_id: str) -> Workspace | None:
+        with _Translate():
+            item = _get_or_none(WorkspaceItem, workspace_id)
+        return item.load(Workspace) if item else None
+
+    def put(self, workspace: Workspace) -> None:
+        WorkspaceItem(workspace.workspace_id, doc=_dump(workspace)).save()
+
+
+class DynamoApiKeyRepository:
+    def get_by_hash(self, key_hash: str) -> ApiKey | None:
+        with _Translate():
+            item = _get_or_none(ApiKeyItem, key_hash)
+        return item.load(ApiKey) if item else None
+
+    def put(self, key: ApiKey) -> None:
+        ApiKeyItem(key.key_hash, workspace_id=key.workspace_id, key_id=key.key_id, doc=_dump(key)).save()
+
+    def list_for_workspace(self, workspace_id: str) -> list[ApiKey]:
+        return [i.load(ApiKey) for i in ApiKeyItem.by_workspace.query(workspace_id)]
+
+    def delete(self, key: ApiKey) -> None:
+        ApiKeyItem(key.key_hash).delete()
+
+
+class DynamoPluginRepository:
+    def get(self, plugin_id: str) -> Plugin | None:
+        with _Translate():
+            item = _get_or_none(PluginItem, plugin_id)
+        if item is None:
+            return None
+        plugin = item.load(Plugin)
+        plugin.install_count = int(item.install_count or 0)
+        return plugin
+
+    def put(self, plugin: Plugin) -> None:
+        item = PluginItem(
+            plugin.plugin_id,
+            search_text=" ".join([plugin.plugin_id, plugin.name, plugin.description, plugin.publisher]).lower(),
+            categories=set(plugin.categories) or None,
+            doc=_dump(plugin),
+        )
+        # install_count is owned by add_installs (atomic counter); keep it out of the overwrite.
+        with _Translate():
+            item.update(
+                actions=[
+                    PluginItem.search_text.set(item.search_text),
+                    PluginItem.categories.set(item.categories) if item.categories else PluginItem.categories.remove(),
+                    PluginItem.doc.set(item.doc),
+                ]
+            )
+
+    def search(
+        self, *, query: str | None, category: str | None, limit: int, token: str | None
+    ) -> tuple[list[Plugin], str | None]:
+        cond = None
+        if query:
+            cond = PluginItem.search_text.contains(query)
+        if category:
+            by_cat = PluginItem.categories.contains(category)
+            cond = by_cat if cond is None else cond & by_cat
+        with _Translate():
+            it = PluginItem.scan(
+                cond, limit=limit, last_evaluated_key=_start(token), page_size=max(limit, 100)
+            )
+            items = []
+            for item in it:
+                plugin = item.load(Plugin)
+                plugin.install_count = int(item.install_count or 0)
+                items.append(plugin)
+            lek = it.last_evaluated_key
+        return items, _token(lek) if len(items) == limit else None
+
+    def add_installs(self, plugin_id: str, delta: int) -> None:
+        PluginItem(plugin_id).update(actions=[PluginItem.install_count.add(delta)])
+
+
+class DynamoVersionRepository:
+    def get(self, plugin_id: str, version: str) -> PluginVersion | None:
+        with _Translate():
+            item = _get_or_none(VersionItem, plugin_id, version)
+        return item.load(PluginVersion) if item else None
+
+    def list(self, plugin_id: str) -> list[PluginVersion]:
+        with _Translate():
+            return [i.load(PluginVersion) for i in VersionItem.query(plugin_id)]
+
+    def create(self, version: PluginVersion) -> None:
+        item = VersionItem(
+            version.plugin_id, version.version, artifact_sha256=version.artifact_sha256, doc=_dump(version)
+        )
+        try:
+            item.save(condition=VersionItem.plugin_id.does_not_exist())
+        except PutError as exc:
+            if _is_conditional(exc):
+                raise ConflictError(
+                    f"{version.plugin_id}@{version.version} already exists.",
+                    plugin_id=version.plugin_id,
+                    version=version.version,
+                ) from exc
+            raise
+
+    def find_by_digest(self, sha256: str) -> list[PluginVersion]:
+        with _Translate():
+            return [i.load(PluginVersion) for i in VersionItem.by_digest.query(sha256)]
+
+
+class DynamoInstallationRepository:
+    def get(self, workspace_id: str, plugin_id: str) -> Installation | None:
+        with _Translate():
+            item = _get_or_none(InstallationItem, workspace_id, plugin_id)
+        return item.load(Installation) if item else None
+
+    def get_by_id(self, workspace_id: str, installation_id: str) -> Installation | None:
+        with _Translate():
+            for item in InstallationItem.by_installation_id.query(installation_id):
+                inst = item.load(Installation)
+                # The index spans workspaces: never return another workspace's installation.
+                if inst.workspace_id == workspace_id:
+                    return inst
+        return None
+
+    def list(self, workspace_id: str, *, limit: int, token: str | None) -> tuple[list[Installation], str | None]:
+        with _Translate():
+            it = InstallationItem.query(workspace_id, limit=limit, last_evaluated_key=_start(token))
+            items = [i.load(Installation) for i in it]
+            lek = it.last_evaluated_key
+        return items, _token(lek) if len(items) == limit else None
+
+    def create(self, installation: Installation) -> None:
+        try:
+            self._item(installation).save(condition=InstallationItem.workspace_id.does_not_exist())
+        except PutError as exc:
+            if _is_conditional(exc):
+                raise ConflictError(
+                    f"'{installation.plugin_id}' is already installed in this workspace.",
+                    plugin_id=installation.plugin_id,
+                ) from exc
+            raise
+
+    def put(self, installation: Installation) -> None:
+        self._item(installation).save()
+
+    def delete(self, installation: Installation) -> None:
+        InstallationItem(installation.workspace_id, installation.plugin_id).delete()
+
+    @staticmethod
+    def _item(inst: Installation) -> InstallationItem:
+        return InstallationItem(
+            inst.workspace_id, inst.plugin_id, installation_id=inst.installation_id, doc=_dump(inst)
+        )
+
+
+class DynamoPermissionRepository:
+    def grant(self, installation_id: str, scopes: list[str], *, by: str, version: str, at: datetime) -> None:
+        with PermissionItem.batch_write() as batch:
+            for scope in scopes:
+                batch.save(
+                    PermissionItem(
+                        installation_id, scope, granted_by=by, granted_at=at.isoformat(), version=version
+                    )
+                )
+
+    def list(self, installation_id: str) -> list[str]:
+        with _Translate():
+            return [i.scope for i in PermissionItem.query(installation_id)]
+
+    def revoke_all(self, installation_id: str) -> None:
+        with PermissionItem.batch_write() as batch:
+            for item in PermissionItem.query(installation_id):
+                batch.delete(item)
+
+
+class DynamoWebhookRepository:
+    def put(self, webhook: Webhook) -> None:
+        WebhookItem(webhook.workspace_id, webhook.webhook_id, doc=_dump(webhook)).save()
+
+    def get(self, workspace_id: str, webhook_id: str) -> Webhook | None:
+        with _Translate():
+            item = _get_or_none(WebhookItem, workspace_id, webhook_id)
+        return item.load(Webhook) if item else None
+
+    def list(self, workspace_id: str, *, limit: int, token: str | None) -> tuple[list[Webhook], str | None]:
+        with _Translate():
+            it = WebhookItem.query(workspace_id, limit=limit, last_evaluated_key=_start(token))
+            items = [i.load(Webhook) for i in it]
+            lek = it.last_evaluated_key
+        return items, _token(lek) if len(items) == limit else None
+
+    def delete(self, workspace_id: str, webhook_id: str) -> None:
+        WebhookItem(workspace_id, webhook_id).delete()
+
+
+class DynamoAuditRepository:
+    def append(self, record: AuditRecord) -> None:
+        AuditItem(
+            record.workspace_id,
+            record.seq,
+            action=record.action,
+            actor=record.actor,
+            target=record.target,
+            doc=_dump(record),
+        ).save()
+
+    def query(
+        self,
+        workspace_id: str,
+        *,
+        action: str | None,
+        actor: str | None,
+        target: str | None,
+        limit: int,
+        token: str | None,
+    ) -> tuple[list[AuditRecord], str | None]:
+        cond = None
+        for attr, value in ((AuditItem.action, action), (AuditItem.actor, actor), (AuditItem.target, target)):
+            if value:
+                cond = attr == value if cond is None else cond & (attr == value)
+        with _Translate():
+            it = AuditItem.query(
+                workspace_id,
+                filter_condition=cond,
+                scan_index_forward=False,
+                limit=limit,
+                page_size=max(limit, 100),
+                last_evaluated_key=_start(token),
+            )
+            items = [i.load(AuditRecord) for i in it]
+            lek = it.last_evaluated_key
+        return items, _token(lek) if len(items) == limit else None

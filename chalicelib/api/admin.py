@@ -1,0 +1,76 @@
+"""Workspace administration routes: API keys, audit log, who am I."""
+
+from __future__ import annotations
+
+from chalice.app import Blueprint
+from pydantic import BaseModel
+
+from chalicelib.api.routing import PAGING, QueryParam, RequestContext, route
+from chalicelib.container import services
+from chalicelib.domain.models import ApiKeyCreated, ApiKeyView, AuditPage, Caller, CreateApiKeyRequest
+
+bp = Blueprint(__name__)
+
+
+class ApiKeyList(BaseModel):
+    """The workspace's API keys (never the keys themselves)."""
+
+    items: list[ApiKeyView]
+
+
+@route(bp, "/api/me", "GET", summary="The caller: workspace, role, key id", tag="Workspace", response=Caller)
+def me(r: RequestContext) -> Caller:
+    return r.caller
+
+
+@route(
+    bp,
+    "/api/keys",
+    "POST",
+    summary="Create an API key in the caller's workspace (admin); the key is returned once",
+    tag="Workspace",
+    status=201,
+    body=CreateApiKeyRequest,
+    response=ApiKeyCreated,
+    errors=[400, 401, 403, 422],
+)
+def create_key(r: RequestContext) -> ApiKeyCreated:
+    return services().auth.create_key(r.caller, r.body(CreateApiKeyRequest))
+
+
+@route(bp, "/api/keys", "GET", summary="The workspace's API keys (admin)", tag="Workspace", response=ApiKeyList)
+def list_keys(r: RequestContext) -> ApiKeyList:
+    return ApiKeyList(items=services().auth.list_keys(r.caller))
+
+
+@route(
+    bp, "/api/keys/{key_id}", "DELETE", summary="Revoke an API key (admin)", tag="Workspace", status=204, errors=[404]
+)
+def revoke_key(r: RequestContext, key_id: str) -> None:
+    services().auth.revoke_key(r.caller, key_id)
+
+
+@route(
+    bp,
+    "/api/audit",
+    "GET",
+    summary="The workspace's audit log, newest first (admin, reviewer)",
+    tag="Audit",
+    response=AuditPage,
+    query=[
+        QueryParam("action", "Only this action, e.g. plugin.install"),
+        QueryParam("actor", "Only this actor, e.g. key:01J…"),
+        QueryParam("target", "Only this target id"),
+        *PAGING,
+    ],
+    errors=[400, 401, 403],
+)
+def audit(r: RequestContext) -> AuditPage:
+    return services().audit.list(
+        r.caller,
+        action=r.query("action"),
+        actor=r.query("actor"),
+        target=r.query("target"),
+        limit=r.limit(),
+        token=r.query("next_token"),
+    )

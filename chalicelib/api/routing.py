@@ -1,0 +1,199 @@
+"""Route declaration: auth, body parsing, error mapping and the OpenAPI registry in one decorator."""
+
+from __future__ import annotations
+
+import functools
+import json
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any, TypeVar
+
+from aws_lambda_powertools import Logger
+from chalice.app import Blueprint, Request, Response
+from pydantic import BaseModel, ValidationError
+
+from chalicelib.api.problems import problem, problem_from_error
+from chalicelib.container import services
+from chalicelib.domain.errors import InvalidRequestError, PayloadTooLargeError, PlugyardError, ValidationFailedError
+from chalicelib.domain.manifest import validation_errors
+from chalicelib.domain.models import Caller
+
+__all__ = ["PAGING", "QueryParam", "REGISTRY", "RequestContext", "RouteSpec", "logger", "route"]
+
+logger = Logger(service="plugyard")
+B = TypeVar("B", bound=BaseModel)
+
+
+@dataclass(frozen=True)
+class QueryParam:
+    """A documented query parameter."""
+
+    name: str
+    description: str
+    type: str = "string"
+
+
+@dataclass
+class RouteSpec:
+    """What the OpenAPI document says about one route."""
+
+    path: str
+    method: str
+    summary: str
+    tag: str
+    status: int
+    body: type[BaseModel] | None
+    response: type[BaseModel] | None
+    auth: bool
+    query: list[QueryParam] = field(default_factory=list)
+    headers: list[str] = field(default_factory=list)
+    errors: list[int] = field(default_factory=list)
+
+
+REGISTRY: list[RouteSpec] = []
+
+PAGING = [
+    QueryParam("limit", "Page size, 1–100 (default 50)", "integer"),
+    QueryParam("next_token", "The next_token of the previous page"),
+]
+
+
+class RequestContext:
+    """The parts of a request a route needs, parsed once."""
+
+    def __init__(self, request: Request, caller: Caller | None) -> None:
+        self._request = request
+        self._caller = caller
+
+    @property
+    def caller(self) -> Caller:
+        assert self._caller is not None, "route declared auth=False"
+        return self._caller
+
+    def header(self, name: str) -> str | None:
+        value = self._request.headers.get(name)
+        return str(value) if value is not None else None
+
+    def query(self, name: str) -> str | None:
+        params = self._request.query_params or {}
+        value = params.get(name)
+        return str(value) if value is not None else None
+
+    def query_int(self, name: str, default: int) -> int:
+        raw = self.query(name)
+        if raw is None or raw == "":
+            return default
+        try:
+            return int(raw)
+        except ValueError as exc:
+            raise InvalidRequestError(f"Query parameter '{name}' must be an integer, got '{raw}'.") from exc
+
+    def limit(self, default: int = 50, maximum: int = 100) -> int:
+        """The ``limit`` query parameter, checked against 1..maximum."""
+        limit = self.query_int("limit", default)
+        if not 1 <= limit <= maximum:
+            raise InvalidRequestError(f"limit must be between 1 and {maximum}.", limit=limit)
+        return limit
+
+    def body(self, model: type[B]) -> B:
+        """The JSON body validated against ``model``; 400 for bad JSON, 422 for bad content."""
+        raw = self._request.raw_body or b""
+        if not raw.strip():
+            raise InvalidRequestError("This route needs a JSON body.")
+        try:
+            data = json.loads(raw)
+        except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+            raise InvalidRequestError(f"The body is not valid JSON: {exc}.") from exc
+        if not isinstance(data, dict):
+            raise ValidationFailedError("The body must be a JSON object.")
+        try:
+            return model.model_validate(data)
+        except ValidationError as exc:
+            raise ValidationFailedError(
+                "The body does not match the request schema.", errors=validation_errors(exc)
+            ) from exc
+
+
+def _request_id(request: Request) -> str:
+    ctx = request.context or {}
+    # API Gateway sets requestId; chalice's local gateway does not, so mint one.
+    return str(ctx.get("requestId") or ctx.get("extendedRequestId") or uuid.uuid4())
+
+
+def _render(result: Any, status: int, request_id: str) -> Response:
+    headers = {"X-Request-Id": request_id}
+    if isinstance(result, Response):
+        result.headers = {**headers, **(result.headers or {})}
+        return result
+    if result is None:
+        return Response(body="", status_code=204 if status in (200, 204) else status, headers=headers)
+    if isinstance(result, BaseModel):
+        body = result.model_dump_json()
+    else:
+        body = json.dumps(result, default=str)
+    return Response(body=body, status_code=status, headers={**headers, "Content-Type": "application/json"})
+
+
+def route(
+    bp: Blueprint,
+    path: str,
+    method: str,
+    *,
+    summary: str,
+    tag: str,
+    status: int = 200,
+    body: type[BaseModel] | None = None,
+    response: type[BaseModel] | None = None,
+    auth: bool = True,
+    query: list[QueryParam] | None = None,
+    headers: list[str] | None = None,
+    errors: list[int] | None = None,
+) -> Callable[[Callable[..., Any]], Callable[..., Response]]:
+    """Declare a route: the view gets a RequestContext and the path parameters."""
+    spec = RouteSpec(
+        path, method, summary, tag, status, body, response, auth, query or [], headers or [], errors or []
+    )
+    REGISTRY.append(spec)
+
+    def decorate(fn: Callable[..., Any]) -> Callable[..., Response]:
+        @functools.wraps(fn)
+        def view(**path_params: str) -> Response:
+            request = bp.current_request
+            request_id = _request_id(request)
+            instance = str((request.context or {}).get("path") or path)
+            logger.thread_safe_append_keys(request_id=request_id)
+            try:
+                svc = services()
+                raw = request.raw_body or b""
+                if len(raw) > svc.settings.max_body_bytes:
+                    raise PayloadTooLargeError(
+                        f"The body is {len(raw)} bytes; the limit is {svc.settings.max_body_bytes}.",
+                        limit=svc.settings.max_body_bytes,
+                    )
+                caller = svc.auth.authenticate(request.headers.get("authorization")) if auth else None
+                if caller is not None:
+                    logger.thread_safe_append_keys(workspace_id=caller.workspace_id)
+                result = fn(RequestContext(request, caller), **path_params)
+                return _render(result, status, request_id)
+            except PlugyardError as exc:
+                if exc.status >= 500:
+                    logger.exception("dependency failure", extra={"code": exc.code})
+                return problem_from_error(exc, instance=instance, request_id=request_id)
+            except Exception:  # noqa: BLE001 — the one place unexpected errors are caught
+                logger.exception("unhandled error")
+                return problem(
+                    500,
+                    "internal-error",
+                    "Internal error",
+                    "Something went wrong on our side; the request id identifies it in our logs.",
+                    instance=instance,
+                    request_id=request_id,
+                )
+            finally:
+                logger.thread_safe_remove_keys(["request_id", "workspace_id"])
+
+        bp.route(path, methods=[method], content_types=["*/*"])(view)
+        return view
+
+    return decorate

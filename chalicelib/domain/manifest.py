@@ -1,0 +1,200 @@
+"""The plugin manifest (``plugyard.json``): parsed and validated before a version exists."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import jsonschema
+import semver
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from chalicelib.domain.errors import InvalidManifestError
+from chalicelib.domain.events import is_known_event_type
+from chalicelib.domain.permissions import unknown_scopes
+
+__all__ = ["CATEGORIES", "MANIFEST_NAME", "Manifest", "PlatformCaps", "Resources", "parse_manifest"]
+
+MANIFEST_NAME = "plugyard.json"
+
+CATEGORIES = (
+    "ai",
+    "analytics",
+    "automation",
+    "developer-tools",
+    "integrations",
+    "notifications",
+    "productivity",
+    "security",
+    "other",
+)
+
+PLUGIN_ID_PATTERN = r"^[a-z][a-z0-9-]{1,62}[a-z0-9]$"
+ENTRYPOINT_PATTERN = r"^[A-Za-z_][A-Za-z0-9_.]*:[A-Za-z_][A-Za-z0-9_]*$"
+
+
+class PlatformCaps(BaseModel):
+    """Limits the platform puts on every plugin."""
+
+    max_memory_mb: int = 1024
+    max_timeout_s: int = 60
+    min_memory_mb: int = 64
+
+
+class Resources(BaseModel):
+    """What one instance of the plugin may use."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    memory_mb: int = Field(128, ge=1, description="Memory cap of one instance, in MiB.")
+    timeout_s: float = Field(10, gt=0, description="Wall-clock limit of one invocation.")
+
+
+class HttpAccess(BaseModel):
+    """External hosts ``ctx.http.fetch`` may reach."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    allowed_hosts: list[str] = Field(default_factory=list, max_length=32)
+
+
+class Manifest(BaseModel):
+    """What a publisher declares about one plugin version."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    id: str = Field(pattern=PLUGIN_ID_PATTERN, description="Plugin id, unique on the platform.")
+    name: str = Field(min_length=1, max_length=80)
+    version: str = Field(description="Semantic version, e.g. 1.2.0.")
+    publisher: str = Field(pattern=PLUGIN_ID_PATTERN)
+    description: str = Field("", max_length=2000)
+    categories: list[str] = Field(default_factory=list, max_length=5)
+    entrypoints: dict[str, str] = Field(
+        min_length=1, description="Entry point name → 'module:function'."
+    )
+    events: list[str] = Field(default_factory=list, description="Event types it subscribes to.")
+    permissions: list[str] = Field(default_factory=list, description="Scopes it requests.")
+    permission_notes: dict[str, str] = Field(
+        default_factory=dict, description="Why it needs each scope, in the publisher's words."
+    )
+    http: HttpAccess = Field(default_factory=HttpAccess)
+    resources: Resources = Field(default_factory=Resources)
+    config_schema: dict[str, Any] = Field(
+        default_factory=lambda: {"type": "object"},
+        description="JSON Schema of the installation configuration.",
+    )
+    host_versions: str = Field(">=1.0.0", description="Host versions it supports, e.g. '>=1.0.0,<2.0.0'.")
+    changelog: str = Field("", max_length=10000)
+
+    @field_validator("version")
+    @classmethod
+    def _semver(cls, value: str) -> str:
+        if not semver.Version.is_valid(value):
+            raise ValueError(f"'{value}' is not a semantic version (MAJOR.MINOR.PATCH)")
+        return value
+
+    @field_validator("categories")
+    @classmethod
+    def _categories(cls, value: list[str]) -> list[str]:
+        bad = [c for c in value if c not in CATEGORIES]
+        if bad:
+            raise ValueError(f"unknown categories {bad}; known: {list(CATEGORIES)}")
+        return value
+
+    @field_validator("entrypoints")
+    @classmethod
+    def _entrypoints(cls, value: dict[str, str]) -> dict[str, str]:
+        import re
+
+        for name, target in value.items():
+            if not re.match(r"^[a-z][a-z0-9_-]{0,62}$", name):
+                raise ValueError(f"entry point name '{name}' must be lower-case letters, digits, - or _")
+            if not re.match(ENTRYPOINT_PATTERN, target):
+                raise ValueError(f"entry point '{name}' must look like 'module:function', got '{target}'")
+        return value
+
+    @field_validator("events")
+    @classmethod
+    def _events(cls, value: list[str]) -> list[str]:
+        bad = [e for e in value if not is_known_event_type(e)]
+        if bad:
+            raise ValueError(f"unknown event types {bad}")
+        return value
+
+    @field_validator("permissions")
+    @classmethod
+    def _permissions(cls, value: list[str]) -> list[str]:
+        bad = unknown_scopes(value)
+        if bad:
+            raise ValueError(f"unknown permission scopes {bad}")
+        return sorted(set(value))
+
+    @field_validator("config_schema")
+    @classmethod
+    def _config_schema(cls, value: dict[str, Any]) -> dict[str, Any]:
+        try:
+            jsonschema.validators.validator_for(value).check_schema(value)
+        except jsonschema.SchemaError as exc:
+            raise ValueError(f"config_schema is not a valid JSON Schema: {exc.message}") from exc
+        return value
+
+    @field_validator("host_versions")
+    @classmethod
+    def _host_versions(cls, value: str) -> str:
+        for clause in _clauses(value):
+            try:
+                semver.Version.parse("1.0.0").match(clause)
+            except ValueError as exc:
+                raise ValueError(f"host_versions clause '{clause}' is invalid: {exc}") from exc
+        return value
+
+    def supports_host(self, host_version: str) -> bool:
+        """True when the host version satisfies every clause of ``host_versions``."""
+        version = semver.Version.parse(host_version)
+        return all(version.match(c) for c in _clauses(self.host_versions))
+
+
+def _clauses(spec: str) -> list[str]:
+    return [c.strip() for c in spec.split(",") if c.strip()]
+
+
+def parse_manifest(raw: bytes, caps: PlatformCaps) -> Manifest:
+    """Parse and validate a manifest, raising InvalidManifestError with every problem found."""
+    try:
+        data = json.loads(raw)
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise InvalidManifestError(f"{MANIFEST_NAME} is not valid JSON: {exc}") from exc
+    if not isinstance(data, dict):
+        raise InvalidManifestError(f"{MANIFEST_NAME} must be a JSON object.")
+    try:
+        manifest = Manifest.model_validate(data)
+    except ValidationError as exc:
+        raise InvalidManifestError(
+            f"{MANIFEST_NAME} does not match the manifest schema.",
+            errors=validation_errors(exc),
+        ) from exc
+    res = manifest.resources
+    problems = []
+    if not caps.min_memory_mb <= res.memory_mb <= caps.max_memory_mb:
+        problems.append(
+            {
+                "loc": "resources.memory_mb",
+                "msg": f"must be between {caps.min_memory_mb} and {caps.max_memory_mb}",
+            }
+        )
+    if res.timeout_s > caps.max_timeout_s:
+        problems.append({"loc": "resources.timeout_s", "msg": f"must be at most {caps.max_timeout_s}"})
+    stray = sorted(set(manifest.permission_notes) - set(manifest.permissions))
+    if stray:
+        problems.append({"loc": "permission_notes", "msg": f"notes for scopes not requested: {stray}"})
+    if problems:
+        raise InvalidManifestError("The manifest exceeds platform limits.", errors=problems)
+    return manifest
+
+
+def validation_errors(exc: ValidationError) -> list[dict[str, str]]:
+    """Pydantic errors as short ``{loc, msg}`` pairs safe to show a caller."""
+    return [
+        {"loc": ".".join(str(p) for p in err["loc"]) or "(body)", "msg": err["msg"]}
+        for err in exc.errors(include_url=False, include_input=False)
+    ]

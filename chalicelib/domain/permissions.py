@@ -1,0 +1,57 @@
+"""The catalog of permission scopes a plugin may request, in words an admin understands."""
+
+from __future__ import annotations
+
+from enum import Enum
+
+__all__ = ["ROLE_ACTIONS", "SCOPES", "Action", "Role", "describe_scope", "unknown_scopes"]
+
+SCOPES: dict[str, str] = {
+    "storage:read": "Read data this plugin stored in your workspace",
+    "storage:write": "Store and delete its own data in your workspace",
+    "tasks:read": "Read your workspace's tasks",
+    "tasks:write": "Update your workspace's tasks",
+    "events:emit": "Publish events under the plugin's own name",
+    "http:fetch": "Call the external web hosts its manifest names",
+    "ai:complete": "Use the workspace's AI assistant",
+}
+
+
+def unknown_scopes(scopes: list[str]) -> list[str]:
+    """Scopes not in the catalog, in the order given."""
+    return [s for s in scopes if s not in SCOPES]
+
+
+def describe_scope(scope: str) -> str:
+    """The plain-words description of a scope."""
+    return SCOPES.get(scope, scope)
+
+
+class Role(str, Enum):
+    """Roles an API key can carry."""
+
+    ADMIN = "admin"
+    MEMBER = "member"
+    PUBLISHER = "publisher"
+    REVIEWER = "reviewer"
+
+
+class Action(str, Enum):
+    """What a route asks permission for."""
+
+    READ_MARKETPLACE = "marketplace:read"
+    PUBLISH = "plugins:publish"
+    READ_INSTALLS = "installations:read"
+    MANAGE_INSTALLS = "installations:manage"
+    READ_WEBHOOKS = "webhooks:read"
+    MANAGE_WEBHOOKS = "webhooks:manage"
+    READ_AUDIT = "audit:read"
+    MANAGE_KEYS = "keys:manage"
+
+
+ROLE_ACTIONS: dict[Role, frozenset[Action]] = {
+    Role.ADMIN: frozenset(Action),
+    Role.MEMBER: frozenset({Action.READ_MARKETPLACE, Action.READ_INSTALLS, Action.READ_WEBHOOKS}),
+    Role.PUBLISHER: frozenset({Action.READ_MARKETPLACE, Action.PUBLISH}),
+    Role.REVIEWER: frozenset({Action.READ_MARKETPLACE, Action.READ_AUDIT}),
+}

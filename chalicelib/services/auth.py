@@ -1,0 +1,119 @@
+"""Workspaces and API keys: keys are stored hashed and shown once."""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+
+from chalicelib.domain.errors import ApiKeyNotFoundError, ConflictError, UnauthenticatedError
+from chalicelib.domain.models import (
+    ApiKey,
+    ApiKeyCreated,
+    ApiKeyView,
+    Caller,
+    CreateApiKeyRequest,
+    Workspace,
+)
+from chalicelib.domain.permissions import Action, Role
+from chalicelib.ports import ApiKeyRepository, Clock, IdGenerator, WorkspaceRepository
+from chalicelib.services.audit import AuditService
+
+__all__ = ["AuthService", "hash_key"]
+
+KEY_PREFIX = "pyk_"
+
+
+def hash_key(key: str) -> str:
+    """The stored form of an API key."""
+    return hashlib.sha256(key.encode()).hexdigest()
+
+
+class AuthService:
+    """Authenticates bearer keys and manages a workspace's keys."""
+
+    def __init__(
+        self,
+        workspaces: WorkspaceRepository,
+        keys: ApiKeyRepository,
+        audit: AuditService,
+        clock: Clock,
+        ids: IdGenerator,
+    ) -> None:
+        self._workspaces = workspaces
+        self._keys = keys
+        self._audit = audit
+        self._clock = clock
+        self._ids = ids
+
+    def authenticate(self, authorization: str | None) -> Caller:
+        """The caller behind an ``Authorization: Bearer`` header, or UnauthenticatedError."""
+        if not authorization:
+            raise UnauthenticatedError("Send 'Authorization: Bearer <api key>'.")
+        scheme, _, key = authorization.strip().partition(" ")
+        if scheme.lower() != "bearer" or not key.strip():
+            raise UnauthenticatedError("The Authorization header must be 'Bearer <api key>'.")
+        stored = self._keys.get_by_hash(hash_key(key.strip()))
+        if stored is None or stored.revoked:
+            raise UnauthenticatedError("The API key is unknown or revoked.")
+        workspace = self._workspaces.get(stored.workspace_id)
+        if workspace is None:
+            raise UnauthenticatedError("The API key's workspace no longer exists.")
+        return Caller(
+            workspace_id=stored.workspace_id,
+            role=stored.role,
+            key_id=stored.key_id,
+            publisher_id=workspace.publisher_id,
+        )
+
+    def create_workspace(self, workspace_id: str, name: str, publisher_id: str | None = None) -> Workspace:
+        """Create a workspace (operator action: seed and admin CLI)."""
+        if self._workspaces.get(workspace_id) is not None:
+            raise ConflictError(f"Workspace '{workspace_id}' exists.")
+        ws = Workspace(workspace_id=workspace_id, name=name, publisher_id=publisher_id, created_at=self._clock.now())
+        self._workspaces.put(ws)
+        self._audit.record(workspace_id, "operator", "workspace.create", workspace_id)
+        return ws
+
+    def issue_key(
+        self, workspace_id: str, role: Role, name: str, *, created_by: str, key: str | None = None
+    ) -> ApiKeyCreated:
+        """Create a key; ``key`` fixes its value (the dev stack's PLUGYARD_DEV_API_KEY)."""
+        key = key or KEY_PREFIX + secrets.token_urlsafe(32)
+        stored = ApiKey(
+            key_id=self._ids.new_id(),
+            key_hash=hash_key(key),
+            workspace_id=workspace_id,
+            role=role,
+            name=name,
+            created_at=self._clock.now(),
+            created_by=created_by,
+        )
+        self._keys.put(stored)
+        self._audit.record(workspace_id, created_by, "api_key.create", stored.key_id, role=role.value)
+        return ApiKeyCreated(**_view(stored).model_dump(), key=key)
+
+    def create_key(self, caller: Caller, req: CreateApiKeyRequest) -> ApiKeyCreated:
+        """An admin creates a key in their own workspace."""
+        self._audit.authorize(caller, Action.MANAGE_KEYS, "api_key.create")
+        return self.issue_key(caller.workspace_id, req.role, req.name, created_by=caller.actor)
+
+    def list_keys(self, caller: Caller) -> list[ApiKeyView]:
+        """The workspace's live keys, without secrets."""
+        self._audit.authorize(caller, Action.MANAGE_KEYS)
+        return [_view(k) for k in self._keys.list_for_workspace(caller.workspace_id) if not k.revoked]
+
+    def revoke_key(self, caller: Caller, key_id: str) -> None:
+        """Delete a key of the caller's workspace."""
+        self._audit.authorize(caller, Action.MANAGE_KEYS, "api_key.revoke", key_id)
+        for key in self._keys.list_for_workspace(caller.workspace_id):
+            if key.key_id == key_id:
+                self._keys.delete(key)
+                self._audit.record(caller.workspace_id, caller.actor, "api_key.revoke", key_id)
+                return
+        raise ApiKeyNotFoundError(f"No API key '{key_id}' in this workspace.", key_id=key_id)
+
+
+def _view(key: ApiKey) -> ApiKeyView:
+    return ApiKeyView(
+        key_id=key.key_id, name=key.name, role=key.role, created_at=key.created_at, created_by=key.created_by
+    )

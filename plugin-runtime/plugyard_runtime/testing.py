@@ -1,0 +1,145 @@
+"""Test kit for plugin authors: run a handler with pytest, no platform needed.
+
+    from plugyard_runtime.testing import FakeContext
+    ctx = FakeContext(config={"greeting": "hi"}, granted=["storage:write", "events:emit"])
+    assert handler({"name": "Ada"}, ctx) == {...}
+    assert ctx.emitted == [("greeting.sent", {"to": "Ada"})]
+"""
+
+from __future__ import annotations
+
+import copy
+import logging
+from collections.abc import Callable
+from typing import Any
+
+from ._errors import CapabilityError, PermissionDenied
+from .context import PluginContext
+from .protocol import CAPABILITY_SCOPES
+from .transport import Transport
+
+__all__ = ["FakeContext", "FakeTransport"]
+
+Responder = Callable[[dict[str, Any]], dict[str, Any]]
+
+
+class FakeTransport(Transport):
+    """In-memory broker: storage and tasks in dicts, events recorded, scopes enforced like the host."""
+
+    def __init__(
+        self,
+        *,
+        granted: list[str] | None = None,
+        storage: dict[str, Any] | None = None,
+        tasks: dict[str, dict[str, Any]] | None = None,
+        http: Responder | None = None,
+        ai: Responder | None = None,
+        enforce_scopes: bool = True,
+    ) -> None:
+        self.granted = set(granted or [])
+        self.storage: dict[str, Any] = dict(storage or {})
+        self.tasks: dict[str, dict[str, Any]] = copy.deepcopy(tasks or {})
+        self.emitted: list[tuple[str, dict[str, Any]]] = []
+        self.calls: list[tuple[str, dict[str, Any]]] = []
+        self.http = http or (lambda args: {"status": 200, "headers": {}, "body": ""})
+        self.ai = ai or (lambda args: {"text": ""})
+        self.enforce_scopes = enforce_scopes
+
+    def call(self, name: str, args: dict[str, Any]) -> dict[str, Any]:
+        """Serve a capability from memory."""
+        if name not in CAPABILITY_SCOPES:
+            raise CapabilityError("UnknownCapability", name)
+        scope = CAPABILITY_SCOPES[name]
+        if self.enforce_scopes and scope is not None and scope not in self.granted:
+            raise PermissionDenied(f"{name} needs scope {scope!r}, which was not granted")
+        # Round-trip through JSON semantics: the real broker never shares objects with the plugin.
+        args = copy.deepcopy(args)
+        self.calls.append((name, args))
+        return self._serve(name, args)
+
+    def _serve(self, name: str, args: dict[str, Any]) -> dict[str, Any]:
+        if name == "storage.get":
+            return {"value": copy.deepcopy(self.storage.get(args["key"]))}
+        if name == "storage.put":
+            self.storage[args["key"]] = args["value"]
+            return {}
+        if name == "storage.delete":
+            self.storage.pop(args["key"], None)
+            return {}
+        if name == "storage.list":
+            return {"keys": sorted(k for k in self.storage if k.startswith(args.get("prefix", "")))}
+        if name == "tasks.get":
+            return {"task": copy.deepcopy(self.tasks.get(args["task_id"]))}
+        if name == "tasks.list":
+            filters = args.get("filters") or {}
+            found = [
+                t for t in self.tasks.values() if all(t.get(k) == v for k, v in filters.items())
+            ]
+            return {"tasks": copy.deepcopy(found[: int(args.get("limit", 50))])}
+        if name == "tasks.update":
+            task = self.tasks.get(args["task_id"])
+            if task is None:
+                raise CapabilityError("NotFound", f"task {args['task_id']} not found")
+            task.update(args.get("changes") or {})
+            return {"task": copy.deepcopy(task)}
+        if name == "events.emit":
+            self.emitted.append((args["type"], args.get("data") or {}))
+            return {"event_id": f"evt-{len(self.emitted)}"}
+        if name == "http.fetch":
+            return self.http(args)
+        if name == "ai.complete":
+            return self.ai(args)
+        return {"scopes": sorted(self.granted)}  # permissions.list
+
+
+class _ListHandler(logging.Handler):
+    def __init__(self, sink: list[str]) -> None:
+        super().__init__()
+        self.sink = sink
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.sink.append(f"{record.levelname} {record.getMessage()}")
+
+
+class FakeContext(PluginContext):
+    """A PluginContext over a FakeTransport; inspect `.storage_data`, `.emitted`, `.logs`, `.calls`."""
+
+    def __init__(
+        self,
+        *,
+        config: dict[str, Any] | None = None,
+        granted: list[str] | None = None,
+        storage: dict[str, Any] | None = None,
+        tasks: dict[str, dict[str, Any]] | None = None,
+        http: Responder | None = None,
+        ai: Responder | None = None,
+        plugin_id: str = "test-plugin",
+    ) -> None:
+        self.fake = FakeTransport(granted=granted, storage=storage, tasks=tasks, http=http, ai=ai)
+        super().__init__(self.fake, config=config, granted=granted, plugin_id=plugin_id)
+        self.logs: list[str] = []
+        logger = logging.getLogger(f"plugyard.test.{id(self)}")
+        logger.handlers = [_ListHandler(self.logs)]
+        logger.setLevel(logging.DEBUG)
+        logger.propagate = False
+        self._log = logger
+
+    @property
+    def emitted(self) -> list[tuple[str, dict[str, Any]]]:
+        """Events emitted so far, as (type, data)."""
+        return self.fake.emitted
+
+    @property
+    def storage_data(self) -> dict[str, Any]:
+        """The installation's storage after the handler ran."""
+        return self.fake.storage
+
+    @property
+    def task_data(self) -> dict[str, dict[str, Any]]:
+        """The tasks after the handler ran."""
+        return self.fake.tasks
+
+    @property
+    def calls(self) -> list[tuple[str, dict[str, Any]]]:
+        """Every capability call that passed the scope check, in order."""
+        return self.fake.calls
