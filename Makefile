@@ -46,3 +46,6 @@ bench: $(STAMP) system-deps
 
 clean:
 	rm -rf $(VENV) .coverage .coverage.* .pytest_cache .mypy_cache .ruff_cache out
+
+# Packaging and deployment targets live beside the template.
+-include infra/infra.mk

@@ -15,9 +15,7 @@ class Settings(BaseSettings):
 
     stage: str = Field("dev", description="Deployment stage; part of every resource name.")
     region: str = Field("us-east-1", description="AWS region.")
-    aws_endpoint_url: str | None = Field(
-        None, description="Endpoint of a local AWS (the moto server); unset on AWS."
-    )
+    aws_endpoint_url: str | None = Field(None, description="Endpoint of a local AWS (the moto server); unset on AWS.")
     artifacts_bucket: str | None = Field(
         None, description="S3 bucket for plugin artifacts (default plugyard-<stage>-artifacts)."
     )

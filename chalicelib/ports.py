@@ -9,9 +9,11 @@ from typing import Any, Protocol, TypeVar
 from chalicelib.domain.models import (
     ApiKey,
     AuditRecord,
+    EventEnvelope,
     Installation,
     Plugin,
     PluginVersion,
+    Task,
     Webhook,
     Workspace,
 )
@@ -21,6 +23,7 @@ __all__ = [
     "ArtifactStore",
     "AuditRepository",
     "Clock",
+    "EventBus",
     "IdGenerator",
     "IdempotencyStore",
     "InstallationRepository",
@@ -28,6 +31,7 @@ __all__ = [
     "PermissionRepository",
     "PluginRepository",
     "SecretBox",
+    "TaskRepository",
     "VersionRepository",
     "WebhookRepository",
     "WorkspaceRepository",
@@ -60,15 +64,13 @@ class ApiKeyRepository(Protocol):
 class PluginRepository(Protocol):
     def get(self, plugin_id: str) -> Plugin | None: ...
     def put(self, plugin: Plugin) -> None: ...
-    def search(
-        self, *, query: str | None, category: str | None, limit: int, token: str | None
-    ) -> Page[Plugin]: ...
+    def search(self, *, query: str | None, category: str | None, limit: int, token: str | None) -> Page[Plugin]: ...
     def add_installs(self, plugin_id: str, delta: int) -> None: ...
 
 
 class VersionRepository(Protocol):
     def get(self, plugin_id: str, version: str) -> PluginVersion | None: ...
-    def list(self, plugin_id: str) -> list[PluginVersion]: ...
+    def list_versions(self, plugin_id: str) -> list[PluginVersion]: ...
     def create(self, version: PluginVersion) -> None:
         """Store a new version; ConflictError if it exists (versions are immutable)."""
         ...
@@ -89,9 +91,7 @@ class InstallationRepository(Protocol):
 
 
 class PermissionRepository(Protocol):
-    def grant(
-        self, installation_id: str, scopes: list[str], *, by: str, version: str, at: datetime
-    ) -> None: ...
+    def grant(self, installation_id: str, scopes: list[str], *, by: str, version: str, at: datetime) -> None: ...
     def list(self, installation_id: str) -> list[str]: ...
     def revoke_all(self, installation_id: str) -> None: ...
 
@@ -137,3 +137,17 @@ class IdempotencyStore(Protocol):
     def run(self, key: str, payload: dict[str, Any], fn: Callable[[], dict[str, Any]]) -> dict[str, Any]:
         """Run ``fn`` once per key; replay its result for the same key and payload."""
         ...
+
+
+class TaskRepository(Protocol):
+    """The reference host's tasks, per workspace."""
+
+    def get(self, workspace_id: str, task_id: str) -> Task | None: ...
+    def put(self, task: Task) -> None: ...
+    def list(self, workspace_id: str, *, limit: int, token: str | None) -> Page[Task]: ...
+
+
+class EventBus(Protocol):
+    """Publishes envelopes (EventBridge on AWS and on moto; an in-memory list in unit tests)."""
+
+    def publish(self, events: list[EventEnvelope]) -> None: ...

@@ -197,10 +197,10 @@ def _start(token: str | None) -> dict[str, dict[str, Any]] | None:
     return {k: {"S": v} for k, v in pos.items()} if pos else None
 
 
-I = TypeVar("I", bound=Model)
+ItemT = TypeVar("ItemT", bound=Model)
 
 
-def _get_or_none(model: type[I], hash_key: str, range_key: str | None = None) -> I | None:
+def _get_or_none(model: type[ItemT], hash_key: str, range_key: str | None = None) -> ItemT | None:
     try:
         return model.get(hash_key, range_key)
     except model.DoesNotExist:
@@ -296,9 +296,7 @@ class DynamoPluginRepository:
             by_cat = PluginItem.categories.contains(category)
             cond = by_cat if cond is None else cond & by_cat
         with _Translate():
-            it = PluginItem.scan(
-                cond, limit=limit, last_evaluated_key=_start(token), page_size=max(limit, 100)
-            )
+            it = PluginItem.scan(cond, limit=limit, last_evaluated_key=_start(token), page_size=max(limit, 100))
             items = []
             for item in it:
                 plugin = item.load(Plugin)
@@ -317,7 +315,7 @@ class DynamoVersionRepository:
             item = _get_or_none(VersionItem, plugin_id, version)
         return item.load(PluginVersion) if item else None
 
-    def list(self, plugin_id: str) -> list[PluginVersion]:
+    def list_versions(self, plugin_id: str) -> list[PluginVersion]:
         with _Translate():
             return [i.load(PluginVersion) for i in VersionItem.query(plugin_id)]
 
@@ -392,9 +390,7 @@ class DynamoPermissionRepository:
         with PermissionItem.batch_write() as batch:
             for scope in scopes:
                 batch.save(
-                    PermissionItem(
-                        installation_id, scope, granted_by=by, granted_at=at.isoformat(), version=version
-                    )
+                    PermissionItem(installation_id, scope, granted_by=by, granted_at=at.isoformat(), version=version)
                 )
 
     def list(self, installation_id: str) -> list[str]:

@@ -28,7 +28,9 @@ __all__ = [
 T = TypeVar("T")
 
 
-def _page(items: list[T], key: Callable[[T], dict[str, str]], limit: int, token: str | None) -> tuple[list[T], str | None]:
+def _page(
+    items: list[T], key: Callable[[T], dict[str, str]], limit: int, token: str | None
+) -> tuple[list[T], str | None]:
     """Keyset pagination over items already in order: resume after the token's key."""
     start = decode_token(token)
     if start is not None:
@@ -104,7 +106,7 @@ class InMemoryVersionRepository:
     def get(self, plugin_id: str, version: str) -> PluginVersion | None:
         return self.items.get((plugin_id, version))
 
-    def list(self, plugin_id: str) -> list[PluginVersion]:
+    def list_versions(self, plugin_id: str) -> list[PluginVersion]:
         return [v for (pid, _), v in sorted(self.items.items()) if pid == plugin_id]
 
     def create(self, version: PluginVersion) -> None:

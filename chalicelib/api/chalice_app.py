@@ -11,7 +11,7 @@ from __future__ import annotations
 import threading
 from typing import Any
 
-from chalice import Chalice
+from chalice.app import Chalice
 
 __all__ = ["ThreadSafeChalice"]
 

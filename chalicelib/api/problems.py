@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from typing import Any
 
 from chalice.app import Response
@@ -23,7 +24,7 @@ def problem(
     *,
     instance: str | None = None,
     request_id: str | None = None,
-    headers: dict[str, str] | None = None,
+    headers: Mapping[str, str | list[str]] | None = None,
     **extensions: Any,
 ) -> Response:
     """A problem+json response with a stable ``type`` URI derived from ``code``."""
@@ -38,7 +39,7 @@ def problem(
     if request_id:
         body["request_id"] = request_id
     body.update(extensions)
-    out_headers = {"Content-Type": PROBLEM_TYPE, **(headers or {})}
+    out_headers: dict[str, str | list[str]] = {"Content-Type": PROBLEM_TYPE, **(headers or {})}
     if request_id:
         out_headers["X-Request-Id"] = request_id
     return Response(body=json.dumps(body, default=str), status_code=status, headers=out_headers)
@@ -46,7 +47,7 @@ def problem(
 
 def problem_from_error(exc: PlugyardError, *, instance: str | None, request_id: str | None) -> Response:
     """The problem response of a domain error."""
-    headers = {}
+    headers: dict[str, str | list[str]] = {}
     retry = exc.extensions.get("retry_after_s")
     if retry is not None:
         headers["Retry-After"] = str(retry)

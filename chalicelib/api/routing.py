@@ -19,7 +19,7 @@ from chalicelib.domain.errors import InvalidRequestError, PayloadTooLargeError, 
 from chalicelib.domain.manifest import validation_errors
 from chalicelib.domain.models import Caller
 
-__all__ = ["PAGING", "QueryParam", "REGISTRY", "RequestContext", "RouteSpec", "logger", "route"]
+__all__ = ["PAGING", "REGISTRY", "QueryParam", "RequestContext", "RouteSpec", "logger", "route"]
 
 logger = Logger(service="plugyard")
 B = TypeVar("B", bound=BaseModel)
@@ -76,8 +76,8 @@ class RequestContext:
         return str(value) if value is not None else None
 
     def query(self, name: str) -> str | None:
-        params = self._request.query_params or {}
-        value = params.get(name)
+        params = self._request.query_params
+        value = params.get(name) if params else None
         return str(value) if value is not None else None
 
     def query_int(self, name: str, default: int) -> int:
@@ -122,16 +122,13 @@ def _request_id(request: Request) -> str:
 
 
 def _render(result: Any, status: int, request_id: str) -> Response:
-    headers = {"X-Request-Id": request_id}
+    headers: dict[str, str | list[str]] = {"X-Request-Id": request_id}
     if isinstance(result, Response):
         result.headers = {**headers, **(result.headers or {})}
         return result
     if result is None:
         return Response(body="", status_code=204 if status in (200, 204) else status, headers=headers)
-    if isinstance(result, BaseModel):
-        body = result.model_dump_json()
-    else:
-        body = json.dumps(result, default=str)
+    body = result.model_dump_json() if isinstance(result, BaseModel) else json.dumps(result, default=str)
     return Response(body=body, status_code=status, headers={**headers, "Content-Type": "application/json"})
 
 
@@ -151,9 +148,7 @@ def route(
     errors: list[int] | None = None,
 ) -> Callable[[Callable[..., Any]], Callable[..., Response]]:
     """Declare a route: the view gets a RequestContext and the path parameters."""
-    spec = RouteSpec(
-        path, method, summary, tag, status, body, response, auth, query or [], headers or [], errors or []
-    )
+    spec = RouteSpec(path, method, summary, tag, status, body, response, auth, query or [], headers or [], errors or [])
     REGISTRY.append(spec)
 
     def decorate(fn: Callable[..., Any]) -> Callable[..., Response]:
@@ -180,7 +175,7 @@ def route(
                 if exc.status >= 500:
                     logger.exception("dependency failure", extra={"code": exc.code})
                 return problem_from_error(exc, instance=instance, request_id=request_id)
-            except Exception:  # noqa: BLE001 — the one place unexpected errors are caught
+            except Exception:
                 logger.exception("unhandled error")
                 return problem(
                     500,

@@ -42,7 +42,13 @@ def health(r: RequestContext) -> Health:
 
 
 @route(
-    bp, "/health/ready", "GET", summary="Readiness: every dependency reachable", tag="System", response=Health, auth=False
+    bp,
+    "/health/ready",
+    "GET",
+    summary="Readiness: every dependency reachable",
+    tag="System",
+    response=Health,
+    auth=False,
 )
 def ready(r: RequestContext) -> Health | Response:
     checks: dict[str, str] = {}
@@ -58,9 +64,7 @@ def ready(r: RequestContext) -> Health | Response:
     return problem(503, "not-ready", "Not ready", "Some dependencies are unavailable.", checks=checks)
 
 
-@route(
-    bp, "/api/events/catalog", "GET", summary="The catalog of event types", tag="Events", response=EventCatalog
-)
+@route(bp, "/api/events/catalog", "GET", summary="The catalog of event types", tag="Events", response=EventCatalog)
 def catalog(r: RequestContext) -> EventCatalog:
     return EventCatalog(
         version=CATALOG_VERSION,

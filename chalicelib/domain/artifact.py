@@ -70,6 +70,7 @@ def _check_entry(info: zipfile.ZipInfo) -> None:
     if name.startswith(("/", "\\")) or (len(name) > 1 and name[1] == ":") or ".." in parts:
         raise InvalidArtifactError(f"Unsafe path in zip: '{name}'.", entry=name)
     mode = info.external_attr >> 16
-    if mode and not (stat.S_ISREG(mode) or stat.S_ISDIR(mode)):
+    # A mode without file-type bits (e.g. Python's ZipFile.writestr: 0o600) is a plain file.
+    if stat.S_IFMT(mode) and not (stat.S_ISREG(mode) or stat.S_ISDIR(mode)):
         kind = "link" if stat.S_ISLNK(mode) else "special file"
         raise InvalidArtifactError(f"The zip holds a {kind}: '{name}'.", entry=name)

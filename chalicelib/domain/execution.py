@@ -49,7 +49,7 @@ CAPABILITY_NAMES: frozenset[str] = frozenset(
 )
 
 
-class CapabilityDenied(Exception):  # noqa: N818 - the name the broker contract promises
+class CapabilityDenied(Exception):
     """Raised by a broker when the installation lacks the scope a capability needs."""
 
     def __init__(self, message: str) -> None:

@@ -69,9 +69,7 @@ class Manifest(BaseModel):
     publisher: str = Field(pattern=PLUGIN_ID_PATTERN)
     description: str = Field("", max_length=2000)
     categories: list[str] = Field(default_factory=list, max_length=5)
-    entrypoints: dict[str, str] = Field(
-        min_length=1, description="Entry point name → 'module:function'."
-    )
+    entrypoints: dict[str, str] = Field(min_length=1, description="Entry point name → 'module:function'.")
     events: list[str] = Field(default_factory=list, description="Event types it subscribes to.")
     permissions: list[str] = Field(default_factory=list, description="Scopes it requests.")
     permission_notes: dict[str, str] = Field(

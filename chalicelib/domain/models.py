@@ -18,9 +18,10 @@ __all__ = [
     "AuditRecord",
     "Caller",
     "CreateApiKeyRequest",
+    "EventEnvelope",
+    "InstallRequest",
     "Installation",
     "InstallationPage",
-    "InstallRequest",
     "Plugin",
     "PluginDetail",
     "PluginPage",
@@ -28,6 +29,7 @@ __all__ = [
     "PluginVersion",
     "RegisterWebhookRequest",
     "SubmitVersionRequest",
+    "Task",
     "UploadTicket",
     "VersionView",
     "Webhook",
@@ -303,6 +305,33 @@ class WebhookPage(BaseModel):
 
     items: list[WebhookView]
     next_token: str | None = None
+
+
+# --- tasks (the reference host) and events ---------------------------------------------
+
+
+class Task(BaseModel):
+    """A task of the reference host application; its lifecycle emits ``task.*`` events."""
+
+    workspace_id: str
+    task_id: str
+    title: str
+    status: Literal["pending", "running", "completed", "failed", "vetoed"] = "pending"
+    data: dict[str, Any] = Field(default_factory=dict)
+    annotations: list[dict[str, Any]] = Field(default_factory=list)
+    created_at: datetime
+    updated_at: datetime
+
+
+class EventEnvelope(BaseModel):
+    """The one envelope every event travels in (host, plugin or workspace-published)."""
+
+    id: str = Field(description="ULID, unique per event.")
+    source: str = Field(description="plugyard.host, plugyard.plugin.<id> or plugyard.workspace")
+    type: str
+    workspace_id: str
+    time: datetime
+    data: dict[str, Any] = Field(default_factory=dict)
 
 
 # --- audit ------------------------------------------------------------------------------

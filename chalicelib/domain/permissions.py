@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from enum import Enum
+from enum import StrEnum
 
 __all__ = ["ROLE_ACTIONS", "SCOPES", "Action", "Role", "describe_scope", "unknown_scopes"]
 
@@ -27,7 +27,7 @@ def describe_scope(scope: str) -> str:
     return SCOPES.get(scope, scope)
 
 
-class Role(str, Enum):
+class Role(StrEnum):
     """Roles an API key can carry."""
 
     ADMIN = "admin"
@@ -36,7 +36,7 @@ class Role(str, Enum):
     REVIEWER = "reviewer"
 
 
-class Action(str, Enum):
+class Action(StrEnum):
     """What a route asks permission for."""
 
     READ_MARKETPLACE = "marketplace:read"

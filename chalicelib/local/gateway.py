@@ -23,10 +23,23 @@ __all__ = ["GatewayApp", "main"]
 
 StartResponse = Callable[[str, list[tuple[str, str]]], Any]
 
-_REASONS = {200: "OK", 201: "Created", 204: "No Content", 400: "Bad Request", 401: "Unauthorized", 403: "Forbidden",
-            404: "Not Found", 405: "Method Not Allowed", 409: "Conflict", 413: "Payload Too Large",
-            415: "Unsupported Media Type", 422: "Unprocessable Content", 429: "Too Many Requests",
-            500: "Internal Server Error", 503: "Service Unavailable"}
+_REASONS = {
+    200: "OK",
+    201: "Created",
+    204: "No Content",
+    400: "Bad Request",
+    401: "Unauthorized",
+    403: "Forbidden",
+    404: "Not Found",
+    405: "Method Not Allowed",
+    409: "Conflict",
+    413: "Payload Too Large",
+    415: "Unsupported Media Type",
+    422: "Unprocessable Content",
+    429: "Too Many Requests",
+    500: "Internal Server Error",
+    503: "Service Unavailable",
+}
 
 
 class GatewayApp:
@@ -47,8 +60,15 @@ class GatewayApp:
             headers["content-type"] = environ["CONTENT_TYPE"]
         length = int(environ.get("CONTENT_LENGTH") or 0)
         if length > self._max_body:
-            return self._send(start_response, self._problem(413, "payload-too-large", "The request body is too large",
-                                                            f"The body is {length} bytes; the limit is {self._max_body}."))
+            return self._send(
+                start_response,
+                self._problem(
+                    413,
+                    "payload-too-large",
+                    "The request body is too large",
+                    f"The body is {length} bytes; the limit is {self._max_body}.",
+                ),
+            )
         body = environ["wsgi.input"].read(length) if length else None
         if body is not None:
             headers["content-length"] = str(len(body))
@@ -56,8 +76,9 @@ class GatewayApp:
             response = self._gateway.handle_request(method=method, path=path, headers=headers, body=body)
         except LocalGatewayException as exc:
             # No route matched: API Gateway would answer 403 "Missing Authentication Token".
-            response = self._problem(404, "route-not-found", "No such route",
-                                     f"No route matches {method} {environ.get('PATH_INFO')}.")
+            response = self._problem(
+                404, "route-not-found", "No such route", f"No route matches {method} {environ.get('PATH_INFO')}."
+            )
             if exc.CODE not in (403,):
                 response = self._problem(exc.CODE, "gateway-error", "Gateway error", "The request was refused.")
         return self._send(start_response, response)
@@ -97,14 +118,22 @@ def main(argv: list[str] | None = None) -> None:
     sys.path.insert(0, root)
     logging.getLogger("waitress").setLevel(logging.WARNING)
     from app import app  # the project's Chalice app
-
     from chalicelib.config import Settings
 
     settings = Settings()
     # Oversize bodies are refused before they are read; the route layer checks JSON bodies again.
     wsgi = GatewayApp(app, stage=settings.stage, max_body_bytes=max(settings.max_body_bytes, 1024 * 1024))
-    waitress.serve(wsgi, host=args.host, port=args.port, threads=args.threads, ident="plugyard",
-                   backlog=1024, connection_limit=1000, channel_timeout=60, _quiet=True)
+    waitress.serve(
+        wsgi,
+        host=args.host,
+        port=args.port,
+        threads=args.threads,
+        ident="plugyard",
+        backlog=1024,
+        connection_limit=1000,
+        channel_timeout=60,
+        _quiet=True,
+    )
 
 
 if __name__ == "__main__":

@@ -35,9 +35,7 @@ _TIMEOUT_S = 60.0
 _POLL_S = 0.05
 _TEMPLATE_HASH_TAG = "plugyard:template-sha256"
 _DONE = frozenset({"CREATE_COMPLETE", "UPDATE_COMPLETE"})
-_IN_PROGRESS = frozenset(
-    {"CREATE_IN_PROGRESS", "UPDATE_IN_PROGRESS", "UPDATE_COMPLETE_CLEANUP_IN_PROGRESS"}
-)
+_IN_PROGRESS = frozenset({"CREATE_IN_PROGRESS", "UPDATE_IN_PROGRESS", "UPDATE_COMPLETE_CLEANUP_IN_PROGRESS"})
 
 
 class ProvisionError(RuntimeError):
@@ -59,9 +57,7 @@ def load_template() -> dict[str, Any]:
         return cast(dict[str, Any], yaml.safe_load(f))
 
 
-def provision(
-    *, endpoint_url: str, region: str = "us-east-1", stage: str = "dev"
-) -> dict[str, str]:
+def provision(*, endpoint_url: str, region: str = "us-east-1", stage: str = "dev") -> dict[str, str]:
     """Create the stack `plugyard-<stage>` on moto and return its outputs.
 
     If the stack exists, its outputs are returned (once it is complete, should
@@ -137,9 +133,7 @@ def _client(service: str, endpoint_url: str, region: str) -> Any:
 def _check_stage(template: dict[str, Any], stage: str) -> None:
     pattern = str(template["Parameters"]["Stage"]["AllowedPattern"])
     if not re.fullmatch(pattern, stage):
-        raise ProvisionError(
-            f"stage {stage!r} does not match the template's AllowedPattern {pattern}"
-        )
+        raise ProvisionError(f"stage {stage!r} does not match the template's AllowedPattern {pattern}")
 
 
 def _describe(cfn: Any, name: str) -> dict[str, Any] | None:
@@ -163,20 +157,14 @@ def _wait(cfn: Any, name: str) -> dict[str, Any]:
         if status in _DONE:
             return stack
         if status not in _IN_PROGRESS:
-            raise ProvisionError(
-                f"stack {name} is {status}: {_failure_reasons(cfn, name, stack)}"
-            )
+            raise ProvisionError(f"stack {name} is {status}: {_failure_reasons(cfn, name, stack)}")
         if time.monotonic() > deadline:
-            raise ProvisionError(
-                f"stack {name} still {status} after {_TIMEOUT_S:.0f} s"
-            )
+            raise ProvisionError(f"stack {name} still {status} after {_TIMEOUT_S:.0f} s")
         time.sleep(_POLL_S)
 
 
 def _failure_reasons(cfn: Any, name: str, stack: dict[str, Any]) -> str:
-    reasons = (
-        [str(stack["StackStatusReason"])] if stack.get("StackStatusReason") else []
-    )
+    reasons = [str(stack["StackStatusReason"])] if stack.get("StackStatusReason") else []
     try:
         events = cfn.describe_stack_events(StackName=name)["StackEvents"]
     except (ClientError, BotoCoreError) as e:
@@ -197,17 +185,14 @@ def _for_moto(template: dict[str, Any]) -> dict[str, Any]:
     for res in patched["Resources"].values():
         if res["Type"] == "AWS::KMS::Key" and "Tags" in res.get("Properties", {}):
             res["Properties"]["Tags"] = [
-                {"TagKey": t["Key"], "TagValue": t["Value"]}
-                for t in res["Properties"]["Tags"]
+                {"TagKey": t["Key"], "TagValue": t["Value"]} for t in res["Properties"]["Tags"]
             ]
     return patched
 
 
 # What moto 5.2.5's CloudFormation accepts but does not apply, by resource type.
 _APPLIED_BY_US: dict[str, frozenset[str]] = {
-    "AWS::DynamoDB::Table": frozenset(
-        {"TimeToLiveSpecification", "PointInTimeRecoverySpecification"}
-    ),
+    "AWS::DynamoDB::Table": frozenset({"TimeToLiveSpecification", "PointInTimeRecoverySpecification"}),
     "AWS::S3::Bucket": frozenset(
         {
             "VersioningConfiguration",
@@ -233,17 +218,13 @@ def _apply_what_moto_ignores(
     for logical_id, res in template["Resources"].items():
         wanted = _APPLIED_BY_US.get(res["Type"], frozenset())
         props = {
-            k: _resolve(v, params, f"{logical_id}.{k}")
-            for k, v in res.get("Properties", {}).items()
-            if k in wanted
+            k: _resolve(v, params, f"{logical_id}.{k}") for k, v in res.get("Properties", {}).items() if k in wanted
         }
         if res["Type"] == "AWS::DynamoDB::Table":
             ddb = _client("dynamodb", endpoint_url, region)
             _apply_table(ddb, physical[logical_id], props)
         elif res["Type"] == "AWS::S3::Bucket":
-            _apply_bucket(
-                _client("s3", endpoint_url, region), physical[logical_id], props
-            )
+            _apply_bucket(_client("s3", endpoint_url, region), physical[logical_id], props)
         elif res["Type"] == "AWS::Events::EventBus" and props.get("Tags"):
             events = _client("events", endpoint_url, region)
             arn = events.describe_event_bus(Name=props["Name"])["Arn"]
@@ -259,9 +240,7 @@ def _resolve(value: Any, params: dict[str, str], where: str) -> Any:
     if set(value) == {"Ref"} and value["Ref"] in params:
         return params[value["Ref"]]
     if set(value) == {"Fn::Sub"} and isinstance(value["Fn::Sub"], str):
-        text = re.sub(
-            r"\$\{([\w:]+)\}", lambda m: params.get(m[1], m[0]), value["Fn::Sub"]
-        )
+        text = re.sub(r"\$\{([\w:]+)\}", lambda m: params.get(m[1], m[0]), value["Fn::Sub"])
         if "${" not in text:
             return text
     if any(k == "Ref" or k.startswith("Fn::") for k in value):
@@ -272,9 +251,7 @@ def _resolve(value: Any, params: dict[str, str], where: str) -> Any:
 
 def _apply_table(ddb: Any, table: str, props: dict[str, Any]) -> None:
     if "TimeToLiveSpecification" in props:
-        ddb.update_time_to_live(
-            TableName=table, TimeToLiveSpecification=props["TimeToLiveSpecification"]
-        )
+        ddb.update_time_to_live(TableName=table, TimeToLiveSpecification=props["TimeToLiveSpecification"])
     pitr = props.get("PointInTimeRecoverySpecification", {})
     if pitr.get("PointInTimeRecoveryEnabled"):
         ddb.update_continuous_backups(
@@ -286,15 +263,11 @@ def _apply_table(ddb: Any, table: str, props: dict[str, Any]) -> None:
 def _apply_bucket(s3: Any, bucket: str, props: dict[str, Any]) -> None:
     if "VersioningConfiguration" in props:
         status = props["VersioningConfiguration"]["Status"]
-        s3.put_bucket_versioning(
-            Bucket=bucket, VersioningConfiguration={"Status": status}
-        )
+        s3.put_bucket_versioning(Bucket=bucket, VersioningConfiguration={"Status": status})
     if "PublicAccessBlockConfiguration" in props:
         s3.put_public_access_block(
             Bucket=bucket,
             PublicAccessBlockConfiguration=props["PublicAccessBlockConfiguration"],
         )
     if "OwnershipControls" in props:
-        s3.put_bucket_ownership_controls(
-            Bucket=bucket, OwnershipControls=props["OwnershipControls"]
-        )
+        s3.put_bucket_ownership_controls(Bucket=bucket, OwnershipControls=props["OwnershipControls"])

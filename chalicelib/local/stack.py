@@ -13,6 +13,8 @@ from pathlib import Path
 
 import httpx
 
+from chalicelib.container import Services
+
 __all__ = ["LocalStack", "free_port", "main"]
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -38,7 +40,7 @@ def _wait_http(url: str, timeout_s: float, proc: subprocess.Popen[bytes]) -> Non
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:
         if proc.poll() is not None:
-            raise RuntimeError(f"{proc.args} exited with {proc.returncode} before serving {url}")
+            raise RuntimeError(f"{proc.args!r} exited with {proc.returncode} before serving {url}")
         try:
             if httpx.get(url, timeout=1).status_code < 500:
                 return
@@ -128,7 +130,7 @@ class LocalStack:
                 proc.wait()
         self.procs.clear()
 
-    def operator_services(self):  # type: ignore[no-untyped-def]
+    def operator_services(self) -> Services:
         """Services bound to this stack, for operator actions (seed, tests)."""
         from chalicelib.config import Settings
         from chalicelib.container import aws_adapters, build_services
@@ -167,7 +169,7 @@ def main() -> None:
         t0 = time.monotonic()
         stack.start()
         result = seed_demo(stack.operator_services().auth, stack.api_url, os.environ.get("PLUGYARD_DEV_API_KEY"))
-    except Exception as exc:
+    except Exception as exc:  # noqa: BLE001 — any failure: stop children, say why
         stack.stop()
         sys.exit(f"The local stack failed to start: {exc}")
     print(
@@ -193,7 +195,7 @@ Ctrl-C stops every process this started.
     while True:
         for proc in stack.procs:
             if proc.poll() is not None:
-                print(f"{proc.args} exited with {proc.returncode}; stopping.", flush=True)
+                print(f"{proc.args!r} exited with {proc.returncode}; stopping.", flush=True)
                 stop()
         time.sleep(0.5)
 

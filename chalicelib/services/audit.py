@@ -9,7 +9,7 @@ from chalicelib.domain.models import AuditPage, AuditRecord, Caller
 from chalicelib.domain.permissions import Action
 from chalicelib.ports import AuditRepository, Clock, IdGenerator
 
-__all__ = ["AuditService"]
+__all__ = ["AuditService", "Outcome"]
 
 Outcome = Literal["success", "denied", "failed"]
 

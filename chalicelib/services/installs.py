@@ -25,7 +25,7 @@ from chalicelib.ports import (
     PermissionRepository,
     PluginRepository,
 )
-from chalicelib.services.audit import AuditService
+from chalicelib.services.audit import AuditService, Outcome
 from chalicelib.services.marketplace import MarketplaceService
 
 __all__ = ["InstallService", "validate_config"]
@@ -112,7 +112,7 @@ class InstallService:
             )
             self._installs.create(installation)  # ConflictError if already installed
         except PlugyardError as exc:
-            outcome = "denied" if isinstance(exc, ScopesNotGrantedError) else "failed"
+            outcome: Outcome = "denied" if isinstance(exc, ScopesNotGrantedError) else "failed"
             self._audit.record(caller.workspace_id, caller.actor, "plugin.install", target, outcome, reason=exc.code)
             raise
         self._permissions.grant(

@@ -164,7 +164,7 @@ class MarketplaceService:
             published_by=caller.actor,
         )
         self._versions.create(version)  # ConflictError when the version exists
-        latest = latest_installable(self._versions.list(m.id), self._host_version) or version
+        latest = latest_installable(self._versions.list_versions(m.id), self._host_version) or version
         base = plugin or Plugin(
             plugin_id=m.id,
             publisher=m.publisher,
@@ -216,14 +216,14 @@ class MarketplaceService:
         if plugin is None:
             raise PluginNotFoundError(plugin_id)
         versions = sorted(
-            self._versions.list(plugin_id), key=lambda v: semver.Version.parse(v.version), reverse=True
+            self._versions.list_versions(plugin_id), key=lambda v: semver.Version.parse(v.version), reverse=True
         )
         return PluginDetail(**_summary(plugin).model_dump(), versions=[_version_view(v) for v in versions])
 
     def get_version(self, plugin_id: str, version: str | None) -> PluginVersion | None:
         """An exact version, or the latest installable one when ``version`` is None."""
         if version is None:
-            return latest_installable(self._versions.list(plugin_id), self._host_version)
+            return latest_installable(self._versions.list_versions(plugin_id), self._host_version)
         found = self._versions.get(plugin_id, version)
         if found is None or not found.installable or not found.manifest.supports_host(self._host_version):
             return None

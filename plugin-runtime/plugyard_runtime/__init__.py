@@ -5,16 +5,16 @@ Kept import-light (stdlib only, lazy submodules) because the sandbox imports it 
 
 from __future__ import annotations
 
+from ._errors import CapabilityError, PermissionDenied, PluginRuntimeError, TransportError
+from .context import PluginContext
+from .transport import PipeTransport, Transport
+
 TYPE_CHECKING = False  # not typing.TYPE_CHECKING: importing typing costs ~5 ms per cold start
 if TYPE_CHECKING:
     from typing import Any
 
     from .http_transport import HttpTransport
     from .lambda_bootstrap import lambda_handler
-
-from ._errors import CapabilityError, PermissionDenied, PluginRuntimeError, TransportError
-from .context import PluginContext
-from .transport import PipeTransport, Transport
 
 __all__ = [
     "CapabilityError",

@@ -1,9 +1,9 @@
 """Exceptions a plugin sees.
 
-    PluginRuntimeError
-     ├── PermissionDenied   the installation was not granted the scope a capability needs
-     ├── CapabilityError    the host could not complete a capability call (carries the host's error type)
-     └── TransportError     the channel to the host broke (pipe closed, HTTP failure, bad frame)
+PluginRuntimeError
+ ├── PermissionDenied   the installation was not granted the scope a capability needs
+ ├── CapabilityError    the host could not complete a capability call (carries the host's error type)
+ └── TransportError     the channel to the host broke (pipe closed, HTTP failure, bad frame)
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ class PluginRuntimeError(Exception):
     """Base of every error raised by the Plugyard runtime."""
 
 
-class PermissionDenied(PluginRuntimeError):  # noqa: N818 - the public name the SDK promises
+class PermissionDenied(PluginRuntimeError):
     """A capability call outside the installation's granted scopes."""
 
 

@@ -18,17 +18,18 @@ import os
 import resource
 import sys
 import time
-TYPE_CHECKING = False  # not typing.TYPE_CHECKING: importing typing costs ~5 ms per cold start
-if TYPE_CHECKING:
-    from typing import Any
-
-    from .handler import Handler
 
 from ._errors import PermissionDenied
 from .context import PluginContext
 from .handler import load_entrypoint
 from .protocol import ProtocolError
 from .transport import PipeTransport
+
+TYPE_CHECKING = False  # not typing.TYPE_CHECKING: importing typing costs ~5 ms per cold start
+if TYPE_CHECKING:
+    from typing import Any
+
+    from .handler import Handler
 
 __all__ = ["main"]
 
@@ -54,8 +55,8 @@ def _close_stray_fds(keep: set[int]) -> None:
         if fd > 2 and fd not in keep:
             try:
                 os.close(fd)
-            except OSError:
-                pass
+            except OSError:  # the fd of the directory listing itself, already gone
+                continue
 
 
 def _vm_size_bytes() -> int:
@@ -103,8 +104,8 @@ def _arm_cpu(cpu_s: int | None, hard: int | None) -> None:
     soft = min(int(_cpu_seconds()) + int(cpu_s) + 1, int(hard))
     try:
         resource.setrlimit(resource.RLIMIT_CPU, (soft, int(hard)))
-    except (ValueError, OSError):
-        pass
+    except (ValueError, OSError):  # the plugin lowered its own limit: keep the lower one
+        return
 
 
 def _print_traceback() -> None:
@@ -173,6 +174,8 @@ def main() -> None:
             frame = transport.receive()
         except Exception:  # noqa: BLE001 - host closed the pipe: shut down
             os._exit(0)
+        if frame.get("op") == "reply":
+            continue  # answer to a call the plugin forged on the control fd; nobody is waiting for it
         if frame.get("op") != "invoke":
             os._exit(4)
         ctx = PluginContext(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+
 TYPE_CHECKING = False  # not typing.TYPE_CHECKING: importing typing costs ~5 ms per cold start
 if TYPE_CHECKING:
     import logging  # imported lazily at run time: it costs milliseconds on every cold start
@@ -65,7 +66,7 @@ class Events:
     def __init__(self, transport: Transport) -> None:
         self._t = transport
 
-    def emit(self, type: str, data: dict[str, Any] | None = None) -> str | None:  # noqa: A002
+    def emit(self, type: str, data: dict[str, Any] | None = None) -> str | None:
         """Publish an event; returns its id when the host assigns one."""
         event_id = self._t.call("events.emit", {"type": type, "data": data or {}}).get("event_id")
         return None if event_id is None else str(event_id)

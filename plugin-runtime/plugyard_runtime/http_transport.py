@@ -27,8 +27,10 @@ class HttpTransport(Transport):
 
     def call(self, name: str, args: dict[str, Any]) -> dict[str, Any]:
         """Perform one capability call over HTTP."""
+        if not self._url.startswith(("http://", "https://")):
+            raise TransportError(f"broker URL must be http(s): {self._url!r}")
         body = json.dumps({"name": name, "args": args}).encode()
-        request = urllib.request.Request(
+        request = urllib.request.Request(  # noqa: S310 - scheme checked above
             f"{self._url}/capabilities/{name}",
             data=body,
             method="POST",
@@ -38,6 +40,7 @@ class HttpTransport(Transport):
             },
         )
         try:
+            # The scheme is checked above (http/https only).
             with urllib.request.urlopen(request, timeout=self._timeout) as response:  # noqa: S310
                 payload = response.read()
         except urllib.error.HTTPError as exc:

@@ -9,22 +9,23 @@ from __future__ import annotations
 
 import os
 import traceback
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ._errors import PermissionDenied
 from .context import PluginContext
-from .handler import Handler, load_entrypoint
+from .handler import load_entrypoint
 from .http_transport import HttpTransport
 from .transport import Transport
+
+if TYPE_CHECKING:
+    from .handler import Handler
 
 __all__ = ["lambda_handler"]
 
 _handlers: dict[str, Handler] = {}  # survives across warm invocations of the same Lambda instance
 
 
-def lambda_handler(
-    event: dict[str, Any], context: Any, *, transport: Transport | None = None
-) -> dict[str, Any]:
+def lambda_handler(event: dict[str, Any], context: Any, *, transport: Transport | None = None) -> dict[str, Any]:
     """Run the plugin handler named by the event or environment with an HTTP-transport ctx."""
     entrypoint = str(event.get("entrypoint") or os.environ.get("PLUGYARD_ENTRYPOINT", ""))
     if transport is None:

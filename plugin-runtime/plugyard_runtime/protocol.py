@@ -64,7 +64,6 @@ class _ScanContext:
     object_pairs_hook = None
     parse_float = float
     parse_int = int
-    memo: dict[str, object] = {}
 
     @staticmethod
     def parse_constant(name: str) -> float:
@@ -76,10 +75,8 @@ try:
     # costs several milliseconds on every sandbox cold start. Same output as json.dumps / json.loads.
     import _json
 
-    _encode = _json.make_encoder(
-        {}, str, _json.encode_basestring_ascii, None, ":", ",", False, False, True
-    )
-    _scan = _json.make_scanner(_ScanContext())
+    _encode = _json.make_encoder({}, str, _json.encode_basestring_ascii, None, ":", ",", False, False, True)
+    _scan = _json.make_scanner(_ScanContext())  # type: ignore[arg-type]  # duck-typed context
 
     def dumps(obj: Any) -> str:
         """JSON text for obj (non-JSON values become their str(), like json.dumps(default=str))."""

@@ -1,9 +1,9 @@
 """Test kit for plugin authors: run a handler with pytest, no platform needed.
 
-    from plugyard_runtime.testing import FakeContext
-    ctx = FakeContext(config={"greeting": "hi"}, granted=["storage:write", "events:emit"])
-    assert handler({"name": "Ada"}, ctx) == {...}
-    assert ctx.emitted == [("greeting.sent", {"to": "Ada"})]
+from plugyard_runtime.testing import FakeContext
+ctx = FakeContext(config={"greeting": "hi"}, granted=["storage:write", "events:emit"])
+assert handler({"name": "Ada"}, ctx) == {...}
+assert ctx.emitted == [("greeting.sent", {"to": "Ada"})]
 """
 
 from __future__ import annotations
@@ -72,9 +72,7 @@ class FakeTransport(Transport):
             return {"task": copy.deepcopy(self.tasks.get(args["task_id"]))}
         if name == "tasks.list":
             filters = args.get("filters") or {}
-            found = [
-                t for t in self.tasks.values() if all(t.get(k) == v for k, v in filters.items())
-            ]
+            found = [t for t in self.tasks.values() if all(t.get(k) == v for k, v in filters.items())]
             return {"tasks": copy.deepcopy(found[: int(args.get("limit", 50))])}
         if name == "tasks.update":
             task = self.tasks.get(args["task_id"])

@@ -10,12 +10,13 @@ from __future__ import annotations
 import os
 from _thread import allocate_lock  # threading would pull in more modules on a cold start
 from abc import ABC, abstractmethod
-TYPE_CHECKING = False  # not typing.TYPE_CHECKING: importing typing costs ~5 ms per cold start
-if TYPE_CHECKING:
-    from typing import Any
 
 from ._errors import CapabilityError, PermissionDenied, TransportError
 from .protocol import FrameDecoder, ProtocolError, encode_frame
+
+TYPE_CHECKING = False  # not typing.TYPE_CHECKING: importing typing costs ~5 ms per cold start
+if TYPE_CHECKING:
+    from typing import Any
 
 __all__ = ["PipeTransport", "Transport", "raise_for_error"]
 

@@ -17,6 +17,8 @@ for path in (ROOT, ROOT / "plugin-runtime"):
     if str(path) not in sys.path:
         sys.path.insert(0, str(path))
 
+from plugyard_runtime.protocol import CAPABILITY_SCOPES  # noqa: E402
+
 from chalicelib.adapters.sandbox import SandboxExecutor  # noqa: E402
 from chalicelib.domain.execution import (  # noqa: E402
     CapabilityDenied,
@@ -24,12 +26,9 @@ from chalicelib.domain.execution import (  # noqa: E402
     InvocationRequest,
     Limits,
 )
-from plugyard_runtime.protocol import CAPABILITY_SCOPES  # noqa: E402
 
 if shutil.which("bwrap") is None:
-    pytest.skip(
-        "bubblewrap (bwrap) is not installed: apt-get install -y bubblewrap", allow_module_level=True
-    )
+    pytest.skip("bubblewrap (bwrap) is not installed: apt-get install -y bubblewrap", allow_module_level=True)
 
 _ids = itertools.count()
 

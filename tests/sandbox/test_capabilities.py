@@ -69,9 +69,7 @@ def test_installations_never_share_a_worker(plugin: PluginFactory, invoke: Invok
     assert invoke(code, installation="iso-a").result == {"n": 2}
 
 
-def test_denied_scope_raises_permission_denied_inside_the_plugin(
-    plugin: PluginFactory, invoke: Invoke
-) -> None:
+def test_denied_scope_raises_permission_denied_inside_the_plugin(plugin: PluginFactory, invoke: Invoke) -> None:
     code = plugin("""
         from plugyard_runtime import PermissionDenied
         def handler(event, ctx):
@@ -120,9 +118,7 @@ def test_broken_plugin_import_fails_cleanly(plugin: PluginFactory, invoke: Invok
     assert outcome.error is not None and outcome.error["type"] == "ModuleNotFoundError"
 
 
-def test_concurrent_invocations_serialize_per_installation(
-    plugin: PluginFactory, invoke: Invoke
-) -> None:
+def test_concurrent_invocations_serialize_per_installation(plugin: PluginFactory, invoke: Invoke) -> None:
     code = plugin("""
         import time
         BUSY = []

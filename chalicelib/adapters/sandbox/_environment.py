@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import subprocess
@@ -56,6 +57,7 @@ class SandboxEnvironment:
             self.bwrap,
             "--unshare-all",  # includes a new, empty network namespace: no network at all
             "--unshare-user",
+            "--disable-userns",  # no nested user namespaces: they would hand the plugin capabilities again
             "--uid", "65534",
             "--gid", "65534",
             "--cap-drop", "ALL",
@@ -81,6 +83,8 @@ class SandboxEnvironment:
         if site is not None:
             # The host's installed packages are not the plugin's: hide them behind an empty read-only dir.
             args += ["--size", "4096", "--tmpfs", site, "--remount-ro", site]
+        # bwrap's root is a writable tmpfs without a size limit; only /tmp may be written.
+        args += ["--remount-ro", "/"]
         for option, fd in extra_fds.items():
             args += [option, str(fd)]
         return [*args, self.python, "-I", "-S", "-B", "-c", _BOOTSTRAP]
@@ -88,9 +92,9 @@ class SandboxEnvironment:
     def probe(self) -> None:
         """Start a trivial sandbox once; SandboxUnavailableError with bwrap's own words if it fails."""
         argv = self.command(code_dir="/var/empty" if os.path.isdir("/var/empty") else "/usr", tmpfs_mb=1, extra_fds={})
-        argv = argv[: argv.index(self.python) + 1] + ["-I", "-S", "-c", "pass"]
+        argv = [*argv[: argv.index(self.python) + 1], "-I", "-S", "-c", "pass"]
         try:
-            done = subprocess.run(argv, capture_output=True, timeout=20, env={}, check=False)  # noqa: S603
+            done = subprocess.run(argv, capture_output=True, timeout=20, env={}, check=False)
         except (OSError, subprocess.TimeoutExpired) as exc:
             raise SandboxUnavailableError(f"bubblewrap could not start: {exc}") from None
         if done.returncode != 0:
@@ -143,7 +147,5 @@ def _precompile(package: Path) -> None:
     # The runtime is bound read-only; cached bytecode written here saves every cold start a compile.
     import compileall
 
-    try:
+    with contextlib.suppress(OSError):
         compileall.compile_dir(str(package), quiet=2, workers=1)
-    except OSError:
-        pass

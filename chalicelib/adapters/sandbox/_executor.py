@@ -96,10 +96,7 @@ class SandboxExecutor:
             spec = WorkerSpec.of(request)
             worker = slot.worker
             if worker is not None and (
-                worker.retired
-                or worker.spec != spec
-                or not worker.alive()
-                or worker.pending_control_data()
+                worker.retired or worker.spec != spec or not worker.alive() or worker.pending_control_data()
             ):
                 worker.kill()
                 worker = slot.worker = None

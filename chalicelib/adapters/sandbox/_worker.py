@@ -326,9 +326,19 @@ class Worker:
         try:
             result = broker(name, args)
         except CapabilityDenied as exc:
-            return {"op": "reply", "id": call_id, "ok": False, "error": {"type": "PermissionDenied", "message": exc.message}}
+            return {
+                "op": "reply",
+                "id": call_id,
+                "ok": False,
+                "error": {"type": "PermissionDenied", "message": exc.message},
+            }
         except Exception as exc:  # noqa: BLE001 - any broker failure becomes the plugin's CapabilityError
-            return {"op": "reply", "id": call_id, "ok": False, "error": {"type": type(exc).__name__, "message": str(exc)}}
+            return {
+                "op": "reply",
+                "id": call_id,
+                "ok": False,
+                "error": {"type": type(exc).__name__, "message": str(exc)},
+            }
         return {"op": "reply", "id": call_id, "ok": True, "result": result if isinstance(result, dict) else {}}
 
     def _classify_done(
