@@ -10,8 +10,9 @@ import semver
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from chalicelib.domain.errors import InvalidManifestError
-from chalicelib.domain.events import is_known_event_type
+from chalicelib.domain.events import is_subscribable
 from chalicelib.domain.permissions import unknown_scopes
+from chalicelib.domain.versions import matches, parse_range
 
 __all__ = ["CATEGORIES", "MANIFEST_NAME", "Manifest", "PlatformCaps", "Resources", "parse_manifest"]
 
@@ -114,7 +115,7 @@ class Manifest(BaseModel):
     @field_validator("events")
     @classmethod
     def _events(cls, value: list[str]) -> list[str]:
-        bad = [e for e in value if not is_known_event_type(e)]
+        bad = [e for e in value if not is_subscribable(e, hooks=True)]
         if bad:
             raise ValueError(f"unknown event types {bad}")
         return value
@@ -139,21 +140,15 @@ class Manifest(BaseModel):
     @field_validator("host_versions")
     @classmethod
     def _host_versions(cls, value: str) -> str:
-        for clause in _clauses(value):
-            try:
-                semver.Version.parse("1.0.0").match(clause)
-            except ValueError as exc:
-                raise ValueError(f"host_versions clause '{clause}' is invalid: {exc}") from exc
+        try:
+            parse_range(value)
+        except ValueError as exc:
+            raise ValueError(f"host_versions '{value}' is not a version range: {exc}") from exc
         return value
 
     def supports_host(self, host_version: str) -> bool:
-        """True when the host version satisfies every clause of ``host_versions``."""
-        version = semver.Version.parse(host_version)
-        return all(version.match(c) for c in _clauses(self.host_versions))
-
-
-def _clauses(spec: str) -> list[str]:
-    return [c.strip() for c in spec.split(",") if c.strip()]
+        """True when the host version satisfies ``host_versions`` (e.g. '^1.0', '>=1.0.0,<2.0.0')."""
+        return matches(host_version, parse_range(self.host_versions))
 
 
 def parse_manifest(raw: bytes, caps: PlatformCaps) -> Manifest:

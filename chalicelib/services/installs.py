@@ -1,12 +1,16 @@
-"""Installing plugins into a workspace, with consent to their scopes."""
+"""Installations over their life: install with consent, configure, upgrade, roll back, enable, uninstall."""
 
 from __future__ import annotations
 
+import builtins
+import json
+from collections.abc import Callable
 from typing import Any
 
 import jsonschema
 
 from chalicelib.domain.errors import (
+    ConflictError,
     InstallationNotFoundError,
     InvalidConfigError,
     PluginNotFoundError,
@@ -15,8 +19,18 @@ from chalicelib.domain.errors import (
     ValidationFailedError,
     VersionNotFoundError,
 )
-from chalicelib.domain.models import Caller, Installation, InstallationPage, InstallRequest
-from chalicelib.domain.permissions import Action, unknown_scopes
+from chalicelib.domain.models import (
+    Caller,
+    Installation,
+    InstallationPage,
+    InstallRequest,
+    PendingUpgrade,
+    PluginVersion,
+    ScopeChange,
+    UpdateConfigRequest,
+    UpgradeRequest,
+)
+from chalicelib.domain.permissions import Action, describe_scope, unknown_scopes
 from chalicelib.ports import (
     Clock,
     IdempotencyStore,
@@ -24,11 +38,15 @@ from chalicelib.ports import (
     InstallationRepository,
     PermissionRepository,
     PluginRepository,
+    SecretBox,
 )
 from chalicelib.services.audit import AuditService, Outcome
 from chalicelib.services.marketplace import MarketplaceService
 
-__all__ = ["InstallService", "validate_config"]
+__all__ = ["InstallService", "LifecycleHook", "secret_fields", "validate_config"]
+
+# (event type, installation, extra data) — the events pipeline subscribes here.
+LifecycleHook = Callable[[str, Installation, dict[str, Any]], None]
 
 
 def validate_config(schema: dict[str, Any], config: dict[str, Any]) -> None:
@@ -42,8 +60,18 @@ def validate_config(schema: dict[str, Any], config: dict[str, Any]) -> None:
         )
 
 
+def secret_fields(schema: dict[str, Any]) -> list[str]:
+    """Top-level config fields marked ``"x-plugyard-secret": true`` or ``"writeOnly": true``."""
+    props = schema.get("properties") or {}
+    return sorted(
+        name
+        for name, spec in props.items()
+        if isinstance(spec, dict) and (spec.get("x-plugyard-secret") is True or spec.get("writeOnly") is True)
+    )
+
+
 class InstallService:
-    """Install, list and uninstall plugins in the caller's workspace."""
+    """Every installation action of a workspace admin, audited."""
 
     def __init__(
         self,
@@ -52,6 +80,7 @@ class InstallService:
         installs: InstallationRepository,
         permissions: PermissionRepository,
         idempotency: IdempotencyStore,
+        secrets: SecretBox,
         audit: AuditService,
         clock: Clock,
         ids: IdGenerator,
@@ -61,9 +90,13 @@ class InstallService:
         self._installs = installs
         self._permissions = permissions
         self._idempotency = idempotency
+        self._secrets = secrets
         self._audit = audit
         self._clock = clock
         self._ids = ids
+        self.on_event: list[LifecycleHook] = []
+
+    # --- install ------------------------------------------------------------------------
 
     def install(self, caller: Caller, req: InstallRequest, idempotency_key: str | None = None) -> Installation:
         """Install a version, granting scopes; a retried Idempotency-Key returns the first result."""
@@ -86,15 +119,11 @@ class InstallService:
             if version is None:
                 raise VersionNotFoundError(req.plugin_id, req.version or "latest")
             target = f"{version.plugin_id}@{version.version}"
-            bad = unknown_scopes(req.grant)
-            if bad:
-                raise ValidationFailedError(f"Unknown scopes in grant: {', '.join(bad)}.", unknown_scopes=bad)
+            self._check_grant(req.grant)
             requested = version.manifest.permissions
             missing = sorted(set(requested) - set(req.grant))
             if missing:
                 raise ScopesNotGrantedError(missing)
-            config = req.config or {}
-            validate_config(version.manifest.config_schema, config)
             now = self._clock.now()
             installation = Installation(
                 installation_id=self._ids.new_id(),
@@ -104,12 +133,12 @@ class InstallService:
                 state="enabled",
                 # Only what the version asks for is recorded: a grant cannot widen a plugin's reach.
                 granted=sorted(requested),
-                config=config,
                 installed_at=now,
                 installed_by=caller.actor,
                 updated_at=now,
-                history=[{"at": now.isoformat(), "action": "install", "version": version.version, "by": caller.actor}],
+                history=[self._event("install", caller.actor, version=version.version)],
             )
+            self._apply_config(installation, version, req.config or {})
             self._installs.create(installation)  # ConflictError if already installed
         except PlugyardError as exc:
             outcome: Outcome = "denied" if isinstance(exc, ScopesNotGrantedError) else "failed"
@@ -128,7 +157,10 @@ class InstallService:
             version=installation.version,
             granted=installation.granted,
         )
+        self._emit("plugin.installed", installation, granted=installation.granted)
         return installation
+
+    # --- reading ------------------------------------------------------------------------
 
     def list(self, caller: Caller, *, limit: int = 50, token: str | None = None) -> InstallationPage:
         """The caller's workspace's installations."""
@@ -139,17 +171,206 @@ class InstallService:
     def get(self, caller: Caller, installation_id: str) -> Installation:
         """One installation of the caller's workspace."""
         self._audit.authorize(caller, Action.READ_INSTALLS)
-        found = self._installs.get_by_id(caller.workspace_id, installation_id)
-        if found is None:
-            raise InstallationNotFoundError(installation_id)
-        return found
+        return self._find(caller.workspace_id, installation_id)
+
+    def effective_config(self, installation: Installation) -> dict[str, Any]:
+        """The configuration a plugin runs with: public fields plus decrypted secret fields."""
+        return {**installation.config, **self._decrypt_secrets(installation)}
+
+    # --- configuration ------------------------------------------------------------------
+
+    def update_config(self, caller: Caller, installation_id: str, req: UpdateConfigRequest) -> Installation:
+        """Replace the configuration; secret fields left out keep their stored values."""
+        inst = self._find_for_change(caller, installation_id, "plugin.configure")
+        version = self._version_of(inst)
+        try:
+            self._apply_config(inst, version, req.config)
+        except PlugyardError as exc:
+            self._audit.record(
+                caller.workspace_id, caller.actor, "plugin.configure", installation_id, "failed", reason=exc.code
+            )
+            raise
+        inst.updated_at = self._clock.now()
+        inst.history.append(self._event("configure", caller.actor, version=inst.version))
+        self._installs.put(inst)
+        self._audit.record(
+            caller.workspace_id, caller.actor, "plugin.configure", installation_id, fields=sorted(req.config)
+        )
+        return inst
+
+    def _apply_config(self, inst: Installation, version: PluginVersion, config: dict[str, Any]) -> None:
+        schema = version.manifest.config_schema
+        secret = secret_fields(schema)
+        kept = {k: v for k, v in self._decrypt_secrets(inst).items() if k in secret and k not in config}
+        full = {**config, **kept}
+        validate_config(schema, full)
+        secrets = {k: v for k, v in full.items() if k in secret}
+        inst.config = {k: v for k, v in full.items() if k not in secret}
+        inst.secret_fields = sorted(secrets)
+        inst.secret_config_ciphertext = (
+            self._secrets.encrypt(json.dumps(secrets), context=_secret_context(inst)) if secrets else None
+        )
+
+    def _decrypt_secrets(self, inst: Installation) -> dict[str, Any]:
+        if not inst.secret_config_ciphertext:
+            return {}
+        data: dict[str, Any] = json.loads(
+            self._secrets.decrypt(inst.secret_config_ciphertext, context=_secret_context(inst))
+        )
+        return data
+
+    # --- versions -----------------------------------------------------------------------
+
+    def upgrade(self, caller: Caller, installation_id: str, req: UpgradeRequest) -> Installation:
+        """Move to another version; new scopes need consent (or ``keep_grants`` to run under the old ones)."""
+        inst = self._find_for_change(caller, installation_id, "plugin.upgrade")
+        try:
+            target = self._marketplace.get_version(inst.plugin_id, req.version)
+            if target is None:
+                raise VersionNotFoundError(inst.plugin_id, req.version or "latest")
+            if target.version == inst.version:
+                raise ConflictError(f"The installation is already on {inst.version}.", version=inst.version)
+            self._check_grant(req.grant)
+            requested = set(target.manifest.permissions)
+            new_scopes = sorted(requested - set(inst.granted))
+            consented = set(new_scopes) <= set(req.grant)
+            config = req.config if req.config is not None else self.effective_config(inst)
+            validate_config(target.manifest.config_schema, config)
+        except PlugyardError as exc:
+            self._audit.record(
+                caller.workspace_id, caller.actor, "plugin.upgrade", installation_id, "failed", reason=exc.code
+            )
+            raise
+        if new_scopes and not consented and not req.keep_grants:
+            notes = target.manifest.permission_notes
+            inst.pending_upgrade = PendingUpgrade(
+                version=target.version,
+                new_scopes=[ScopeChange(scope=s, description=describe_scope(s), note=notes.get(s)) for s in new_scopes],
+                requested_at=self._clock.now(),
+            )
+            inst.state = "pending_consent"
+            inst.updated_at = self._clock.now()
+            inst.history.append(self._event("upgrade_requested", caller.actor, to=target.version, scopes=new_scopes))
+            self._installs.put(inst)
+            self._audit.record(
+                caller.workspace_id,
+                caller.actor,
+                "plugin.upgrade",
+                installation_id,
+                to=target.version,
+                pending_consent=new_scopes,
+            )
+            return inst
+        granted = sorted((set(inst.granted) | set(req.grant)) & requested)
+        return self._move(caller, inst, target, granted, "upgrade", config)
+
+    def consent(self, caller: Caller, installation_id: str, grant: builtins.list[str]) -> Installation:
+        """Grant the scopes a pending upgrade asks for, and apply it."""
+        inst = self._find_for_change(caller, installation_id, "plugin.consent")
+        if inst.pending_upgrade is None:
+            raise ConflictError("No upgrade is waiting for consent on this installation.")
+        missing = sorted({s.scope for s in inst.pending_upgrade.new_scopes} - set(grant))
+        if missing:
+            self._audit.record(caller.workspace_id, caller.actor, "plugin.consent", installation_id, "denied")
+            raise ScopesNotGrantedError(missing)
+        return self.upgrade(caller, installation_id, UpgradeRequest(version=inst.pending_upgrade.version, grant=grant))
+
+    def rollback(self, caller: Caller, installation_id: str) -> Installation:
+        """Return to the version this installation ran before its last upgrade."""
+        inst = self._find_for_change(caller, installation_id, "plugin.rollback")
+        previous = next(
+            (h.get("from") for h in reversed(inst.history) if h.get("action") in ("upgrade", "rollback")), None
+        )
+        if not previous:
+            raise ConflictError("This installation has no earlier version to roll back to.")
+        target = self._marketplace.get_any_version(inst.plugin_id, str(previous))
+        if target is None or not target.installable:
+            state = target.state if target else "missing"
+            raise ConflictError(f"Version {previous} is {state} and cannot be rolled back to.", version=previous)
+        granted = sorted(set(inst.granted) & set(target.manifest.permissions))
+        return self._move(caller, inst, target, granted, "rollback", self.effective_config(inst))
+
+    def _move(
+        self,
+        caller: Caller,
+        inst: Installation,
+        target: PluginVersion,
+        granted: builtins.list[str],
+        action: str,
+        config: dict[str, Any],
+    ) -> Installation:
+        old = inst.version
+        inst.version = target.version
+        inst.granted = granted
+        inst.run_under_old_grants = bool(set(target.manifest.permissions) - set(granted))
+        inst.pending_upgrade = None
+        if inst.state == "pending_consent":
+            inst.state = "enabled"
+        inst.updated_at = self._clock.now()
+        inst.history.append(self._event(action, caller.actor, **{"from": old, "to": target.version}))
+        self._apply_config(inst, target, config)
+        self._installs.put(inst)
+        self._permissions.revoke_all(inst.installation_id)
+        self._permissions.grant(
+            inst.installation_id, granted, by=caller.actor, version=target.version, at=inst.updated_at
+        )
+        self._audit.record(
+            caller.workspace_id,
+            caller.actor,
+            f"plugin.{action}",
+            inst.installation_id,
+            "success",
+            **{"from": old, "to": target.version, "granted": granted},
+        )
+        self._emit("plugin.upgraded", inst, **{"from": old, "to": target.version, "rollback": action == "rollback"})
+        return inst
+
+    # --- state --------------------------------------------------------------------------
+
+    def set_enabled(self, caller: Caller, installation_id: str, enabled: bool, reason: str = "") -> Installation:
+        """Enable or disable an installation (a disabled one is not invoked or sent events)."""
+        action = "plugin.enable" if enabled else "plugin.disable"
+        inst = self._find_for_change(caller, installation_id, action)
+        if enabled:
+            version = self._marketplace.get_any_version(inst.plugin_id, inst.version)
+            if version is not None and version.state == "yanked":
+                raise ConflictError(
+                    f"Version {inst.version} was yanked; upgrade or roll back instead of enabling it.",
+                    version=inst.version,
+                )
+        inst.state = ("pending_consent" if inst.pending_upgrade else "enabled") if enabled else "disabled"
+        inst.disabled_reason = None if enabled else (reason or f"disabled by {caller.actor}")
+        inst.updated_at = self._clock.now()
+        inst.history.append(self._event(action.split(".")[1], caller.actor, reason=reason or None))
+        self._installs.put(inst)
+        self._audit.record(caller.workspace_id, caller.actor, action, installation_id, reason=reason)
+        self._emit("plugin.enabled" if enabled else "plugin.disabled", inst, reason=inst.disabled_reason)
+        return inst
+
+    def disable_yanked(self, version: PluginVersion) -> int:
+        """Disable every installation on a yanked version, in every workspace; returns how many."""
+        reason = f"Version {version.version} was yanked by a reviewer: {version.review_reason or 'no reason given'}"
+        count = 0
+        for inst in self._installs.list_on_version(version.plugin_id, version.version):
+            inst.state = "disabled"
+            inst.disabled_reason = reason
+            inst.updated_at = self._clock.now()
+            inst.history.append(self._event("yanked", version.reviewed_by or "reviewer", reason=reason))
+            self._installs.put(inst)
+            self._audit.record(
+                inst.workspace_id,
+                version.reviewed_by or "reviewer",
+                "plugin.disable",
+                inst.installation_id,
+                reason=reason,
+            )
+            self._emit("plugin.disabled", inst, reason=reason)
+            count += 1
+        return count
 
     def uninstall(self, caller: Caller, installation_id: str) -> None:
-        """Remove an installation and revoke its grants."""
-        self._audit.authorize(caller, Action.MANAGE_INSTALLS, "plugin.uninstall", installation_id)
-        found = self._installs.get_by_id(caller.workspace_id, installation_id)
-        if found is None:
-            raise InstallationNotFoundError(installation_id)
+        """Remove an installation, revoke its grants; hooks delete its data and subscriptions."""
+        found = self._find_for_change(caller, installation_id, "plugin.uninstall")
         self._installs.delete(found)
         self._permissions.revoke_all(installation_id)
         self._plugins.add_installs(found.plugin_id, -1)
@@ -161,3 +382,39 @@ class InstallService:
             plugin_id=found.plugin_id,
             version=found.version,
         )
+        self._emit("plugin.uninstalled", found)
+
+    # --- helpers ------------------------------------------------------------------------
+
+    def _find(self, workspace_id: str, installation_id: str) -> Installation:
+        found = self._installs.get_by_id(workspace_id, installation_id)
+        if found is None:
+            raise InstallationNotFoundError(installation_id)
+        return found
+
+    def _find_for_change(self, caller: Caller, installation_id: str, action: str) -> Installation:
+        self._audit.authorize(caller, Action.MANAGE_INSTALLS, action, installation_id)
+        return self._find(caller.workspace_id, installation_id)
+
+    def _version_of(self, inst: Installation) -> PluginVersion:
+        version = self._marketplace.get_any_version(inst.plugin_id, inst.version)
+        if version is None:
+            raise VersionNotFoundError(inst.plugin_id, inst.version)
+        return version
+
+    @staticmethod
+    def _check_grant(grant: builtins.list[str]) -> None:
+        bad = unknown_scopes(grant)
+        if bad:
+            raise ValidationFailedError(f"Unknown scopes in grant: {', '.join(bad)}.", unknown_scopes=bad)
+
+    def _event(self, action: str, actor: str, **detail: Any) -> dict[str, Any]:
+        return {"at": self._clock.now().isoformat(), "action": action, "by": actor, **detail}
+
+    def _emit(self, event_type: str, inst: Installation, **data: Any) -> None:
+        for hook in self.on_event:
+            hook(event_type, inst, data)
+
+
+def _secret_context(inst: Installation) -> dict[str, str]:
+    return {"workspace_id": inst.workspace_id, "installation_id": inst.installation_id, "purpose": "config"}

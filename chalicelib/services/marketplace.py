@@ -1,8 +1,10 @@
-"""Publishing plugin versions and browsing the marketplace."""
+"""Publishing plugin versions, the review lifecycle, and browsing the marketplace."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import timedelta
+from typing import Literal
 
 import semver
 
@@ -14,27 +16,39 @@ from chalicelib.domain.errors import (
     PluginNotFoundError,
     PlugyardError,
     UploadNotFoundError,
+    ValidationFailedError,
+    VersionNotFoundError,
 )
 from chalicelib.domain.manifest import CATEGORIES, PlatformCaps
 from chalicelib.domain.models import (
     Caller,
+    DeprecateRequest,
     Plugin,
     PluginDetail,
     PluginPage,
     PluginSummary,
     PluginVersion,
+    ReviewDecision,
+    ReviewItem,
+    ReviewQueue,
     ScopeView,
     SubmitVersionRequest,
     UploadTicket,
     VersionView,
 )
-from chalicelib.domain.permissions import Action, describe_scope
+from chalicelib.domain.pagination import decode_token, encode_token
+from chalicelib.domain.permissions import Action, Role, describe_scope
+from chalicelib.domain.versions import is_range, pick_latest
 from chalicelib.ports import ArtifactStore, Clock, IdGenerator, PluginRepository, VersionRepository
 from chalicelib.services.audit import AuditService
+from chalicelib.services.catalog_cache import MarketplaceCache
+from chalicelib.services.publishers import PublisherService
 
-__all__ = ["MarketplaceService", "artifact_key", "latest_installable"]
+__all__ = ["MarketplaceService", "VersionHook", "artifact_key", "latest_installable"]
 
 MAX_PAGE = 100
+SORTS = ("name", "installs", "recent")
+VersionHook = Callable[[PluginVersion], None]
 
 
 def artifact_key(sha256: str) -> str:
@@ -46,20 +60,25 @@ def _upload_key(workspace_id: str, upload_id: str) -> str:
     return f"uploads/{workspace_id}/{upload_id}.zip"
 
 
-def latest_installable(versions: list[PluginVersion], host_version: str) -> PluginVersion | None:
-    """Highest installable version that supports the host."""
-    ok = [v for v in versions if v.installable and v.manifest.supports_host(host_version)]
-    return max(ok, key=lambda v: semver.Version.parse(v.version), default=None)
+def latest_installable(
+    versions: list[PluginVersion], host_version: str, spec: str | None = None
+) -> PluginVersion | None:
+    """Highest approved version that supports the host (and satisfies ``spec`` when given)."""
+    ok = {v.version: v for v in versions if v.installable and v.manifest.supports_host(host_version)}
+    best = pick_latest(list(ok), spec)
+    return ok[best] if best else None
 
 
 class MarketplaceService:
-    """Publish flow (upload → submit) and the listing."""
+    """Publish (upload → signed submit → review), deprecate, and the cached listing."""
 
     def __init__(
         self,
         plugins: PluginRepository,
         versions: VersionRepository,
         artifacts: ArtifactStore,
+        publishers: PublisherService,
+        cache: MarketplaceCache,
         audit: AuditService,
         clock: Clock,
         ids: IdGenerator,
@@ -72,6 +91,8 @@ class MarketplaceService:
         self._plugins = plugins
         self._versions = versions
         self._artifacts = artifacts
+        self._publishers = publishers
+        self.cache = cache
         self._audit = audit
         self._clock = clock
         self._ids = ids
@@ -79,6 +100,8 @@ class MarketplaceService:
         self._host_version = host_version
         self._max_artifact_bytes = max_artifact_bytes
         self._upload_ttl_s = upload_ttl_s
+        # Called after every review decision (approve: deploy a Lambda; yank: disable installations).
+        self.on_reviewed: list[VersionHook] = []
 
     # --- publishing ---------------------------------------------------------------------
 
@@ -98,7 +121,7 @@ class MarketplaceService:
         )
 
     def submit_version(self, caller: Caller, req: SubmitVersionRequest) -> PluginDetail:
-        """Validate the uploaded zip and publish it as a new, immutable version."""
+        """Check the uploaded zip and its signature; store it as a version pending review."""
         self._audit.authorize(caller, Action.PUBLISH, "plugin.version.publish", req.upload_id)
         key = _upload_key(caller.workspace_id, req.upload_id)
         data = self._artifacts.read(key, max_bytes=self._max_artifact_bytes)
@@ -108,7 +131,7 @@ class MarketplaceService:
                 upload_id=req.upload_id,
             )
         try:
-            version = self._publish(caller, data)
+            version = self._publish(caller, data, req)
         except PlugyardError as exc:
             self._audit.record(
                 caller.workspace_id, caller.actor, "plugin.version.publish", req.upload_id, "failed", reason=exc.code
@@ -121,10 +144,12 @@ class MarketplaceService:
             "plugin.version.publish",
             f"{version.plugin_id}@{version.version}",
             sha256=version.artifact_sha256,
+            signing_key_id=version.signing_key_id,
         )
+        self.cache.invalidate()
         return self.get_plugin(caller, version.plugin_id)
 
-    def _publish(self, caller: Caller, data: bytes) -> PluginVersion:
+    def _publish(self, caller: Caller, data: bytes, req: SubmitVersionRequest) -> PluginVersion:
         art = inspect_artifact(data, self._caps)
         m = art.manifest
         if caller.publisher_id is None:
@@ -138,6 +163,7 @@ class MarketplaceService:
         plugin = self._plugins.get(m.id)
         if plugin is not None and plugin.owner_workspace_id != caller.workspace_id:
             raise ForbiddenError(f"Plugin id '{m.id}' belongs to another publisher.", plugin_id=m.id)
+        signing_key_id = self._publishers.check_signature(m.publisher, art.sha256, req.signature, req.key_id)
         if self._versions.get(m.id, m.version) is not None:
             raise ConflictError(
                 f"{m.id}@{m.version} is already published; versions are immutable, bump the version.",
@@ -160,33 +186,140 @@ class MarketplaceService:
             artifact_sha256=art.sha256,
             artifact_key=key,
             size_bytes=art.size_bytes,
+            state="pending",
             published_at=now,
             published_by=caller.actor,
+            signature=req.signature,
+            signing_key_id=signing_key_id,
         )
-        self._versions.create(version)  # ConflictError when the version exists
-        latest = latest_installable(self._versions.list_versions(m.id), self._host_version) or version
-        base = plugin or Plugin(
-            plugin_id=m.id,
-            publisher=m.publisher,
-            owner_workspace_id=caller.workspace_id,
-            name=m.name,
-            created_at=now,
-            updated_at=now,
-        )
-        lm = latest.manifest
-        self._plugins.put(
-            base.model_copy(
-                update={
-                    "name": lm.name,
-                    "description": lm.description,
-                    "categories": lm.categories,
-                    "permissions": lm.permissions,
-                    "latest_version": latest.version,
-                    "updated_at": now,
-                }
+        self._versions.create(version)  # ConflictError when a concurrent submit won
+        if plugin is None:
+            self._plugins.put(
+                Plugin(
+                    plugin_id=m.id,
+                    publisher=m.publisher,
+                    owner_workspace_id=caller.workspace_id,
+                    name=m.name,
+                    description=m.description,
+                    categories=m.categories,
+                    permissions=m.permissions,
+                    created_at=now,
+                    updated_at=now,
+                )
             )
-        )
         return version
+
+    def refresh_plugin(self, plugin_id: str) -> None:
+        """Recompute the plugin record from its approved versions (after any state change)."""
+        plugin = self._plugins.get(plugin_id)
+        if plugin is None:
+            return
+        latest = latest_installable(self._versions.list_versions(plugin_id), self._host_version)
+        update: dict[str, object] = {"latest_version": latest.version if latest else None}
+        if latest is not None:
+            lm = latest.manifest
+            update |= {
+                "name": lm.name,
+                "description": lm.description,
+                "categories": lm.categories,
+                "permissions": lm.permissions,
+            }
+        self._plugins.put(plugin.model_copy(update={**update, "updated_at": self._clock.now()}))
+        self.cache.invalidate()
+
+    # --- review (platform reviewers) ----------------------------------------------------
+
+    def review_queue(self, caller: Caller) -> ReviewQueue:
+        """Versions waiting for a reviewer, oldest first."""
+        self._audit.authorize(caller, Action.REVIEW)
+        pending = sorted(self._versions.list_pending(), key=lambda v: v.published_at)
+        return ReviewQueue(
+            items=[
+                ReviewItem(
+                    plugin_id=v.plugin_id,
+                    version=v.version,
+                    publisher=v.manifest.publisher,
+                    publisher_verified=self._publishers.is_verified(v.manifest.publisher),
+                    published_at=v.published_at,
+                    permissions=v.manifest.permissions,
+                    artifact_sha256=v.artifact_sha256,
+                    size_bytes=v.size_bytes,
+                )
+                for v in pending
+            ]
+        )
+
+    def review(
+        self,
+        caller: Caller,
+        plugin_id: str,
+        version: str,
+        decision: Literal["approve", "reject", "yank"],
+        req: ReviewDecision,
+    ) -> PluginVersion:
+        """Approve or reject a pending version, or yank an approved one; audited with who and why."""
+        action = f"plugin.version.{decision}"
+        self._audit.authorize(caller, Action.REVIEW, action, f"{plugin_id}@{version}")
+        found = self._versions.get(plugin_id, version)
+        if found is None:
+            raise VersionNotFoundError(plugin_id, version)
+        allowed_from = {"approve": ("pending",), "reject": ("pending",), "yank": ("approved",)}[decision]
+        if found.state not in allowed_from:
+            raise ConflictError(
+                f"{plugin_id}@{version} is {found.state}; only a {' or '.join(allowed_from)} version can be "
+                f"{decision}d.",
+                state=found.state,
+            )
+        if decision != "approve" and not req.reason:
+            raise ValidationFailedError(f"A reason is required to {decision} a version.")
+        new_state: Literal["approved", "rejected", "yanked"] = {
+            "approve": "approved",
+            "reject": "rejected",
+            "yank": "yanked",
+        }[decision]  # type: ignore[assignment]
+        updated = found.model_copy(
+            update={
+                "state": new_state,
+                "reviewed_by": caller.actor,
+                "reviewed_at": self._clock.now(),
+                "review_reason": req.reason or None,
+            }
+        )
+        self._versions.update(updated)
+        self.refresh_plugin(plugin_id)
+        owner = self._plugins.get(plugin_id)
+        target = f"{plugin_id}@{version}"
+        self._audit.record(caller.workspace_id, caller.actor, action, target, reason=req.reason)
+        if owner is not None and owner.owner_workspace_id != caller.workspace_id:
+            self._audit.record(owner.owner_workspace_id, caller.actor, action, target, reason=req.reason)
+        for hook in self.on_reviewed:
+            hook(updated)
+        return updated
+
+    def deprecate(self, caller: Caller, plugin_id: str, version: str | None, req: DeprecateRequest) -> None:
+        """A publisher marks a version (or the whole plugin) deprecated; it stays installable, flagged."""
+        target = f"{plugin_id}@{version}" if version else plugin_id
+        self._audit.authorize(caller, Action.PUBLISH, "plugin.deprecate", target)
+        plugin = self._plugins.get(plugin_id)
+        if plugin is None or plugin.owner_workspace_id != caller.workspace_id:
+            raise PluginNotFoundError(plugin_id)
+        if version is None:
+            self._plugins.put(
+                plugin.model_copy(
+                    update={
+                        "status": "deprecated",
+                        "deprecation_message": req.message,
+                        "updated_at": self._clock.now(),
+                    }
+                )
+            )
+        else:
+            found = self._versions.get(plugin_id, version)
+            if found is None:
+                raise VersionNotFoundError(plugin_id, version)
+            self._versions.update(found.model_copy(update={"deprecated": True, "deprecation_message": req.message}))
+        self.cache.invalidate()
+        self._audit.record(caller.workspace_id, caller.actor, "plugin.deprecate", target, message=req.message)
 
     # --- browsing -----------------------------------------------------------------------
 
@@ -198,50 +331,87 @@ class MarketplaceService:
         category: str | None,
         limit: int,
         token: str | None,
+        sort: str = "name",
     ) -> PluginPage:
-        """One page of listed plugins, filtered by text and category."""
+        """One page of listed plugins (approved versions only), filtered, sorted, from the cache."""
         self._audit.authorize(caller, Action.READ_MARKETPLACE)
         if not 1 <= limit <= MAX_PAGE:
             raise InvalidRequestError(f"limit must be between 1 and {MAX_PAGE}.", limit=limit)
         if category and category not in CATEGORIES:
             raise InvalidRequestError(f"Unknown category '{category}'.", categories=list(CATEGORIES))
-        query = (query or "").strip().lower() or None
-        items, next_token = self._plugins.search(query=query, category=category, limit=limit, token=token)
-        return PluginPage(items=[_summary(p) for p in items if p.latest_version], next_token=next_token)
+        if sort not in SORTS:
+            raise InvalidRequestError(f"Unknown sort '{sort}'.", sorts=list(SORTS))
+        text = (query or "").strip().lower()
+        listed = [
+            p
+            for p in self.cache.plugins()
+            if p.latest_version
+            and (not category or category in p.categories)
+            and (not text or text in " ".join([p.plugin_id, p.name, p.description, p.publisher]).lower())
+        ]
+        order = {
+            "name": lambda p: (p.name.lower(), p.plugin_id),
+            "installs": lambda p: (-p.install_count, p.plugin_id),
+            "recent": lambda p: (-p.updated_at.timestamp(), p.plugin_id),
+        }[sort]
+        listed.sort(key=order)  # type: ignore[arg-type]
+        after = decode_token(token)
+        if after is not None:
+            ids = [p.plugin_id for p in listed]
+            if after.get("sort") != sort or after.get("after") not in ids:
+                raise InvalidRequestError("next_token does not belong to this listing.")
+            listed = listed[ids.index(after["after"]) + 1 :]
+        page = listed[:limit]
+        next_token = encode_token({"after": page[-1].plugin_id, "sort": sort}) if len(listed) > limit else None
+        return PluginPage(items=[self._summary(p) for p in page], next_token=next_token)
 
     def get_plugin(self, caller: Caller, plugin_id: str) -> PluginDetail:
-        """A plugin with every version, newest first."""
+        """A plugin with its versions, newest first; pending/rejected ones only for its owner and reviewers."""
         self._audit.authorize(caller, Action.READ_MARKETPLACE)
         plugin = self._plugins.get(plugin_id)
-        if plugin is None:
+        insider = plugin is not None and (
+            plugin.owner_workspace_id == caller.workspace_id or caller.role == Role.REVIEWER
+        )
+        if plugin is None or (not plugin.latest_version and not insider):
             raise PluginNotFoundError(plugin_id)
         versions = sorted(
-            self._versions.list_versions(plugin_id), key=lambda v: semver.Version.parse(v.version), reverse=True
+            (v for v in self._versions.list_versions(plugin_id) if insider or v.state == "approved"),
+            key=lambda v: semver.Version.parse(v.version),
+            reverse=True,
         )
-        return PluginDetail(**_summary(plugin).model_dump(), versions=[_version_view(v) for v in versions])
+        return PluginDetail(**self._summary(plugin).model_dump(), versions=[_version_view(v) for v in versions])
 
     def get_version(self, plugin_id: str, version: str | None) -> PluginVersion | None:
-        """An exact version, or the latest installable one when ``version`` is None."""
-        if version is None:
-            return latest_installable(self._versions.list_versions(plugin_id), self._host_version)
+        """An exact version or the highest matching a range; None = latest installable."""
+        if version is None or is_range(version):
+            try:
+                return latest_installable(self._versions.list_versions(plugin_id), self._host_version, version)
+            except ValueError as exc:
+                raise InvalidRequestError(f"'{version}' is neither a version nor a version range.") from exc
         found = self._versions.get(plugin_id, version)
         if found is None or not found.installable or not found.manifest.supports_host(self._host_version):
             return None
         return found
 
+    def get_any_version(self, plugin_id: str, version: str) -> PluginVersion | None:
+        """A version in whatever state (for installations already on it)."""
+        return self._versions.get(plugin_id, version)
 
-def _summary(p: Plugin) -> PluginSummary:
-    return PluginSummary(
-        plugin_id=p.plugin_id,
-        name=p.name,
-        description=p.description,
-        latest_version=p.latest_version,
-        categories=p.categories,
-        permissions=p.permissions,
-        publisher=p.publisher,
-        install_count=p.install_count,
-        updated_at=p.updated_at,
-    )
+    def _summary(self, p: Plugin) -> PluginSummary:
+        return PluginSummary(
+            plugin_id=p.plugin_id,
+            name=p.name,
+            description=p.description,
+            latest_version=p.latest_version,
+            categories=p.categories,
+            permissions=p.permissions,
+            publisher=p.publisher,
+            publisher_verified=self._publishers.is_verified(p.publisher),
+            deprecated=p.status == "deprecated",
+            deprecation_message=p.deprecation_message,
+            install_count=p.install_count,
+            updated_at=p.updated_at,
+        )
 
 
 def _version_view(v: PluginVersion) -> VersionView:
@@ -262,4 +432,7 @@ def _version_view(v: PluginVersion) -> VersionView:
         host_versions=m.host_versions,
         changelog=m.changelog,
         config_schema=m.config_schema,
+        deprecated=v.deprecated,
+        deprecation_message=v.deprecation_message,
+        review_reason=v.review_reason,
     )

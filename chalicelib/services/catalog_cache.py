@@ -1,0 +1,75 @@
+"""The marketplace metadata cache: a snapshot of every plugin, 1-hour TTL, invalidated across processes.
+
+Every read checks one generation counter (a single small GetItem); publish, approve, reject, yank,
+deprecate and publisher verification bump it, so every process reloads on its next read.
+"""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass
+
+from chalicelib.domain.models import Plugin
+from chalicelib.ports import Clock, GenerationStore, PluginRepository
+
+__all__ = ["CacheStats", "MarketplaceCache"]
+
+GENERATION = "marketplace"
+
+
+@dataclass
+class CacheStats:
+    """Hits and misses since the process started."""
+
+    hits: int = 0
+    misses: int = 0
+
+    @property
+    def hit_ratio(self) -> float:
+        total = self.hits + self.misses
+        return self.hits / total if total else 0.0
+
+
+class MarketplaceCache:
+    """Holds the plugin catalog in memory for up to ``ttl_s``, while its generation is current."""
+
+    def __init__(
+        self, plugins: PluginRepository, generations: GenerationStore, clock: Clock, *, ttl_s: float = 3600
+    ) -> None:
+        self._plugins = plugins
+        self._generations = generations
+        self._clock = clock
+        self._ttl_s = ttl_s
+        self._lock = threading.Lock()
+        self._snapshot: list[Plugin] | None = None
+        self._generation = -1
+        self._loaded_at = 0.0
+        self.stats = CacheStats()
+
+    def plugins(self) -> list[Plugin]:
+        """Every plugin record, from the cache when it is fresh."""
+        generation = self._generations.get(GENERATION)
+        now = self._clock.now().timestamp()
+        with self._lock:
+            fresh = self._snapshot is not None and generation == self._generation
+            if fresh and now - self._loaded_at < self._ttl_s:
+                self.stats.hits += 1
+                return self._snapshot or []
+            self.stats.misses += 1
+        snapshot = self._load()
+        with self._lock:
+            self._snapshot, self._generation, self._loaded_at = snapshot, generation, now
+        return snapshot
+
+    def invalidate(self) -> None:
+        """Tell every process (this one included) to reload on its next read."""
+        self._generations.bump(GENERATION)
+
+    def _load(self) -> list[Plugin]:
+        out: list[Plugin] = []
+        token: str | None = None
+        while True:
+            page, token = self._plugins.search(query=None, category=None, limit=100, token=token)
+            out.extend(page)
+            if not token:
+                return out
