@@ -12,6 +12,7 @@ import uuid
 import zipfile
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -22,6 +23,7 @@ from chalicelib.domain.permissions import Role
 from chalicelib.local.seed import public_key_b64, publish_zip
 from chalicelib.local.stack import LocalStack, free_port
 
+ROOT_DIR = str(Path(__file__).resolve().parents[1])
 ROLES = (Role.ADMIN, Role.MEMBER, Role.PUBLISHER, Role.REVIEWER)
 PROBLEM_JSON = "application/problem+json"
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 import secrets
 
-from chalicelib.domain.errors import ApiKeyNotFoundError, ConflictError, UnauthenticatedError
+from chalicelib.domain.errors import ApiKeyNotFoundError, ConflictError, ForbiddenError, UnauthenticatedError
 from chalicelib.domain.models import (
     ApiKey,
     ApiKeyCreated,
@@ -95,6 +95,10 @@ class AuthService:
     def create_key(self, caller: Caller, req: CreateApiKeyRequest) -> ApiKeyCreated:
         """An admin creates a key in their own workspace."""
         self._audit.authorize(caller, Action.MANAGE_KEYS, "api_key.create")
+        if req.role == Role.REVIEWER:
+            # Reviewers approve plugins for the whole platform: only the operator issues such keys.
+            self._audit.record(caller.workspace_id, caller.actor, "api_key.create", "reviewer", "denied")
+            raise ForbiddenError("Reviewer keys are issued by the platform operator, not by workspace admins.")
         return self.issue_key(caller.workspace_id, req.role, req.name, created_by=caller.actor)
 
     def list_keys(self, caller: Caller) -> list[ApiKeyView]:
