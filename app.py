@@ -1,8 +1,10 @@
 """Plugyard: the API's table of contents."""
 
-from chalicelib.api import admin, installations, plugins, system, webhooks
+from chalicelib.api import admin, events, installations, invocations, lifecycle, plugins, system, webhooks
 from chalicelib.api.chalice_app import ThreadSafeChalice
 from chalicelib.api.errors_middleware import problem_middleware
+from chalicelib.config import Settings
+from chalicelib.workers import functions as workers
 
 app = ThreadSafeChalice(app_name="plugyard")
 app.register_middleware(problem_middleware, "http")
@@ -11,3 +13,7 @@ app.register_blueprint(plugins.bp)
 app.register_blueprint(installations.bp)
 app.register_blueprint(webhooks.bp)
 app.register_blueprint(admin.bp)
+app.register_blueprint(lifecycle.bp)
+app.register_blueprint(invocations.bp)
+app.register_blueprint(events.bp)
+workers.register(app, Settings())

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from pydantic import Field
+from typing import Literal
+
+from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 __all__ = ["Settings"]
@@ -32,7 +34,46 @@ class Settings(BaseSettings):
     max_memory_mb: int = Field(1024, description="Platform cap on a plugin's memory_mb.")
     max_timeout_s: int = Field(60, description="Platform cap on a plugin's timeout_s.")
     host_version: str = Field("1.0.0", description="Version of the host application.")
+    catalog_cache_ttl_s: int = Field(3600, description="Lifetime of the marketplace metadata cache.")
     log_level: str = Field("INFO", description="Log level of the structured logger.")
+    # --- plugin execution (issue 4) ---
+    executor: Literal["sandbox", "lambda"] = Field("sandbox", description="Where plugins run: sandbox | lambda.")
+    code_cache_dir: str | None = Field(
+        None, description="Host dir where published versions are unpacked (default <tmp>/plugyard-<stage>-code)."
+    )
+    invoke_timeout_cap_s: float = Field(30, description="Cap on timeout_s for interactive (API) invocations.")
+    invocation_retention_days: int = Field(30, description="How long Invocations records are kept (TTL).")
+    invoke_rate_per_installation: float = Field(10, description="Sustained invocations/s of one installation.")
+    invoke_burst_per_installation: int = Field(20, description="Burst of invocations of one installation.")
+    invoke_rate_per_plugin: float = Field(50, description="Sustained invocations/s of one plugin, all workspaces.")
+    invoke_burst_per_plugin: int = Field(100, description="Burst of invocations of one plugin, all workspaces.")
+    invoke_concurrency_per_installation: int = Field(4, description="Invocations of one installation at once.")
+    invoke_concurrency_per_plugin: int = Field(16, description="Invocations of one plugin at once, all workspaces.")
+    capability_key: SecretStr | None = Field(
+        None, description="HMAC key (≥ 32 bytes) for Lambda capability tokens; shared by invoker and broker."
+    )
+    capability_key_ciphertext: str | None = Field(
+        None, description="A KMS-encrypted data key (base64) used as the capability key when capability_key is unset."
+    )
+    broker_url: str | None = Field(None, description="Public base URL of this API, for the SDK on Lambda.")
+    http_fetch_allow_private: bool = Field(False, description="Let ctx.http.fetch reach private addresses (dev only).")
+    ai_provider: Literal["local", "bedrock", "openai", "none"] = Field("local", description="Backend of ai.complete.")
+    ai_model: str | None = Field(None, description="Model id for Bedrock or the OpenAI-compatible API.")
+    ai_base_url: str | None = Field(None, description="Base URL of the OpenAI-compatible API.")
+    ai_api_key: SecretStr | None = Field(None, description="API key of the OpenAI-compatible API.")
+    # --- events (issue 5) ---
+    event_bus_name: str | None = Field(None, description="EventBridge bus (default plugyard-<stage>).")
+    hook_budget_ms: float = Field(2000, description="Total time a synchronous hook (task.before_run) may take.")
+    live_events_url: str | None = Field(None, description="Local websocket fan-out endpoint (set by make run).")
+
+    @property
+    def bus_name(self) -> str:
+        """The EventBridge bus events are published to."""
+        return self.event_bus_name or f"plugyard-{self.stage}"
+
+    def queue_name(self, purpose: str) -> str:
+        """Name of a worker queue (``dispatch``, ``invoke``, ``delivery``) or its DLQ (``dispatch-dlq`` …)."""
+        return f"plugyard-{self.stage}-{purpose}"
 
     def table_name(self, purpose: str) -> str:
         """Name of a DynamoDB table, ``plugyard-<stage>-<purpose>``."""

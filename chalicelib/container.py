@@ -7,29 +7,61 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from chalicelib.adapters import memory
+from chalicelib.adapters.memory_execution import InMemoryInvocationRepository, InMemoryPluginDataRepository
 from chalicelib.adapters.system import SystemClock, UlidGenerator
 from chalicelib.config import Settings
+from chalicelib.container_events import build_event_core, build_events, events_aws_adapters
+from chalicelib.container_execution import build_execution, execution_aws_adapters
 from chalicelib.domain.manifest import PlatformCaps
+from chalicelib.domain.models import EventEnvelope, PluginVersion
 from chalicelib.domain.netguard import Resolver, system_resolver
 from chalicelib.ports import (
+    AiProvider,
     ApiKeyRepository,
     ArtifactStore,
     AuditRepository,
     Clock,
+    CodeCache,
+    DeliveryQueue,
+    DeliveryRepository,
+    EventBus,
+    GenerationStore,
+    HookRunner,
+    HttpFetcher,
     IdempotencyStore,
     IdGenerator,
     InstallationRepository,
+    InvocationRepository,
     PermissionRepository,
+    PluginDataRepository,
+    PluginEventHandler,
+    PluginExecutor,
     PluginRepository,
+    PublisherRepository,
     SecretBox,
+    SubscriptionRepository,
+    TaskRepository,
+    TriggerRepository,
     VersionRepository,
     WebhookRepository,
+    WebhookSender,
+    WorkQueues,
     WorkspaceRepository,
 )
 from chalicelib.services.audit import AuditService
 from chalicelib.services.auth import AuthService
+from chalicelib.services.broker import BrokerService
+from chalicelib.services.catalog_cache import MarketplaceCache
+from chalicelib.services.deliveries import DeliveryService
+from chalicelib.services.dispatch import DispatchService
+from chalicelib.services.events import EventService
 from chalicelib.services.installs import InstallService
+from chalicelib.services.invocations import InvocationService
 from chalicelib.services.marketplace import MarketplaceService
+from chalicelib.services.publishers import PublisherService
+from chalicelib.services.subscriptions import SubscriptionService
+from chalicelib.services.tasks import TaskService
+from chalicelib.services.triggers import TriggerService
 from chalicelib.services.webhooks import WebhookService
 
 __all__ = ["Adapters", "Services", "build_services", "in_memory_adapters", "reset_services", "services"]
@@ -50,10 +82,32 @@ class Adapters:
     artifacts: ArtifactStore
     secrets: SecretBox
     idempotency: IdempotencyStore
+    publishers: PublisherRepository
+    generations: GenerationStore
     clock: Clock = field(default_factory=SystemClock)
     ids: IdGenerator = field(default_factory=UlidGenerator)
     resolver: Resolver = system_resolver
     readiness: dict[str, Callable[[], None]] = field(default_factory=dict)
+    # Plugin execution; None = chosen from Settings by container_execution.build_execution.
+    invocations: InvocationRepository = field(default_factory=InMemoryInvocationRepository)
+    plugin_data: PluginDataRepository = field(default_factory=InMemoryPluginDataRepository)
+    executor: PluginExecutor | None = None
+    code: CodeCache | None = None
+    http: HttpFetcher | None = None
+    ai: AiProvider | None = None
+    # Webhook deliveries (in-memory by default; aws_adapters fills in DynamoDB and SQS).
+    deliveries: DeliveryRepository = field(default_factory=memory.InMemoryDeliveryRepository)
+    delivery_queue: DeliveryQueue = field(default_factory=memory.InMemoryDeliveryQueue)
+    webhook_sender: WebhookSender | None = None  # None: the httpx sender, built from Settings
+    # Events (in-memory by default; aws_adapters fills in EventBridge, SQS and DynamoDB).
+    bus: EventBus = field(default_factory=memory.InMemoryEventBus)
+    queues: WorkQueues = field(default_factory=memory.InMemoryWorkQueues)
+    tasks: TaskRepository = field(default_factory=memory.InMemoryTaskRepository)
+    subscriptions: SubscriptionRepository = field(default_factory=memory.InMemorySubscriptionRepository)
+    triggers: TriggerRepository = field(default_factory=memory.InMemoryTriggerRepository)
+    hooks: HookRunner | None = None  # None: plugins through the execution engine
+    plugin_events: PluginEventHandler | None = None  # None: plugins through the execution engine
+    live: Callable[[EventEnvelope], None] | None = None  # live fan-out to websocket clients
 
 
 @dataclass
@@ -64,9 +118,18 @@ class Services:
     adapters: Adapters
     audit: AuditService
     auth: AuthService
+    publishers: PublisherService
     marketplace: MarketplaceService
     installs: InstallService
+    broker: BrokerService
+    invocations: InvocationService
     webhooks: WebhookService
+    deliveries: DeliveryService
+    events: EventService
+    subscriptions: SubscriptionService
+    tasks: TaskService
+    triggers: TriggerService
+    dispatch: DispatchService
 
 
 def in_memory_adapters() -> Adapters:
@@ -83,6 +146,8 @@ def in_memory_adapters() -> Adapters:
         artifacts=memory.InMemoryArtifactStore(),
         secrets=memory.InMemorySecretBox(),
         idempotency=memory.InMemoryIdempotencyStore(),
+        publishers=memory.InMemoryPublisherRepository(),
+        generations=memory.InMemoryGenerationStore(),
     )
 
 
@@ -90,6 +155,7 @@ def aws_adapters(settings: Settings) -> Adapters:
     """The real adapters: PynamoDB, S3, KMS and powertools idempotency (moto locally)."""
     from chalicelib.adapters import dynamo
     from chalicelib.adapters.aws import KmsSecretBox, PowertoolsIdempotencyStore, S3ArtifactStore, aws_client
+    from chalicelib.adapters.delivery_queue import SqsDeliveryQueue
 
     dynamo.bind_tables(settings)
     s3 = S3ArtifactStore(aws_client(settings, "s3"), settings.bucket)
@@ -114,7 +180,13 @@ def aws_adapters(settings: Settings) -> Adapters:
         idempotency=PowertoolsIdempotencyStore(
             ddb, settings.table_name("idempotency"), ttl_s=settings.idempotency_ttl_s
         ),
+        publishers=dynamo.DynamoPublisherRepository(),
+        generations=dynamo.DynamoGenerationStore(),
         readiness={"dynamodb": tables_ready, "s3": s3.ping, "kms": kms.ping},
+        **execution_aws_adapters(settings),
+        **events_aws_adapters(settings),
+        deliveries=dynamo.DynamoDeliveryRepository(),
+        delivery_queue=SqsDeliveryQueue(aws_client(settings, "sqs"), f"plugyard-{settings.stage}-delivery"),
     )
 
 
@@ -122,10 +194,13 @@ def build_services(settings: Settings, adapters: Adapters) -> Services:
     """Wire services to adapters."""
     a = adapters
     audit = AuditService(a.audit, a.clock, a.ids)
+    publishers = PublisherService(a.publishers, audit, a.clock)
     marketplace = MarketplaceService(
         a.plugins,
         a.versions,
         a.artifacts,
+        publishers,
+        MarketplaceCache(a.plugins, a.generations, a.clock, ttl_s=settings.catalog_cache_ttl_s),
         audit,
         a.clock,
         a.ids,
@@ -134,25 +209,62 @@ def build_services(settings: Settings, adapters: Adapters) -> Services:
         max_artifact_bytes=settings.max_artifact_bytes,
         upload_ttl_s=settings.upload_url_ttl_s,
     )
+    installs = InstallService(
+        marketplace, a.plugins, a.installs, a.permissions, a.idempotency, a.secrets, audit, a.clock, a.ids
+    )
+
+    def on_reviewed(version: PluginVersion) -> None:
+        if version.state == "yanked":
+            installs.disable_yanked(version)
+
+    marketplace.on_reviewed.append(on_reviewed)
+    event_core = build_event_core(a, audit)
+    webhooks = WebhookService(
+        a.webhooks,
+        a.secrets,
+        audit,
+        a.clock,
+        a.ids,
+        allow_private=settings.webhooks_allow_private,
+        resolve=a.resolver,
+        lifecycle=event_core.subscriptions,
+    )
+    broker, invocations = build_execution(settings, a, audit, marketplace)
+    event_services = build_events(settings, a, audit, event_core, installs, invocations)
     return Services(
         settings=settings,
+        broker=broker,
+        invocations=invocations,
         adapters=a,
         audit=audit,
         auth=AuthService(a.workspaces, a.keys, audit, a.clock, a.ids),
+        publishers=publishers,
         marketplace=marketplace,
-        installs=InstallService(
-            marketplace, a.plugins, a.installs, a.permissions, a.idempotency, audit, a.clock, a.ids
-        ),
-        webhooks=WebhookService(
+        installs=installs,
+        webhooks=webhooks,
+        deliveries=DeliveryService(
+            webhooks,
             a.webhooks,
-            a.secrets,
+            a.deliveries,
+            a.delivery_queue,
+            a.webhook_sender or _webhook_sender(settings, a.resolver),
             audit,
             a.clock,
             a.ids,
-            allow_private=settings.webhooks_allow_private,
-            resolve=a.resolver,
+            bus=a.bus,
         ),
+        events=event_core.events,
+        subscriptions=event_core.subscriptions,
+        tasks=event_services.tasks,
+        triggers=event_services.triggers,
+        dispatch=event_services.dispatch,
     )
+
+
+def _webhook_sender(settings: Settings, resolve: Resolver) -> WebhookSender:
+    from chalicelib.adapters.webhook_http import HttpxWebhookSender
+
+    return HttpxWebhookSender(allow_private=settings.webhooks_allow_private, resolve=resolve)
 
 
 _lock = threading.Lock()

@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import builtins
 from collections.abc import Callable
 from datetime import datetime
 from typing import Any, Protocol, TypeVar
 
+from chalicelib.domain.deliveries import Delivery, DeliveryJob, DeliveryStatus, SendResult
+from chalicelib.domain.execution import Broker, InvocationOutcome, InvocationRequest
+from chalicelib.domain.invocations import Invocation
 from chalicelib.domain.models import (
     ApiKey,
     AuditRecord,
@@ -13,27 +17,45 @@ from chalicelib.domain.models import (
     Installation,
     Plugin,
     PluginVersion,
+    Publisher,
     Task,
     Webhook,
     Workspace,
 )
+from chalicelib.domain.triggers import Trigger
 
 __all__ = [
+    "AiProvider",
     "ApiKeyRepository",
     "ArtifactStore",
     "AuditRepository",
     "Clock",
+    "CodeCache",
+    "DeliveryQueue",
+    "DeliveryRepository",
     "EventBus",
+    "GenerationStore",
+    "HookRunner",
+    "HttpFetcher",
     "IdGenerator",
     "IdempotencyStore",
     "InstallationRepository",
+    "InvocationRepository",
     "Page",
     "PermissionRepository",
+    "PluginDataRepository",
+    "PluginEventHandler",
+    "PluginExecutor",
     "PluginRepository",
+    "PublisherRepository",
     "SecretBox",
+    "SubscriptionRepository",
     "TaskRepository",
+    "TriggerRepository",
     "VersionRepository",
     "WebhookRepository",
+    "WebhookSender",
+    "WorkQueues",
     "WorkspaceRepository",
 ]
 
@@ -76,6 +98,10 @@ class VersionRepository(Protocol):
         ...
 
     def find_by_digest(self, sha256: str) -> list[PluginVersion]: ...
+    def list_pending(self) -> list[PluginVersion]: ...
+    def update(self, version: PluginVersion) -> None:
+        """Store changed review or deprecation state of an existing version."""
+        ...
 
 
 class InstallationRepository(Protocol):
@@ -88,6 +114,9 @@ class InstallationRepository(Protocol):
 
     def put(self, installation: Installation) -> None: ...
     def delete(self, installation: Installation) -> None: ...
+    def list_on_version(self, plugin_id: str, version: str) -> builtins.list[Installation]:
+        """Every installation, in any workspace, on this exact version (for yanks)."""
+        ...
 
 
 class PermissionRepository(Protocol):
@@ -104,7 +133,11 @@ class WebhookRepository(Protocol):
 
 
 class AuditRepository(Protocol):
-    def append(self, record: AuditRecord) -> None: ...
+    def append(self, record: AuditRecord) -> None:
+        """Store a record; ConflictError if its seq is taken (another writer won the race)."""
+        ...
+
+    def latest(self, workspace_id: str) -> AuditRecord | None: ...
     def query(
         self,
         workspace_id: str,
@@ -114,6 +147,9 @@ class AuditRepository(Protocol):
         target: str | None,
         limit: int,
         token: str | None,
+        since: datetime | None = None,
+        until: datetime | None = None,
+        oldest_first: bool = False,
     ) -> Page[AuditRecord]: ...
 
 
@@ -151,3 +187,148 @@ class EventBus(Protocol):
     """Publishes envelopes (EventBridge on AWS and on moto; an in-memory list in unit tests)."""
 
     def publish(self, events: list[EventEnvelope]) -> None: ...
+
+
+# --- plugin execution (issue 4) ------------------------------------------------------------
+
+
+class InvocationRepository(Protocol):
+    """Invocations of an installation (``chalicelib.domain.invocations.Invocation``), newest first."""
+
+    def put(self, invocation: Invocation) -> None: ...
+    def list(self, installation_id: str, *, limit: int, token: str | None) -> Page[Invocation]: ...
+
+
+class PluginDataRepository(Protocol):
+    """Plugin key-value storage; ``partition`` is one installation's (see domain.iam.plugin_data_partition)."""
+
+    def get(self, partition: str, key: str) -> Any | None: ...
+    def put(self, partition: str, key: str, value: Any) -> None: ...
+    def delete(self, partition: str, key: str) -> None: ...
+    def list_keys(self, partition: str, *, prefix: str, limit: int) -> list[str]: ...
+
+
+class HttpFetcher(Protocol):
+    """Performs one outbound request to an address already checked and pinned by the caller."""
+
+    def fetch(
+        self, *, url: str, pinned_ip: str, method: str, headers: dict[str, str], body: str | None
+    ) -> dict[str, Any]: ...
+
+
+class AiProvider(Protocol):
+    """Completes a prompt; raises AiUnavailableError (a clear message for the plugin) when not configured."""
+
+    def complete(self, prompt: str, *, max_tokens: int, system: str | None) -> dict[str, Any]: ...
+
+
+class PluginExecutor(Protocol):
+    """Runs one invocation (sandbox locally, Lambda on AWS); plugin failures are outcomes, never raised."""
+
+    def invoke(self, request: InvocationRequest, broker: Broker) -> InvocationOutcome: ...
+
+
+class CodeCache(Protocol):
+    """A read-only host directory holding a version's unpacked code, reused across invocations."""
+
+    def code_dir(self, version: PluginVersion) -> str: ...
+
+
+# --- events: subscriptions, work queues, triggers, hooks (the events issue) ---------------------------
+
+
+class SubscriptionRepository(Protocol):
+    """Who receives which event type in a workspace: one row per (``workspace_id#event_type``, target)."""
+
+    def add(self, workspace_id: str, event_types: list[str], target: str) -> None: ...
+    def remove(self, workspace_id: str, event_types: list[str], target: str) -> None: ...
+    def targets(self, workspace_id: str, event_type: str) -> list[str]:
+        """Every target subscribed to the type (one Query on AWS)."""
+        ...
+
+
+class WorkQueues(Protocol):
+    """The worker queues by purpose (``dispatch``, ``invoke``, ``delivery``) and their dead-letter queues."""
+
+    def send(self, purpose: str, bodies: list[dict[str, Any]]) -> None: ...
+    def dead_letter(self, purpose: str, body: str, *, code: str, reason: str) -> None:
+        """Put a message on the purpose's DLQ with why it is there (message attributes)."""
+        ...
+
+
+class TriggerRepository(Protocol):
+    """Inbound triggers of installations, keyed by (installation_id, name)."""
+
+    def get(self, installation_id: str, name: str) -> Trigger | None: ...
+    def put(self, trigger: Trigger) -> None: ...
+    def list(self, installation_id: str) -> list[Trigger]: ...
+    def delete_all(self, installation_id: str) -> None: ...
+
+
+class HookRunner(Protocol):
+    """Calls one installation's handler for a synchronous hook and returns what it answered.
+
+    May raise, or take longer than ``timeout_s``; the caller enforces the budget either way.
+    """
+
+    def call(self, installation: Installation, event: EventEnvelope, *, timeout_s: float) -> dict[str, Any] | None: ...
+
+
+class PluginEventHandler(Protocol):
+    """Runs an installation's event handler for one event taken from the invoke queue.
+
+    Raises to have the message retried (and dead-lettered after the queue's maxReceiveCount).
+    """
+
+    def handle(self, installation: Installation, event: EventEnvelope) -> None: ...
+
+
+class PublisherRepository(Protocol):
+    def get(self, publisher_id: str) -> Publisher | None: ...
+    def put(self, publisher: Publisher) -> None: ...
+
+
+class GenerationStore(Protocol):
+    """Counters that tell every process its cached copy is stale."""
+
+    def get(self, name: str) -> int: ...
+    def bump(self, name: str) -> int: ...
+
+
+# --- webhook deliveries (services/deliveries.py) ------------------------------------------
+
+
+class DeliveryRepository(Protocol):
+    """Deliveries of one endpoint, keyed by (webhook_id, delivery_id); delivery ids sort by time."""
+
+    def get(self, webhook_id: str, delivery_id: str) -> Delivery | None: ...
+    def create(self, delivery: Delivery) -> bool:
+        """Store a new delivery; False (and nothing written) if it already exists."""
+        ...
+
+    def save(self, delivery: Delivery) -> bool:
+        """Write ``delivery`` if the stored version is still ``delivery.version``; bump it. False if not."""
+        ...
+
+    def list(
+        self,
+        webhook_id: str,
+        *,
+        status: DeliveryStatus | None,
+        since_id: str | None,
+        limit: int,
+        token: str | None,
+        newest_first: bool = True,
+    ) -> Page[Delivery]: ...
+
+
+class DeliveryQueue(Protocol):
+    """The durable delivery queue (SQS on AWS and on moto). Delays above 900 s are the caller's to split."""
+
+    def send(self, job: DeliveryJob, *, delay_s: int) -> None: ...
+
+
+class WebhookSender(Protocol):
+    """Sends one signed POST to an endpoint, refusing unsafe addresses; never raises for HTTP trouble."""
+
+    def send(self, url: str, body: bytes, headers: dict[str, str]) -> SendResult: ...

@@ -5,6 +5,8 @@ The ``…Item`` models never leave this module; repositories speak domain object
 
 from __future__ import annotations
 
+import builtins
+import json
 from datetime import datetime
 from typing import Any, TypeVar
 
@@ -15,6 +17,7 @@ from pynamodb.indexes import AllProjection, GlobalSecondaryIndex
 from pynamodb.models import Model
 
 from chalicelib.config import Settings
+from chalicelib.domain.deliveries import Delivery, DeliveryStatus
 from chalicelib.domain.errors import ConflictError, DependencyUnavailableError, InvalidRequestError
 from chalicelib.domain.models import (
     ApiKey,
@@ -22,6 +25,7 @@ from chalicelib.domain.models import (
     Installation,
     Plugin,
     PluginVersion,
+    Publisher,
     Webhook,
     Workspace,
 )
@@ -30,9 +34,12 @@ from chalicelib.domain.pagination import decode_token, encode_token
 __all__ = [
     "DynamoApiKeyRepository",
     "DynamoAuditRepository",
+    "DynamoDeliveryRepository",
+    "DynamoGenerationStore",
     "DynamoInstallationRepository",
     "DynamoPermissionRepository",
     "DynamoPluginRepository",
+    "DynamoPublisherRepository",
     "DynamoVersionRepository",
     "DynamoWebhookRepository",
     "DynamoWorkspaceRepository",
@@ -108,6 +115,7 @@ class VersionItem(_Item):
     plugin_id = UnicodeAttribute(hash_key=True)
     version = UnicodeAttribute(range_key=True)
     artifact_sha256 = UnicodeAttribute()
+    state = UnicodeAttribute(null=True)
     by_digest = ByDigestIndex()
 
 
@@ -126,6 +134,7 @@ class InstallationItem(_Item):
     workspace_id = UnicodeAttribute(hash_key=True)
     plugin_id = UnicodeAttribute(range_key=True)
     installation_id = UnicodeAttribute()
+    version = UnicodeAttribute(null=True)
     by_installation_id = ByInstallationIdIndex()
 
 
@@ -157,9 +166,34 @@ class AuditItem(_Item):
     action = UnicodeAttribute()
     actor = UnicodeAttribute()
     target = UnicodeAttribute()
+    time = UnicodeAttribute(null=True)
+
+
+class MetaItem(Model):
+    """Small platform records: publisher profiles, cache generation counters."""
+
+    class Meta(_Meta):
+        purpose = "meta"
+
+    pk = UnicodeAttribute(hash_key=True)
+    sk = UnicodeAttribute(range_key=True)
+    doc = UnicodeAttribute(null=True)
+    gen = NumberAttribute(null=True)
+
+
+class DeliveryItem(_Item):
+    class Meta(_Meta):
+        purpose = "deliveries"
+
+    webhook_id = UnicodeAttribute(hash_key=True)
+    delivery_id = UnicodeAttribute(range_key=True)
+    status = UnicodeAttribute()
+    version = NumberAttribute()
+    expires_at = NumberAttribute()  # the table's TTL attribute (epoch seconds)
 
 
 ALL_MODELS: tuple[type[Model], ...] = (
+    MetaItem,
     WorkspaceItem,
     ApiKeyItem,
     PluginItem,
@@ -168,6 +202,7 @@ ALL_MODELS: tuple[type[Model], ...] = (
     PermissionItem,
     WebhookItem,
     AuditItem,
+    DeliveryItem,
 )
 
 
@@ -319,10 +354,26 @@ class DynamoVersionRepository:
         with _Translate():
             return [i.load(PluginVersion) for i in VersionItem.query(plugin_id)]
 
-    def create(self, version: PluginVersion) -> None:
-        item = VersionItem(
-            version.plugin_id, version.version, artifact_sha256=version.artifact_sha256, doc=_dump(version)
+    def list_pending(self) -> list[PluginVersion]:
+        with _Translate():
+            return [i.load(PluginVersion) for i in VersionItem.scan(VersionItem.state == "pending")]
+
+    def update(self, version: PluginVersion) -> None:
+        """Store a changed review/deprecation state; the artifact and manifest never change."""
+        self._item(version).save(condition=VersionItem.artifact_sha256 == version.artifact_sha256)
+
+    @staticmethod
+    def _item(version: PluginVersion) -> VersionItem:
+        return VersionItem(
+            version.plugin_id,
+            version.version,
+            artifact_sha256=version.artifact_sha256,
+            state=version.state,
+            doc=_dump(version),
         )
+
+    def create(self, version: PluginVersion) -> None:
+        item = self._item(version)
         try:
             item.save(condition=VersionItem.plugin_id.does_not_exist())
         except PutError as exc:
@@ -378,10 +429,18 @@ class DynamoInstallationRepository:
     def delete(self, installation: Installation) -> None:
         InstallationItem(installation.workspace_id, installation.plugin_id).delete()
 
+    def list_on_version(self, plugin_id: str, version: str) -> builtins.list[Installation]:
+        # Across workspaces, for yanks: rare enough that a filtered scan beats another index.
+        cond = (InstallationItem.plugin_id == plugin_id) & (InstallationItem.version == version)
+        with _Translate():
+            return [i.load(Installation) for i in InstallationItem.scan(cond)]
+
     @staticmethod
     def _item(inst: Installation) -> InstallationItem:
+        # The secret config ciphertext is excluded from API output but must be stored.
+        doc = json.dumps({**inst.model_dump(mode="json"), "secret_config_ciphertext": inst.secret_config_ciphertext})
         return InstallationItem(
-            inst.workspace_id, inst.plugin_id, installation_id=inst.installation_id, doc=_dump(inst)
+            inst.workspace_id, inst.plugin_id, installation_id=inst.installation_id, version=inst.version, doc=doc
         )
 
 
@@ -425,14 +484,27 @@ class DynamoWebhookRepository:
 
 class DynamoAuditRepository:
     def append(self, record: AuditRecord) -> None:
-        AuditItem(
+        item = AuditItem(
             record.workspace_id,
             record.seq,
             action=record.action,
             actor=record.actor,
             target=record.target,
+            time=record.time.isoformat(),
             doc=_dump(record),
-        ).save()
+        )
+        try:
+            item.save(condition=AuditItem.seq.does_not_exist())
+        except PutError as exc:
+            if _is_conditional(exc):
+                raise ConflictError(f"audit seq {record.seq} is taken") from exc
+            raise
+
+    def latest(self, workspace_id: str) -> AuditRecord | None:
+        with _Translate():
+            for item in AuditItem.query(workspace_id, scan_index_forward=False, limit=1, consistent_read=True):
+                return item.load(AuditRecord)
+        return None
 
     def query(
         self,
@@ -443,16 +515,26 @@ class DynamoAuditRepository:
         target: str | None,
         limit: int,
         token: str | None,
+        since: datetime | None = None,
+        until: datetime | None = None,
+        oldest_first: bool = False,
     ) -> tuple[list[AuditRecord], str | None]:
         cond = None
         for attr, value in ((AuditItem.action, action), (AuditItem.actor, actor), (AuditItem.target, target)):
             if value:
                 cond = attr == value if cond is None else cond & (attr == value)
+        # ISO-8601 UTC strings of one format compare in time order.
+        if since is not None:
+            c = AuditItem.time >= since.isoformat()
+            cond = c if cond is None else cond & c
+        if until is not None:
+            c = AuditItem.time <= until.isoformat()
+            cond = c if cond is None else cond & c
         with _Translate():
             it = AuditItem.query(
                 workspace_id,
                 filter_condition=cond,
-                scan_index_forward=False,
+                scan_index_forward=oldest_first,
                 limit=limit,
                 page_size=max(limit, 100),
                 last_evaluated_key=_start(token),
@@ -460,3 +542,101 @@ class DynamoAuditRepository:
             items = [i.load(AuditRecord) for i in it]
             lek = it.last_evaluated_key
         return items, _token(lek) if len(items) == limit else None
+
+
+class DynamoPublisherRepository:
+    def get(self, publisher_id: str) -> Publisher | None:
+        with _Translate():
+            item = _get_or_none(MetaItem, f"publisher#{publisher_id}", "profile")
+        return Publisher.model_validate_json(item.doc) if item and item.doc else None
+
+    def put(self, publisher: Publisher) -> None:
+        MetaItem(f"publisher#{publisher.publisher_id}", "profile", doc=_dump(publisher)).save()
+
+
+class DynamoGenerationStore:
+    """Cross-process cache generations: one atomic counter per name in the meta table."""
+
+    def get(self, name: str) -> int:
+        with _Translate():
+            item = _get_or_none(MetaItem, f"cache#{name}", "generation")
+        return int(item.gen or 0) if item else 0
+
+    def bump(self, name: str) -> int:
+        item = MetaItem(f"cache#{name}", "generation")
+        with _Translate():
+            item.update(actions=[MetaItem.gen.add(1)])
+        return int(item.gen or 0)
+
+
+class DynamoDeliveryRepository:
+    """Deliveries with an optimistic lock on ``version``: two workers never both record an attempt."""
+
+    def get(self, webhook_id: str, delivery_id: str) -> Delivery | None:
+        with _Translate():
+            item = _get_or_none(DeliveryItem, webhook_id, delivery_id)
+        return self._load(item) if item else None
+
+    def create(self, delivery: Delivery) -> bool:
+        delivery.version = 1
+        try:
+            self._item(delivery).save(condition=DeliveryItem.webhook_id.does_not_exist())
+        except PutError as exc:
+            if _is_conditional(exc):
+                delivery.version = 0
+                return False
+            raise
+        return True
+
+    def save(self, delivery: Delivery) -> bool:
+        expected = delivery.version
+        delivery.version = expected + 1
+        try:
+            self._item(delivery).save(condition=DeliveryItem.version == expected)
+        except PutError as exc:
+            delivery.version = expected
+            if _is_conditional(exc):
+                return False
+            raise
+        return True
+
+    def list(
+        self,
+        webhook_id: str,
+        *,
+        status: DeliveryStatus | None,
+        since_id: str | None,
+        limit: int,
+        token: str | None,
+        newest_first: bool = True,
+    ) -> tuple[builtins.list[Delivery], str | None]:
+        with _Translate():
+            it = DeliveryItem.query(
+                webhook_id,
+                range_key_condition=DeliveryItem.delivery_id >= since_id if since_id else None,
+                filter_condition=DeliveryItem.status == status if status else None,
+                scan_index_forward=not newest_first,
+                limit=limit,
+                page_size=max(limit, 100),
+                last_evaluated_key=_start(token),
+            )
+            items = [self._load(i) for i in it]
+            lek = it.last_evaluated_key
+        return items, _token(lek) if len(items) == limit else None
+
+    @staticmethod
+    def _load(item: DeliveryItem) -> Delivery:
+        delivery = item.load(Delivery)
+        delivery.version = int(item.version)
+        return delivery
+
+    @staticmethod
+    def _item(d: Delivery) -> DeliveryItem:
+        return DeliveryItem(
+            d.webhook_id,
+            d.delivery_id,
+            status=d.status,
+            version=d.version,
+            expires_at=int(d.expires_at.timestamp()),
+            doc=_dump(d),
+        )

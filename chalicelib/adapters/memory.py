@@ -2,26 +2,51 @@
 
 from __future__ import annotations
 
+import builtins
 import threading
 from collections.abc import Callable
 from datetime import datetime
 from typing import Any, TypeVar
 
+from chalicelib.domain.deliveries import Delivery, DeliveryJob, DeliveryStatus
 from chalicelib.domain.errors import ConflictError, IdempotencyKeyReusedError
-from chalicelib.domain.models import ApiKey, AuditRecord, Installation, Plugin, PluginVersion, Webhook, Workspace
+from chalicelib.domain.models import (
+    ApiKey,
+    AuditRecord,
+    EventEnvelope,
+    Installation,
+    Plugin,
+    PluginVersion,
+    Publisher,
+    Task,
+    Webhook,
+    Workspace,
+)
 from chalicelib.domain.pagination import decode_token, encode_token
+from chalicelib.domain.triggers import Trigger
 
 __all__ = [
     "InMemoryApiKeyRepository",
     "InMemoryArtifactStore",
     "InMemoryAuditRepository",
+    "InMemoryDeliveryQueue",
+    "InMemoryDeliveryRepository",
+    "InMemoryEventBus",
+    "InMemoryGenerationStore",
+    "InMemoryHookRunner",
     "InMemoryIdempotencyStore",
     "InMemoryInstallationRepository",
     "InMemoryPermissionRepository",
+    "InMemoryPluginEventHandler",
     "InMemoryPluginRepository",
+    "InMemoryPublisherRepository",
     "InMemorySecretBox",
+    "InMemorySubscriptionRepository",
+    "InMemoryTaskRepository",
+    "InMemoryTriggerRepository",
     "InMemoryVersionRepository",
     "InMemoryWebhookRepository",
+    "InMemoryWorkQueues",
     "InMemoryWorkspaceRepository",
 ]
 
@@ -118,6 +143,12 @@ class InMemoryVersionRepository:
     def find_by_digest(self, sha256: str) -> list[PluginVersion]:
         return [v for v in self.items.values() if v.artifact_sha256 == sha256]
 
+    def list_pending(self) -> list[PluginVersion]:
+        return [v for v in self.items.values() if v.state == "pending"]
+
+    def update(self, version: PluginVersion) -> None:
+        self.items[(version.plugin_id, version.version)] = version
+
 
 class InMemoryInstallationRepository:
     def __init__(self) -> None:
@@ -144,6 +175,9 @@ class InMemoryInstallationRepository:
 
     def put(self, installation: Installation) -> None:
         self.items[(installation.workspace_id, installation.plugin_id)] = installation
+
+    def list_on_version(self, plugin_id: str, version: str) -> builtins.list[Installation]:
+        return [i for i in self.items.values() if i.plugin_id == plugin_id and i.version == version]
 
     def delete(self, installation: Installation) -> None:
         self.items.pop((installation.workspace_id, installation.plugin_id), None)
@@ -188,7 +222,13 @@ class InMemoryAuditRepository:
         self.items: list[AuditRecord] = []
 
     def append(self, record: AuditRecord) -> None:
+        if any(r.workspace_id == record.workspace_id and r.seq == record.seq for r in self.items):
+            raise ConflictError(f"audit seq {record.seq} is taken")
         self.items.append(record)
+
+    def latest(self, workspace_id: str) -> AuditRecord | None:
+        mine = [r for r in self.items if r.workspace_id == workspace_id]
+        return max(mine, key=lambda r: r.seq, default=None)
 
     def query(
         self,
@@ -199,6 +239,9 @@ class InMemoryAuditRepository:
         target: str | None,
         limit: int,
         token: str | None,
+        since: datetime | None = None,
+        until: datetime | None = None,
+        oldest_first: bool = False,
     ) -> tuple[list[AuditRecord], str | None]:
         found = sorted(
             (
@@ -208,9 +251,11 @@ class InMemoryAuditRepository:
                 and (not action or r.action == action)
                 and (not actor or r.actor == actor)
                 and (not target or r.target == target)
+                and (since is None or r.time >= since)
+                and (until is None or r.time <= until)
             ),
             key=lambda r: r.seq,
-            reverse=True,
+            reverse=not oldest_first,
         )
         return _page(found, lambda r: {"workspace_id": r.workspace_id, "seq": r.seq}, limit, token)
 
@@ -268,3 +313,200 @@ class InMemoryIdempotencyStore:
             result = fn()
             self._done[key] = (payload, result)
             return result
+
+
+# --- events issue: tasks, bus, subscriptions, queues, triggers, hooks ---------------------------------
+
+
+class InMemoryTaskRepository:
+    def __init__(self) -> None:
+        self.items: dict[tuple[str, str], Task] = {}
+
+    def get(self, workspace_id: str, task_id: str) -> Task | None:
+        return self.items.get((workspace_id, task_id))
+
+    def put(self, task: Task) -> None:
+        self.items[(task.workspace_id, task.task_id)] = task
+
+    def list(self, workspace_id: str, *, limit: int, token: str | None) -> tuple[list[Task], str | None]:
+        items = [t for (ws, _), t in sorted(self.items.items()) if ws == workspace_id]
+        return _page(items, lambda t: {"workspace_id": t.workspace_id, "task_id": t.task_id}, limit, token)
+
+
+class InMemoryEventBus:
+    """Keeps what was published; ``listeners`` (e.g. a dispatcher in tests) see each event as it goes out."""
+
+    def __init__(self) -> None:
+        self.published: list[EventEnvelope] = []
+        self.listeners: list[Callable[[EventEnvelope], None]] = []
+
+    def publish(self, events: list[EventEnvelope]) -> None:
+        for event in events:
+            self.published.append(event)
+            for listener in self.listeners:
+                listener(event)
+
+
+class InMemorySubscriptionRepository:
+    def __init__(self) -> None:
+        self.rows: dict[str, set[str]] = {}
+
+    def add(self, workspace_id: str, event_types: list[str], target: str) -> None:
+        for t in event_types:
+            self.rows.setdefault(f"{workspace_id}#{t}", set()).add(target)
+
+    def remove(self, workspace_id: str, event_types: list[str], target: str) -> None:
+        for t in event_types:
+            self.rows.get(f"{workspace_id}#{t}", set()).discard(target)
+
+    def targets(self, workspace_id: str, event_type: str) -> list[str]:
+        return sorted(self.rows.get(f"{workspace_id}#{event_type}", set()))
+
+
+class InMemoryWorkQueues:
+    """Messages by queue purpose; dead letters keep their reason."""
+
+    def __init__(self) -> None:
+        self.sent: dict[str, list[dict[str, Any]]] = {}
+        self.dead: dict[str, list[dict[str, str]]] = {}
+
+    def send(self, purpose: str, bodies: list[dict[str, Any]]) -> None:
+        self.sent.setdefault(purpose, []).extend(bodies)
+
+    def dead_letter(self, purpose: str, body: str, *, code: str, reason: str) -> None:
+        self.dead.setdefault(purpose, []).append({"body": body, "code": code, "reason": reason})
+
+
+class InMemoryTriggerRepository:
+    def __init__(self) -> None:
+        self.items: dict[tuple[str, str], Trigger] = {}
+
+    def get(self, installation_id: str, name: str) -> Trigger | None:
+        return self.items.get((installation_id, name))
+
+    def put(self, trigger: Trigger) -> None:
+        self.items[(trigger.installation_id, trigger.name)] = trigger
+
+    def list(self, installation_id: str) -> list[Trigger]:
+        return [t for (iid, _), t in sorted(self.items.items()) if iid == installation_id]
+
+    def delete_all(self, installation_id: str) -> None:
+        for key in [k for k in self.items if k[0] == installation_id]:
+            del self.items[key]
+
+
+class InMemoryHookRunner:
+    """Answers hook calls from ``replies`` (installation id → function of the event); no reply = None."""
+
+    def __init__(self) -> None:
+        self.replies: dict[str, Callable[[EventEnvelope], dict[str, Any] | None]] = {}
+        self.calls: list[tuple[str, EventEnvelope]] = []
+
+    def call(self, installation: Installation, event: EventEnvelope, *, timeout_s: float) -> dict[str, Any] | None:
+        self.calls.append((installation.installation_id, event))
+        reply = self.replies.get(installation.installation_id)
+        return reply(event) if reply else None
+
+
+class InMemoryPluginEventHandler:
+    """Records the events handed to installations; ``fail`` makes an installation's handler raise."""
+
+    def __init__(self) -> None:
+        self.handled: list[tuple[str, EventEnvelope]] = []
+        self.fail: set[str] = set()
+
+    def handle(self, installation: Installation, event: EventEnvelope) -> None:
+        if installation.installation_id in self.fail:
+            raise RuntimeError(f"handler of {installation.installation_id} failed")
+        self.handled.append((installation.installation_id, event))
+
+
+class InMemoryPublisherRepository:
+    def __init__(self) -> None:
+        self.items: dict[str, Publisher] = {}
+
+    def get(self, publisher_id: str) -> Publisher | None:
+        return self.items.get(publisher_id)
+
+    def put(self, publisher: Publisher) -> None:
+        self.items[publisher.publisher_id] = publisher
+
+
+class InMemoryGenerationStore:
+    def __init__(self) -> None:
+        self.items: dict[str, int] = {}
+
+    def get(self, name: str) -> int:
+        return self.items.get(name, 0)
+
+    def bump(self, name: str) -> int:
+        self.items[name] = self.items.get(name, 0) + 1
+        return self.items[name]
+
+
+class InMemoryDeliveryRepository:
+    def __init__(self) -> None:
+        self.items: dict[tuple[str, str], Delivery] = {}
+        self._lock = threading.Lock()
+
+    def get(self, webhook_id: str, delivery_id: str) -> Delivery | None:
+        d = self.items.get((webhook_id, delivery_id))
+        return d.model_copy(deep=True) if d else None
+
+    def create(self, delivery: Delivery) -> bool:
+        with self._lock:
+            key = (delivery.webhook_id, delivery.delivery_id)
+            if key in self.items:
+                return False
+            delivery.version = 1
+            self.items[key] = delivery.model_copy(deep=True)
+            return True
+
+    def save(self, delivery: Delivery) -> bool:
+        with self._lock:
+            key = (delivery.webhook_id, delivery.delivery_id)
+            current = self.items.get(key)
+            if current is None or current.version != delivery.version:
+                return False
+            delivery.version += 1
+            self.items[key] = delivery.model_copy(deep=True)
+            return True
+
+    def list(
+        self,
+        webhook_id: str,
+        *,
+        status: DeliveryStatus | None,
+        since_id: str | None,
+        limit: int,
+        token: str | None,
+        newest_first: bool = True,
+    ) -> tuple[builtins.list[Delivery], str | None]:
+        found = sorted(
+            (
+                d
+                for (wid, did), d in self.items.items()
+                if wid == webhook_id and (status is None or d.status == status) and (not since_id or did >= since_id)
+            ),
+            key=lambda d: d.delivery_id,
+            reverse=newest_first,
+        )
+        return _page(found, lambda d: {"webhook_id": d.webhook_id, "delivery_id": d.delivery_id}, limit, token)
+
+
+class InMemoryDeliveryQueue:
+    """Jobs with the delay they were sent with, in order; tests pump them into the deliverer."""
+
+    def __init__(self) -> None:
+        self.jobs: list[tuple[DeliveryJob, int]] = []
+        self._lock = threading.Lock()
+
+    def send(self, job: DeliveryJob, *, delay_s: int) -> None:
+        with self._lock:
+            self.jobs.append((job.model_copy(deep=True), delay_s))
+
+    def take_all(self) -> builtins.list[tuple[DeliveryJob, int]]:
+        """Every queued job, removed from the queue."""
+        with self._lock:
+            jobs, self.jobs = self.jobs, []
+            return jobs

@@ -7,7 +7,14 @@ from pydantic import BaseModel
 
 from chalicelib.api.routing import PAGING, QueryParam, RequestContext, route
 from chalicelib.container import services
-from chalicelib.domain.models import ApiKeyCreated, ApiKeyView, AuditPage, Caller, CreateApiKeyRequest
+from chalicelib.domain.models import (
+    ApiKeyCreated,
+    ApiKeyView,
+    AuditPage,
+    AuditVerification,
+    Caller,
+    CreateApiKeyRequest,
+)
 
 bp = Blueprint(__name__)
 
@@ -61,6 +68,8 @@ def revoke_key(r: RequestContext, key_id: str) -> None:
         QueryParam("action", "Only this action, e.g. plugin.install"),
         QueryParam("actor", "Only this actor, e.g. key:01J…"),
         QueryParam("target", "Only this target id"),
+        QueryParam("since", "Only records at or after this ISO-8601 time"),
+        QueryParam("until", "Only records at or before this ISO-8601 time"),
         *PAGING,
     ],
     errors=[400, 401, 403],
@@ -71,6 +80,21 @@ def audit(r: RequestContext) -> AuditPage:
         action=r.query("action"),
         actor=r.query("actor"),
         target=r.query("target"),
+        since=r.query_time("since"),
+        until=r.query_time("until"),
         limit=r.limit(),
         token=r.query("next_token"),
     )
+
+
+@route(
+    bp,
+    "/api/audit/verify",
+    "GET",
+    summary="Walk the workspace's audit hash chain and report the first modified or missing record",
+    tag="Audit",
+    response=AuditVerification,
+    errors=[401, 403],
+)
+def verify_audit(r: RequestContext) -> AuditVerification:
+    return services().audit.verify(r.caller)

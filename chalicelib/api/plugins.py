@@ -22,6 +22,7 @@ TAG = "Marketplace"
     query=[
         QueryParam("query", "Text to search in id, name, description and publisher"),
         QueryParam("category", "Only plugins in this category"),
+        QueryParam("sort", "name (default), installs or recent"),
         QueryParam("limit", "Page size, 1–100 (default 20)", "integer"),
         QueryParam("next_token", "The next_token of the previous page"),
     ],
@@ -34,6 +35,7 @@ def list_plugins(r: RequestContext) -> PluginPage:
         category=r.query("category"),
         limit=r.query_int("limit", 20),
         token=r.query("next_token"),
+        sort=r.query("sort") or "name",
     )
 
 

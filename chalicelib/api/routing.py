@@ -7,6 +7,7 @@ import json
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import Any, TypeVar
 
 from aws_lambda_powertools import Logger
@@ -89,12 +90,32 @@ class RequestContext:
         except ValueError as exc:
             raise InvalidRequestError(f"Query parameter '{name}' must be an integer, got '{raw}'.") from exc
 
+    def query_time(self, name: str) -> datetime | None:
+        """An ISO-8601 time query parameter (UTC assumed when no offset is given)."""
+        raw = self.query(name)
+        if not raw:
+            return None
+        try:
+            value = datetime.fromisoformat(raw.replace("Z", "+00:00"))
+        except ValueError as exc:
+            raise InvalidRequestError(f"Query parameter '{name}' must be an ISO-8601 time, got '{raw}'.") from exc
+        return value if value.tzinfo else value.replace(tzinfo=UTC)
+
     def limit(self, default: int = 50, maximum: int = 100) -> int:
         """The ``limit`` query parameter, checked against 1..maximum."""
         limit = self.query_int("limit", default)
         if not 1 <= limit <= maximum:
             raise InvalidRequestError(f"limit must be between 1 and {maximum}.", limit=limit)
         return limit
+
+    def raw_body(self) -> bytes:
+        """The request body exactly as received (for signature checks and free-form JSON)."""
+        raw = self._request.raw_body or b""
+        return raw.encode() if isinstance(raw, str) else bytes(raw)
+
+    def raw_body_present(self) -> bool:
+        """True when the request carries a non-empty body (optional bodies)."""
+        return bool((self._request.raw_body or b"").strip())
 
     def body(self, model: type[B]) -> B:
         """The JSON body validated against ``model``; 400 for bad JSON, 422 for bad content."""

@@ -2,14 +2,27 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from chalice.app import Blueprint, Response
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 from chalicelib.api.openapi import openapi_document
 from chalicelib.api.problems import problem
 from chalicelib.api.routing import RequestContext, logger, route
 from chalicelib.container import services
-from chalicelib.domain.events import CATALOG_VERSION, HOST_EVENT_TYPES
+from chalicelib.domain.events import (
+    ANY_OBJECT,
+    CATALOG_VERSION,
+    EVENT_SCHEMAS,
+    HOOK_SCHEMAS,
+    HOOK_TYPES,
+    HOST_EVENT_TYPES,
+    SOURCE_TRIGGER,
+    SOURCE_WORKSPACE,
+    TRIGGER_DATA_SCHEMA,
+)
+from chalicelib.domain.models import EventEnvelope
 
 bp = Blueprint(__name__)
 
@@ -26,6 +39,17 @@ class EventType(BaseModel):
 
     type: str
     description: str
+    data_schema: dict[str, Any] = Field(default_factory=dict, description="JSON Schema (2020-12) of ``data``.")
+    delivery: str = Field("async", description="async: bus → queues → subscribers; sync: inline hook with a budget.")
+
+
+class EventFamily(BaseModel):
+    """A family of types named by pattern (plugin-defined, workspace-published, trigger calls)."""
+
+    pattern: str
+    source: str
+    description: str
+    data_schema: dict[str, Any]
 
 
 class EventCatalog(BaseModel):
@@ -34,6 +58,8 @@ class EventCatalog(BaseModel):
     version: str
     types: list[EventType]
     plugin_defined: str
+    envelope: dict[str, Any] = Field(default_factory=dict, description="JSON Schema of the envelope.")
+    families: list[EventFamily] = Field(default_factory=list)
 
 
 @route(bp, "/health", "GET", summary="Liveness", tag="System", response=Health, auth=False)
@@ -68,8 +94,33 @@ def ready(r: RequestContext) -> Health | Response:
 def catalog(r: RequestContext) -> EventCatalog:
     return EventCatalog(
         version=CATALOG_VERSION,
-        types=[EventType(type=t, description=d) for t, d in HOST_EVENT_TYPES.items()],
+        types=[EventType(type=t, description=d, data_schema=EVENT_SCHEMAS[t]) for t, d in HOST_EVENT_TYPES.items()]
+        + [
+            EventType(type=t, description=d, data_schema=HOOK_SCHEMAS[t], delivery="sync")
+            for t, d in HOOK_TYPES.items()
+        ],
         plugin_defined="plugin.<plugin_id>.<name>",
+        envelope=EventEnvelope.model_json_schema(),
+        families=[
+            EventFamily(
+                pattern="plugin.<plugin_id>.<name>",
+                source="plugyard.plugin.<plugin_id>",
+                description="Emitted by a plugin (ctx.events.emit); any JSON object.",
+                data_schema=ANY_OBJECT,
+            ),
+            EventFamily(
+                pattern="plugin.<plugin_id>.trigger.<name>",
+                source=SOURCE_TRIGGER,
+                description="An inbound trigger call; delivered only to the installation that exposed the trigger.",
+                data_schema=TRIGGER_DATA_SCHEMA,
+            ),
+            EventFamily(
+                pattern="workspace.<name>[.<name>…]",
+                source=SOURCE_WORKSPACE,
+                description="Published by the workspace's own systems through POST /api/events (admin).",
+                data_schema=ANY_OBJECT,
+            ),
+        ],
     )
 
 

@@ -1,12 +1,21 @@
-"""Webhook endpoint routes: register (seed path), list, get, delete."""
+"""Webhook endpoint routes: register, list, get, update, delete; deliveries, redelivery, tests, rotation."""
 
 from __future__ import annotations
 
 from chalice.app import Blueprint
 
-from chalicelib.api.routing import PAGING, RequestContext, route
+from chalicelib.api.routing import PAGING, QueryParam, RequestContext, route
 from chalicelib.container import services
-from chalicelib.domain.models import RegisterWebhookRequest, WebhookCreated, WebhookPage, WebhookView
+from chalicelib.domain.deliveries import DeliveryDetail, DeliveryPage, DeliveryView, RecoverRequest, RecoverResult
+from chalicelib.domain.errors import InvalidRequestError
+from chalicelib.domain.models import (
+    RegisterWebhookRequest,
+    SecretRotated,
+    UpdateWebhookRequest,
+    WebhookCreated,
+    WebhookPage,
+    WebhookView,
+)
 
 bp = Blueprint(__name__)
 TAG = "Webhooks"
@@ -56,3 +65,129 @@ def get_webhook(r: RequestContext, webhook_id: str) -> WebhookView:
 )
 def delete_webhook(r: RequestContext, webhook_id: str) -> None:
     services().webhooks.delete(r.caller, webhook_id)
+
+
+# --- endpoint actions -------------------------------------------------------------------------
+
+
+@route(
+    bp,
+    "/api/webhooks/{webhook_id}",
+    "PATCH",
+    summary="Change a webhook's description or rate limit (messages per second; null removes it)",
+    tag=TAG,
+    body=UpdateWebhookRequest,
+    response=WebhookView,
+    errors=[400, 401, 403, 404, 422],
+)
+def update_webhook(r: RequestContext, webhook_id: str) -> WebhookView:
+    return services().webhooks.update(r.caller, webhook_id, r.body(UpdateWebhookRequest))
+
+
+@route(
+    bp,
+    "/api/webhooks/{webhook_id}/rotate-secret",
+    "POST",
+    summary="Issue a new signing secret (shown once); the old one keeps signing alongside it for 24 h",
+    tag=TAG,
+    response=SecretRotated,
+    errors=[401, 403, 404],
+)
+def rotate_secret(r: RequestContext, webhook_id: str) -> SecretRotated:
+    return services().webhooks.rotate_secret(r.caller, webhook_id)
+
+
+@route(
+    bp,
+    "/api/webhooks/{webhook_id}/enable",
+    "POST",
+    summary="Re-enable a disabled webhook (failed deliveries stay failed; see recover)",
+    tag=TAG,
+    response=WebhookView,
+    errors=[401, 403, 404],
+)
+def enable_webhook(r: RequestContext, webhook_id: str) -> WebhookView:
+    return services().webhooks.enable(r.caller, webhook_id)
+
+
+@route(
+    bp,
+    "/api/webhooks/{webhook_id}/test",
+    "POST",
+    summary="Send a signed webhook.test ping now and return the attempt",
+    tag=TAG,
+    response=DeliveryDetail,
+    errors=[401, 403, 404],
+)
+def test_webhook(r: RequestContext, webhook_id: str) -> DeliveryDetail:
+    return services().deliveries.test(r.caller, webhook_id)
+
+
+@route(
+    bp,
+    "/api/webhooks/{webhook_id}/recover",
+    "POST",
+    summary="Queue every failed delivery since a time again",
+    tag=TAG,
+    status=202,
+    body=RecoverRequest,
+    response=RecoverResult,
+    errors=[400, 401, 403, 404, 422],
+)
+def recover_webhook(r: RequestContext, webhook_id: str) -> RecoverResult:
+    return services().deliveries.recover(r.caller, webhook_id, r.body(RecoverRequest).since)
+
+
+# --- deliveries -------------------------------------------------------------------------------
+
+_STATUSES = ("pending", "delivered", "failed")
+
+
+@route(
+    bp,
+    "/api/webhooks/{webhook_id}/deliveries",
+    "GET",
+    summary="A webhook's deliveries, newest first",
+    tag=TAG,
+    response=DeliveryPage,
+    query=[*PAGING, QueryParam("status", "Only deliveries in this state: pending, delivered or failed")],
+    errors=[400, 401, 403, 404],
+)
+def list_deliveries(r: RequestContext, webhook_id: str) -> DeliveryPage:
+    status = r.query("status") or None
+    if status is not None and status not in _STATUSES:
+        raise InvalidRequestError(f"status must be one of {', '.join(_STATUSES)}.", status_filter=status)
+    return services().deliveries.list(
+        r.caller,
+        webhook_id,
+        status=status,  # type: ignore[arg-type]  # checked against _STATUSES above
+        limit=r.limit(),
+        token=r.query("next_token"),
+    )
+
+
+@route(
+    bp,
+    "/api/webhooks/{webhook_id}/deliveries/{delivery_id}",
+    "GET",
+    summary="One delivery with its payload and every attempt",
+    tag=TAG,
+    response=DeliveryDetail,
+    errors=[401, 403, 404],
+)
+def get_delivery(r: RequestContext, webhook_id: str, delivery_id: str) -> DeliveryDetail:
+    return services().deliveries.get(r.caller, webhook_id, delivery_id)
+
+
+@route(
+    bp,
+    "/api/webhooks/{webhook_id}/deliveries/{delivery_id}/redeliver",
+    "POST",
+    summary="Queue a delivery again now",
+    tag=TAG,
+    status=202,
+    response=DeliveryView,
+    errors=[401, 403, 404, 409],
+)
+def redeliver(r: RequestContext, webhook_id: str, delivery_id: str) -> DeliveryView:
+    return services().deliveries.redeliver(r.caller, webhook_id, delivery_id)

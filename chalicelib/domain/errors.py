@@ -4,11 +4,15 @@ PlugyardError
  ├─ InvalidRequestError (400)            malformed JSON, bad query parameters
  │   └─ PayloadTooLargeError (413)
  ├─ UnauthenticatedError (401)           missing or unknown API key
+ │   └─ InvalidTriggerSecretError        inbound trigger call without its secret
  ├─ ForbiddenError (403)                 role does not allow the action
  ├─ NotFoundError (404)                  also for things of another workspace
  │   ├─ PluginNotFoundError, VersionNotFoundError, InstallationNotFoundError,
- │   └─ WebhookNotFoundError, UploadNotFoundError, ApiKeyNotFoundError
+ │   ├─ WebhookNotFoundError, UploadNotFoundError, ApiKeyNotFoundError
+ │   └─ TaskNotFoundError, TriggerNotFoundError
  ├─ ConflictError (409)                  already installed, version exists, key in flight
+ │   └─ TaskStateError                   e.g. completing a task that never ran
+ ├─ TooManyRequestsError (429)          rate or concurrency limit reached (carries retry_after_s)
  ├─ ValidationFailedError (422)          body/manifest/config does not match its schema
  │   ├─ InvalidManifestError, InvalidArtifactError, InvalidConfigError
  │   ├─ ScopesNotGrantedError            the grant does not cover the requested scopes
@@ -31,11 +35,16 @@ __all__ = [
     "InvalidConfigError",
     "InvalidManifestError",
     "InvalidRequestError",
+    "InvalidTriggerSecretError",
     "NotFoundError",
     "PayloadTooLargeError",
     "PluginNotFoundError",
     "PlugyardError",
     "ScopesNotGrantedError",
+    "TaskNotFoundError",
+    "TaskStateError",
+    "TooManyRequestsError",
+    "TriggerNotFoundError",
     "UnauthenticatedError",
     "UploadNotFoundError",
     "ValidationFailedError",
@@ -187,7 +196,48 @@ class IdempotencyKeyReusedError(ValidationFailedError):
     code, title = "idempotency-key-reused", "Idempotency-Key reused with a different request"
 
 
+class TooManyRequestsError(PlugyardError):
+    """A rate or concurrency limit was reached; retry after ``retry_after_s`` (sent as Retry-After)."""
+
+    status, code, title = 429, "too-many-requests", "Too many requests"
+
+
 class DependencyUnavailableError(PlugyardError):
     """A backing service is unreachable; the caller may retry."""
 
     status, code, title = 503, "dependency-unavailable", "A backing service is unavailable"
+
+
+# --- events, tasks and triggers (the events issue) ----------------------------------------------
+
+
+class TaskNotFoundError(NotFoundError):
+    """Unknown task in the caller's workspace."""
+
+    code, title = "task-not-found", "Task not found"
+
+    def __init__(self, task_id: str) -> None:
+        super().__init__(f"No task '{task_id}' in this workspace.", task_id=task_id)
+
+
+class TriggerNotFoundError(NotFoundError):
+    """Unknown trigger of an installation in the caller's workspace."""
+
+    code, title = "trigger-not-found", "Trigger not found"
+
+    def __init__(self, installation_id: str, name: str) -> None:
+        super().__init__(
+            f"Installation '{installation_id}' has no trigger '{name}'.", installation_id=installation_id, trigger=name
+        )
+
+
+class InvalidTriggerSecretError(UnauthenticatedError):
+    """An inbound trigger call without the trigger's secret (or for a trigger that does not exist)."""
+
+    code, title = "invalid-trigger-secret", "Trigger secret missing or wrong"
+
+
+class TaskStateError(ConflictError):
+    """The task is not in a state that allows the transition."""
+
+    code, title = "task-state-conflict", "The task is not in a state that allows this"

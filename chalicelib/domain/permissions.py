@@ -47,11 +47,27 @@ class Action(StrEnum):
     MANAGE_WEBHOOKS = "webhooks:manage"
     READ_AUDIT = "audit:read"
     MANAGE_KEYS = "keys:manage"
+    INVOKE = "installations:invoke"
+    READ_TASKS = "tasks:read"
+    MANAGE_TASKS = "tasks:manage"
+    PUBLISH_EVENTS = "events:publish"
+    MANAGE_TRIGGERS = "triggers:manage"
+    REVIEW = "marketplace:review"
 
 
 ROLE_ACTIONS: dict[Role, frozenset[Action]] = {
-    Role.ADMIN: frozenset(Action),
-    Role.MEMBER: frozenset({Action.READ_MARKETPLACE, Action.READ_INSTALLS, Action.READ_WEBHOOKS}),
+    # Reviewing is platform staff work: a workspace admin cannot approve plugins.
+    Role.ADMIN: frozenset(Action) - {Action.REVIEW},
+    Role.MEMBER: frozenset(
+        {
+            Action.READ_MARKETPLACE,
+            Action.READ_INSTALLS,
+            Action.READ_WEBHOOKS,
+            Action.READ_TASKS,
+            Action.MANAGE_TASKS,
+            Action.INVOKE,
+        }
+    ),
     Role.PUBLISHER: frozenset({Action.READ_MARKETPLACE, Action.PUBLISH}),
-    Role.REVIEWER: frozenset({Action.READ_MARKETPLACE, Action.READ_AUDIT}),
+    Role.REVIEWER: frozenset({Action.READ_MARKETPLACE, Action.READ_AUDIT, Action.REVIEW}),
 }

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import secrets
 import signal
 import socket
 import subprocess
@@ -60,6 +61,9 @@ class LocalStack:
     extra_env: dict[str, str] = field(default_factory=dict)
     procs: list[subprocess.Popen[bytes]] = field(default_factory=list)
     outputs: dict[str, str] = field(default_factory=dict)
+    workers: bool = True  # start chalicelib.local.workers (the queue consumers) with the API
+    # HMAC key of capability tokens, fresh per stack; tests mint tokens with it (e.g. expired ones).
+    capability_key: str = field(default_factory=lambda: secrets.token_hex(32))
 
     @property
     def moto_url(self) -> str:
@@ -74,6 +78,8 @@ class LocalStack:
         env = {
             **os.environ,
             "PLUGYARD_STAGE": self.stage,
+            "PLUGYARD_CAPABILITY_KEY": self.capability_key,
+            "PLUGYARD_BROKER_URL": self.api_url,
             "PLUGYARD_AWS_ENDPOINT_URL": self.moto_url,
             "AWS_DEFAULT_REGION": "us-east-1",
             "AWS_ACCESS_KEY_ID": "testing",
@@ -101,6 +107,9 @@ class LocalStack:
             [sys.executable, "-m", "chalicelib.local.gateway", "--port", str(self.api_port)], quiet=quiet_api
         )
         _wait_http(f"{self.api_url}/health/ready", 30, api)
+        if self.workers:
+            # The queue workers (dispatcher, invoker, deliverer), long-polling the queues on moto.
+            self._spawn([sys.executable, "-m", "chalicelib.local.workers"], quiet=quiet_api)
 
     def _spawn(self, cmd: list[str], quiet: bool = False) -> subprocess.Popen[bytes]:
         proc = subprocess.Popen(
@@ -140,6 +149,7 @@ class LocalStack:
             stage=self.stage,
             aws_endpoint_url=self.moto_url,
             artifacts_bucket=env.get("PLUGYARD_ARTIFACTS_BUCKET"),
+            capability_key=self.capability_key,
         )
         return build_services(settings, aws_adapters(settings))
 
@@ -183,6 +193,7 @@ Plugyard is running (started in {time.monotonic() - t0:.1f} s). State is in memo
 
   Workspace      {result.workspace_id}  (publisher plugyard-labs)
   Admin API key  {result.admin_key}
+  Reviewer key   {result.reviewer_key}  (workspace platform: approves submitted versions)
   Demo plugins   {", ".join(result.plugins)}
 
 Try:

@@ -12,7 +12,7 @@ from moto.server import ThreadedMotoServer
 
 from chalicelib.local.provision import load_template, provision
 
-from .support import REGION, STAGE, Stack, make_client
+from .support import REGION, STAGE, Stack, load_deploy, make_client
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -46,3 +46,38 @@ def stack(moto_endpoint: str) -> Stack:
     outputs = provision(endpoint_url=moto_endpoint, region=REGION, stage=STAGE)
     seconds = time.perf_counter() - started
     return Stack(moto_endpoint, outputs, seconds, make_client(moto_endpoint))
+
+
+@pytest.fixture(scope="session")
+def packaged(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
+    """`make package`'s work (infra.deploy.package: merge + chalice package) into a tmp dir, once."""
+    import yaml
+
+    out = tmp_path_factory.mktemp("package") / "out"
+    sam = load_deploy().package(STAGE, out)
+    return {"path": sam, "zip": out / "deployment.zip", "template": yaml.safe_load(sam.read_text())}
+
+
+@pytest.fixture(scope="session")
+def expanded(packaged: dict[str, Any]) -> dict[str, Any]:
+    """The packaged SAM template expanded to plain CloudFormation by aws-sam-translator."""
+    import copy
+    import os
+
+    from samtranslator.translator.transform import transform
+
+    template = copy.deepcopy(packaged["template"])
+    for res in template["Resources"].values():
+        if res["Type"] == "AWS::Serverless::Function":
+            res["Properties"]["CodeUri"] = f"s3://{CODE_BUCKET}/{CODE_KEY}"
+
+    class NoManagedPolicies:
+        def load(self) -> dict[str, str]:
+            return {}
+
+    os.environ.setdefault("AWS_DEFAULT_REGION", REGION)
+    return dict(transform(template, {}, NoManagedPolicies()))
+
+
+CODE_BUCKET = "plugyard-test-code"
+CODE_KEY = "api/deployment.zip"

@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import importlib.util
+import sys
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
+from types import ModuleType
 from typing import Any, cast
 
 import boto3
@@ -34,3 +38,16 @@ def make_client(endpoint_url: str) -> Callable[[str], Any]:
         )
 
     return client
+
+
+def load_deploy() -> ModuleType:
+    """infra/deploy.py, loaded by path: under pytest the name `infra` is this test package."""
+    path = Path(__file__).resolve().parents[2] / "infra" / "deploy.py"
+    module = sys.modules.get("plugyard_infra_deploy")
+    if module is None:
+        spec = importlib.util.spec_from_file_location("plugyard_infra_deploy", path)
+        assert spec is not None and spec.loader is not None
+        module = importlib.util.module_from_spec(spec)
+        sys.modules["plugyard_infra_deploy"] = module
+        spec.loader.exec_module(module)
+    return module

@@ -59,24 +59,14 @@ def _sub_text(value: Any) -> str | None:
 
 def _resource_problem(resource: Any, logical_ids: set[str]) -> str | None:
     if isinstance(resource, dict) and set(resource) == {"Ref"}:
-        return (
-            None
-            if resource["Ref"] in logical_ids
-            else f"Ref to non-resource {resource}"
-        )
+        return None if resource["Ref"] in logical_ids else f"Ref to non-resource {resource}"
     if isinstance(resource, dict) and set(resource) == {"Fn::GetAtt"}:
         target = _as_list(resource["Fn::GetAtt"])[0]
-        return (
-            None if str(target).split(".")[0] in logical_ids else f"GetAtt of {target}"
-        )
+        return None if str(target).split(".")[0] in logical_ids else f"GetAtt of {target}"
     text = _sub_text(resource)
     if text is None:
         return f"unrecognised resource expression {resource!r}"
-    anchors = [
-        m.start()
-        for m in re.finditer(r"\$\{(\w+)(\.\w+)?\}", text)
-        if m[1] in logical_ids
-    ]
+    anchors = [m.start() for m in re.finditer(r"\$\{(\w+)(\.\w+)?\}", text) if m[1] in logical_ids]
     named = re.search(r"plugyard-\$\{Stage\}-[\w-]", text)
     if named:
         anchors.append(named.end())
@@ -91,19 +81,12 @@ def _resource_problem(resource: Any, logical_ids: set[str]) -> str | None:
 def statement_problems(statement: dict[str, Any], logical_ids: set[str]) -> list[str]:
     if statement.get("Effect") == "Deny":
         return []
-    problems = [
-        f"Allow with {k}"
-        for k in ("NotAction", "NotResource", "NotPrincipal")
-        if k in statement
-    ]
+    problems = [f"Allow with {k}" for k in ("NotAction", "NotResource", "NotPrincipal") if k in statement]
     for action in _as_list(statement.get("Action", [])):
         if not isinstance(action, str) or "*" in action:
             problems.append(f"wildcard or computed action {action!r}")
     principal = statement.get("Principal")
-    if principal == "*" or (
-        isinstance(principal, dict)
-        and any("*" in _as_list(v) for v in principal.values())
-    ):
+    if principal == "*" or (isinstance(principal, dict) and any("*" in _as_list(v) for v in principal.values())):
         problems.append(f"wildcard principal {principal!r}")
     if "Resource" in statement:
         for resource in _as_list(statement["Resource"]):
@@ -130,10 +113,7 @@ def template_problems(template: dict[str, Any]) -> list[str]:
                 sid = statement.get("Sid", f"#{i}")
                 if (logical_id, sid) in EXCEPTIONS:
                     continue
-                found += [
-                    f"{logical_id}.{path} {sid}: {p}"
-                    for p in statement_problems(statement, logical_ids)
-                ]
+                found += [f"{logical_id}.{path} {sid}: {p}" for p in statement_problems(statement, logical_ids)]
     return found
 
 
@@ -159,9 +139,7 @@ def test_the_walker_sees_every_policy_document(template: dict[str, Any]) -> None
         "AWS::S3::BucketPolicy",
         "AWS::SNS::TopicPolicy",
     }
-    expected = {
-        k for k, v in template["Resources"].items() if v["Type"] in policy_types
-    }
+    expected = {k for k, v in template["Resources"].items() if v["Type"] in policy_types}
     assert expected <= seen
     assert {
         "SecretsKey",
@@ -209,23 +187,17 @@ IDS = {"PluginDataTable", "ArtifactsBucket", "DispatchQueue"}
         {
             "Effect": "Allow",
             "Action": "dynamodb:GetItem",
-            "Resource": {
-                "Fn::Sub": "arn:aws:dynamodb:${AWS::Region}:${AWS::AccountId}:table/*"
-            },
+            "Resource": {"Fn::Sub": "arn:aws:dynamodb:${AWS::Region}:${AWS::AccountId}:table/*"},
         },
         {
             "Effect": "Allow",
             "Action": "dynamodb:GetItem",
-            "Resource": {
-                "Fn::Sub": "arn:aws:dynamodb:*:${AWS::AccountId}:table/plugyard-${Stage}-x"
-            },
+            "Resource": {"Fn::Sub": "arn:aws:dynamodb:*:${AWS::AccountId}:table/plugyard-${Stage}-x"},
         },
         {
             "Effect": "Allow",
             "Action": "lambda:InvokeFunction",
-            "Resource": {
-                "Fn::Sub": "arn:aws:lambda:${AWS::Region}:${AWS::AccountId}:function:*"
-            },
+            "Resource": {"Fn::Sub": "arn:aws:lambda:${AWS::Region}:${AWS::AccountId}:function:*"},
         },
         {"Effect": "Allow", "NotAction": "iam:*", "Resource": {"Ref": "DispatchQueue"}},
         {
@@ -273,7 +245,8 @@ def test_checker_rejects(statement: dict[str, Any]) -> None:
             "Effect": "Allow",
             "Action": "lambda:InvokeFunction",
             "Resource": {
-                "Fn::Sub": "arn:${AWS::Partition}:lambda:${AWS::Region}:${AWS::AccountId}:function:plugyard-${Stage}-plg-*"
+                "Fn::Sub": "arn:${AWS::Partition}:lambda:${AWS::Region}:${AWS::AccountId}"
+                ":function:plugyard-${Stage}-plg-*"
             },
         },
         {

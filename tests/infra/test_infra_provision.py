@@ -40,12 +40,7 @@ EXPECTED_OUTPUTS = {
     "EventBusName",
     "EventBusArn",
     "DispatchRuleArn",
-    *(
-        f"{q}{kind}{attr}"
-        for q in QUEUES
-        for kind in ("Queue", "Dlq")
-        for attr in ("Url", "Arn")
-    ),
+    *(f"{q}{kind}{attr}" for q in QUEUES for kind in ("Queue", "Dlq") for attr in ("Url", "Arn")),
 }
 
 
@@ -67,10 +62,7 @@ def test_provision_is_fast(stack: Stack) -> None:
 
 
 def test_provision_again_returns_the_same_outputs(stack: Stack) -> None:
-    assert (
-        provision(endpoint_url=stack.endpoint_url, region=REGION, stage=STAGE)
-        == stack.outputs
-    )
+    assert provision(endpoint_url=stack.endpoint_url, region=REGION, stage=STAGE) == stack.outputs
 
 
 def test_refuses_a_bad_stage(stack: Stack) -> None:
@@ -97,9 +89,7 @@ def test_refuses_a_stack_from_another_template(stack: Stack) -> None:
         provision(endpoint_url=stack.endpoint_url, stage="stale")
 
 
-def test_fails_loudly_when_moto_cannot_create(
-    moto_endpoint: str, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_fails_loudly_when_moto_cannot_create(moto_endpoint: str, monkeypatch: pytest.MonkeyPatch) -> None:
     """moto crashes (HTTP 500) on a KMS key with CloudFormation-shaped tags: that must surface."""
     from chalicelib.local import provision as module
 
@@ -118,27 +108,17 @@ def _key_attributes(props: dict[str, Any]) -> list[str]:
     return list(dict.fromkeys(names))
 
 
-def test_every_table_stores_and_indexes_items(
-    stack: Stack, template: dict[str, Any]
-) -> None:
+def test_every_table_stores_and_indexes_items(stack: Stack, template: dict[str, Any]) -> None:
     ddb = stack.client("dynamodb")
-    tables = {
-        k: v
-        for k, v in template["Resources"].items()
-        if v["Type"] == "AWS::DynamoDB::Table"
-    }
+    tables = {k: v for k, v in template["Resources"].items() if v["Type"] == "AWS::DynamoDB::Table"}
     assert sorted(tables) == sorted(f"{t}Table" for t in TABLES)
     for logical_id, res in tables.items():
         name = stack.outputs[f"{logical_id}Name"]
         props = res["Properties"]
-        item = {a: {"S": f"{a}-1"} for a in _key_attributes(props)} | {
-            "body": {"S": "x"}
-        }
+        item = {a: {"S": f"{a}-1"} for a in _key_attributes(props)} | {"body": {"S": "x"}}
         ddb.put_item(TableName=name, Item=item)
         key = {k["AttributeName"]: item[k["AttributeName"]] for k in props["KeySchema"]}
-        assert (
-            ddb.get_item(TableName=name, Key=key, ConsistentRead=True)["Item"] == item
-        )
+        assert ddb.get_item(TableName=name, Key=key, ConsistentRead=True)["Item"] == item
         for gsi in props.get("GlobalSecondaryIndexes", []):
             hash_key = gsi["KeySchema"][0]["AttributeName"]
             got = ddb.query(
@@ -154,20 +134,12 @@ def test_every_table_stores_and_indexes_items(
         tags = ddb.list_tags_of_resource(ResourceArn=desc["TableArn"])["Tags"]
         assert {"Key": "plugyard:stage", "Value": STAGE} in tags, name
         # applied by provision() because moto's CloudFormation ignores them
-        pitr = ddb.describe_continuous_backups(TableName=name)[
-            "ContinuousBackupsDescription"
-        ]
-        assert (
-            pitr["PointInTimeRecoveryDescription"]["PointInTimeRecoveryStatus"]
-            == "ENABLED"
-        )
+        pitr = ddb.describe_continuous_backups(TableName=name)["ContinuousBackupsDescription"]
+        assert pitr["PointInTimeRecoveryDescription"]["PointInTimeRecoveryStatus"] == "ENABLED"
         ttl = ddb.describe_time_to_live(TableName=name)["TimeToLiveDescription"]
         if "TimeToLiveSpecification" in props:
             assert ttl["TimeToLiveStatus"] == "ENABLED"
-            assert (
-                ttl["AttributeName"]
-                == props["TimeToLiveSpecification"]["AttributeName"]
-            )
+            assert ttl["AttributeName"] == props["TimeToLiveSpecification"]["AttributeName"]
         else:
             assert ttl["TimeToLiveStatus"] == "DISABLED"
 
@@ -175,22 +147,16 @@ def test_every_table_stores_and_indexes_items(
 def test_artifacts_bucket(stack: Stack) -> None:
     s3 = stack.client("s3")
     bucket = stack.outputs["ArtifactsBucketName"]
-    put = s3.put_object(
-        Bucket=bucket, Key="artifacts/sha256/abc.zip", Body=b"PK\x05\x06"
-    )
+    put = s3.put_object(Bucket=bucket, Key="artifacts/sha256/abc.zip", Body=b"PK\x05\x06")
     assert put["VersionId"]  # versioned
     got = s3.get_object(Bucket=bucket, Key="artifacts/sha256/abc.zip")
     assert got["Body"].read() == b"PK\x05\x06"
     assert got["ServerSideEncryption"] == "AES256"
     pab = s3.get_public_access_block(Bucket=bucket)["PublicAccessBlockConfiguration"]
     assert all(pab.values()) and len(pab) == 4
-    rules = s3.get_bucket_ownership_controls(Bucket=bucket)["OwnershipControls"][
-        "Rules"
-    ]
+    rules = s3.get_bucket_ownership_controls(Bucket=bucket)["OwnershipControls"]["Rules"]
     assert rules == [{"ObjectOwnership": "BucketOwnerEnforced"}]
-    assert {"Key": "plugyard:stage", "Value": STAGE} in s3.get_bucket_tagging(
-        Bucket=bucket
-    )["TagSet"]
+    assert {"Key": "plugyard:stage", "Value": STAGE} in s3.get_bucket_tagging(Bucket=bucket)["TagSet"]
 
 
 def test_secrets_key_through_its_alias(stack: Stack) -> None:
@@ -216,18 +182,14 @@ def test_queue_and_its_dlq(stack: Stack, queue: str) -> None:
         "maxReceiveCount": 5,
     }
     assert attrs["SqsManagedSseEnabled"] == "true"
-    dlq_attrs = sqs.get_queue_attributes(QueueUrl=dlq_url, AttributeNames=["All"])[
-        "Attributes"
-    ]
+    dlq_attrs = sqs.get_queue_attributes(QueueUrl=dlq_url, AttributeNames=["All"])["Attributes"]
     assert dlq_attrs["MessageRetentionPeriod"] == "1209600"
     assert sqs.list_queue_tags(QueueUrl=url)["Tags"] == {"plugyard:stage": STAGE}
 
     # a message nobody deletes moves to the DLQ after 5 receives
     sqs.send_message(QueueUrl=url, MessageBody=f"poison-{queue}")
     for _ in range(5):
-        msgs = sqs.receive_message(
-            QueueUrl=url, WaitTimeSeconds=0, VisibilityTimeout=0
-        )["Messages"]
+        msgs = sqs.receive_message(QueueUrl=url, WaitTimeSeconds=0, VisibilityTimeout=0)["Messages"]
         assert msgs[0]["Body"] == f"poison-{queue}"
     assert "Messages" not in sqs.receive_message(QueueUrl=url, WaitTimeSeconds=0)
     dead = sqs.receive_message(QueueUrl=dlq_url, WaitTimeSeconds=0)["Messages"]
@@ -255,9 +217,7 @@ def test_bus_rule_delivers_plugyard_events_to_dispatch(stack: Stack) -> None:
         ]
     )
     assert sent["FailedEntryCount"] == 0
-    msgs = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10, WaitTimeSeconds=1)[
-        "Messages"
-    ]
+    msgs = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10, WaitTimeSeconds=1)["Messages"]
     bodies = [json.loads(m["Body"]) for m in msgs]
     assert [(b["source"], b["detail-type"], b["detail"]) for b in bodies] == [
         ("plugyard.host", "task.completed", {"workspace_id": "ws-1"})
@@ -268,9 +228,9 @@ def test_bus_rule_delivers_plugyard_events_to_dispatch(stack: Stack) -> None:
     assert rule["Arn"] == stack.outputs["DispatchRuleArn"]
     rule_tags = events.list_tags_for_resource(ResourceARN=rule["Arn"])["Tags"]
     assert rule_tags == [{"Key": "plugyard:stage", "Value": STAGE}]
-    assert events.list_tags_for_resource(ResourceARN=stack.outputs["EventBusArn"])[
-        "Tags"
-    ] == [{"Key": "plugyard:stage", "Value": STAGE}]
+    assert events.list_tags_for_resource(ResourceARN=stack.outputs["EventBusArn"])["Tags"] == [
+        {"Key": "plugyard:stage", "Value": STAGE}
+    ]
 
 
 def test_queue_urls_from_outputs_work_with_the_local_endpoint(stack: Stack) -> None:

@@ -12,9 +12,7 @@ from cfnlint.schema import PROVIDER_SCHEMA_MANAGER
 from chalicelib.local.provision import template_path
 
 # (name suffix, hash, range, {GSI name: (hash, range)}, TTL attribute) -- the agreed layout
-TABLES: dict[
-    str, tuple[str, str, str | None, dict[str, tuple[str, str | None]], str | None]
-] = {
+TABLES: dict[str, tuple[str, str, str | None, dict[str, tuple[str, str | None]], str | None]] = {
     "PluginsTable": ("plugins", "plugin_id", None, {}, None),
     "PluginVersionsTable": (
         "plugin-versions",
@@ -99,14 +97,8 @@ def test_cfn_lint_has_no_findings() -> None:
 
 def test_cfn_lint_does_find_problems() -> None:
     """The lint test above is not vacuous: a broken table is reported."""
-    broken = (
-        template_path()
-        .read_text()
-        .replace("BillingMode: PAY_PER_REQUEST", "BillingMode: FREE")
-    )
-    assert any(
-        "FREE" in str(m) for m in lint(broken, config=ManualArgs(regions=["us-east-1"]))
-    )
+    broken = template_path().read_text().replace("BillingMode: PAY_PER_REQUEST", "BillingMode: FREE")
+    assert any("FREE" in str(m) for m in lint(broken, config=ManualArgs(regions=["us-east-1"])))
 
 
 def test_only_long_form_intrinsics(template: dict[str, Any]) -> None:
@@ -124,9 +116,7 @@ def test_every_resource_type_is_known_to_the_moto_notes(
 
 
 def _attribute_types(props: dict[str, Any]) -> dict[str, str]:
-    return {
-        a["AttributeName"]: a["AttributeType"] for a in props["AttributeDefinitions"]
-    }
+    return {a["AttributeName"]: a["AttributeType"] for a in props["AttributeDefinitions"]}
 
 
 def _key(schema: list[dict[str, str]]) -> tuple[str, str | None]:
@@ -143,9 +133,7 @@ def test_table_layout(template: dict[str, Any], logical_id: str) -> None:
     assert props["TableName"] == {"Fn::Sub": f"plugyard-${{Stage}}-{suffix}"}
     assert props["BillingMode"] == "PAY_PER_REQUEST"
     assert props["SSESpecification"] == {"SSEEnabled": True}
-    assert props["PointInTimeRecoverySpecification"] == {
-        "PointInTimeRecoveryEnabled": True
-    }
+    assert props["PointInTimeRecoverySpecification"] == {"PointInTimeRecoveryEnabled": True}
     assert res["DeletionPolicy"] == res["UpdateReplacePolicy"] == "Retain"
     assert _key(props["KeySchema"]) == (hash_key, range_key)
     got_gsis = {g["IndexName"]: g for g in props.get("GlobalSecondaryIndexes", [])}
@@ -163,11 +151,7 @@ def test_table_layout(template: dict[str, Any], logical_id: str) -> None:
 
 
 def test_no_tables_beyond_the_agreed_layout(template: dict[str, Any]) -> None:
-    tables = {
-        k
-        for k, v in template["Resources"].items()
-        if v["Type"] == "AWS::DynamoDB::Table"
-    }
+    tables = {k for k, v in template["Resources"].items() if v["Type"] == "AWS::DynamoDB::Table"}
     assert tables == set(TABLES)
 
 
@@ -178,20 +162,14 @@ def test_names_follow_plugyard_stage_purpose(template: dict[str, Any]) -> None:
             continue
         name = res["Properties"].get(prop)
         assert isinstance(name, dict) and set(name) == {"Fn::Sub"}, (logical_id, name)
-        prefix = (
-            "alias/plugyard-${Stage}-"
-            if res["Type"] == "AWS::KMS::Alias"
-            else "plugyard-${Stage}"
-        )
+        prefix = "alias/plugyard-${Stage}-" if res["Type"] == "AWS::KMS::Alias" else "plugyard-${Stage}"
         assert name["Fn::Sub"].startswith(prefix), (logical_id, name)
 
 
 def test_every_taggable_resource_has_the_stage_tag(template: dict[str, Any]) -> None:
     stage_tag = {"Key": "plugyard:stage", "Value": {"Ref": "Stage"}}
     for logical_id, res in template["Resources"].items():
-        schema = PROVIDER_SCHEMA_MANAGER.get_resource_schema(
-            "us-east-1", res["Type"]
-        ).schema
+        schema = PROVIDER_SCHEMA_MANAGER.get_resource_schema("us-east-1", res["Type"]).schema
         if "Tags" not in schema.get("properties", {}):
             continue
         assert stage_tag in res["Properties"].get("Tags", []), logical_id
@@ -202,9 +180,7 @@ def test_queues_have_dlqs_and_sizing(template: dict[str, Any]) -> None:
     for name, visibility in {"Dispatch": 60, "Invoke": 900, "Delivery": 120}.items():
         queue, dlq = res[f"{name}Queue"]["Properties"], res[f"{name}Dlq"]["Properties"]
         assert queue["QueueName"] == {"Fn::Sub": f"plugyard-${{Stage}}-{name.lower()}"}
-        assert dlq["QueueName"] == {
-            "Fn::Sub": f"plugyard-${{Stage}}-{name.lower()}-dlq"
-        }
+        assert dlq["QueueName"] == {"Fn::Sub": f"plugyard-${{Stage}}-{name.lower()}-dlq"}
         assert queue["RedrivePolicy"] == {
             "deadLetterTargetArn": {"Fn::GetAtt": [f"{name}Dlq", "Arn"]},
             "maxReceiveCount": 5,
@@ -219,20 +195,13 @@ def test_rule_feeds_dispatch_from_the_stage_bus(template: dict[str, Any]) -> Non
     # Ref would be right on AWS, but moto 5.2.5 cannot resolve it (FACTS.md)
     assert rule["EventBusName"] == {"Fn::GetAtt": ["EventBus", "Name"]}
     assert rule["EventPattern"] == {"source": [{"prefix": "plugyard."}]}
-    assert [t["Arn"] for t in rule["Targets"]] == [
-        {"Fn::GetAtt": ["DispatchQueue", "Arn"]}
-    ]
+    assert [t["Arn"] for t in rule["Targets"]] == [{"Fn::GetAtt": ["DispatchQueue", "Arn"]}]
     policy = template["Resources"]["DispatchQueuePolicy"]["Properties"]
     assert policy["Queues"] == [{"Ref": "DispatchQueue"}]
     (statement,) = policy["PolicyDocument"]["Statement"]
     assert statement["Principal"] == {"Service": "events.amazonaws.com"}
-    assert statement["Condition"] == {
-        "ArnEquals": {"aws:SourceArn": {"Fn::GetAtt": ["DispatchRule", "Arn"]}}
-    }
+    assert statement["Condition"] == {"ArnEquals": {"aws:SourceArn": {"Fn::GetAtt": ["DispatchRule", "Arn"]}}}
 
 
 def test_template_path_is_the_repo_file() -> None:
-    assert (
-        template_path()
-        == Path(__file__).resolve().parents[2] / "infra" / "template.yaml"
-    )
+    assert template_path() == Path(__file__).resolve().parents[2] / "infra" / "template.yaml"

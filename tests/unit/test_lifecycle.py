@@ -32,7 +32,6 @@ from chalicelib.domain.models import (
 )
 from chalicelib.domain.permissions import Role
 from chalicelib.domain.publisher_signing import InvalidSignatureError, sign_digest
-from chalicelib.local.seed import public_key_b64
 from unit.conftest import World
 
 

@@ -241,7 +241,9 @@ def test_upload_of_another_workspace_is_not_found(world: World, pub: Caller) -> 
     )
     other = world.caller(world.workspace(publisher="acme"))
     with pytest.raises(UploadNotFoundError):
-        world.services.marketplace.submit_version(other, SubmitVersionRequest(upload_id=ticket.upload_id, signature="AAAA"))
+        world.services.marketplace.submit_version(
+            other, SubmitVersionRequest(upload_id=ticket.upload_id, signature="AAAA")
+        )
 
 
 def test_oversize_artifact_is_refused(world_factory: Callable[..., World]) -> None:

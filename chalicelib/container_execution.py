@@ -1,0 +1,183 @@
+"""The execution half of the composition root: executor, code cache, broker ports, limits, tokens.
+
+``container.py`` calls ``execution_aws_adapters`` (real repositories) and ``build_execution`` (services);
+``PLUGYARD_EXECUTOR`` picks the executor here and nowhere else.
+"""
+
+from __future__ import annotations
+
+import base64
+import logging
+import os
+import tempfile
+from typing import TYPE_CHECKING, Any
+
+from chalicelib.config import Settings
+from chalicelib.domain.capability_tokens import CapabilityTokenSigner
+from chalicelib.domain.iam import PluginAwsContext
+from chalicelib.ports import AiProvider, CodeCache, PluginExecutor
+from chalicelib.services.audit import AuditService
+from chalicelib.services.broker import BrokerService
+from chalicelib.services.invocations import ExecutionCaps, InvocationService
+from chalicelib.services.limits import InvocationLimiter, LimitSettings
+
+if TYPE_CHECKING:
+    from chalicelib.container import Adapters
+
+__all__ = ["build_execution", "capability_signer", "execution_aws_adapters"]
+
+log = logging.getLogger(__name__)
+
+
+def execution_aws_adapters(settings: Settings) -> dict[str, Any]:
+    """The DynamoDB repositories of execution (Invocations, PluginData), bound to this stage's tables."""
+    from chalicelib.adapters.dynamo_execution import (
+        DynamoInvocationRepository,
+        DynamoPluginDataRepository,
+        bind_execution_tables,
+    )
+
+    bind_execution_tables(settings)
+    return {"invocations": DynamoInvocationRepository(), "plugin_data": DynamoPluginDataRepository()}
+
+
+def capability_signer(settings: Settings) -> CapabilityTokenSigner:
+    """The HMAC key of capability tokens: Settings, else a KMS data key, else random for this process only."""
+    if settings.capability_key is not None:
+        return CapabilityTokenSigner(settings.capability_key.get_secret_value().encode())
+    if settings.capability_key_ciphertext:
+        from chalicelib.adapters.aws import aws_client
+
+        kms = aws_client(settings, "kms")
+        plain = kms.decrypt(CiphertextBlob=base64.b64decode(settings.capability_key_ciphertext))["Plaintext"]
+        return CapabilityTokenSigner(bytes(plain))
+    if settings.executor == "lambda":
+        log.warning("PLUGYARD_CAPABILITY_KEY is unset: tokens verify only in the process that issued them")
+    return CapabilityTokenSigner(os.urandom(32))
+
+
+def _ai(settings: Settings) -> AiProvider:
+    from chalicelib.adapters import ai
+
+    if settings.ai_provider == "local":
+        return ai.LocalAiProvider()
+    if settings.ai_provider == "bedrock":
+        from chalicelib.adapters.aws import aws_client
+
+        return ai.BedrockAiProvider(aws_client(settings, "bedrock-runtime"), settings.ai_model)
+    if settings.ai_provider == "openai":
+        key = settings.ai_api_key.get_secret_value() if settings.ai_api_key else None
+        return ai.OpenAiCompatibleProvider(settings.ai_base_url, key, settings.ai_model)
+    return ai.NoAiProvider()
+
+
+def _executor(
+    settings: Settings, a: Adapters, signer: CapabilityTokenSigner, marketplace: Any
+) -> tuple[PluginExecutor, CodeCache]:
+    from chalicelib.adapters.code_cache import LocalCodeCache
+
+    if settings.executor == "lambda":
+        from chalicelib.adapters.aws import aws_client
+        from chalicelib.adapters.lambda_executor import ArtifactKeyCode, LambdaExecutor
+
+        account: dict[str, str] = {}
+
+        def aws() -> PluginAwsContext:
+            if "id" not in account:
+                account["id"] = str(aws_client(settings, "sts").get_caller_identity()["Account"])
+            return PluginAwsContext(
+                stage=settings.stage,
+                region=settings.region,
+                account_id=account["id"],
+                plugin_data_table=settings.table_name("plugin-data"),
+                event_bus=f"plugyard-{settings.stage}",
+            )
+
+        lambda_executor = LambdaExecutor(
+            lambda_client=aws_client(settings, "lambda"),
+            iam_client=aws_client(settings, "iam"),
+            artifacts=a.artifacts,
+            versions=a.versions,
+            tokens=signer,
+            clock=a.clock,
+            aws=aws,
+            broker_url=(settings.broker_url or "").rstrip("/") + "/api/broker",
+            max_artifact_bytes=settings.max_artifact_bytes,
+            reserved_concurrency=settings.invoke_concurrency_per_plugin,
+        )
+        hooks = getattr(marketplace, "on_reviewed", None)
+        if isinstance(hooks, list):
+
+            def deploy_approved(version: Any) -> None:
+                if getattr(version, "state", None) != "approved":
+                    return
+                try:
+                    lambda_executor.deploy(version)
+                except Exception:  # the first invocation deploys again; a review must not fail on it
+                    log.exception("deploying %s@%s to Lambda failed", version.plugin_id, version.version)
+
+            hooks.append(deploy_approved)
+        return lambda_executor, ArtifactKeyCode()
+    from chalicelib.adapters.sandbox import SandboxExecutor
+
+    root = settings.code_cache_dir or os.path.join(tempfile.gettempdir(), f"plugyard-{settings.stage}-code")
+    return (
+        a.executor or SandboxExecutor(),
+        a.code or LocalCodeCache(a.artifacts, root, max_artifact_bytes=settings.max_artifact_bytes),
+    )
+
+
+def build_execution(
+    settings: Settings, a: Adapters, audit: AuditService, marketplace: Any = None
+) -> tuple[BrokerService, InvocationService]:
+    """The broker and the invocation service, with the executor ``settings.executor`` names."""
+    from chalicelib.adapters.http_fetch import HttpxFetcher
+
+    signer = capability_signer(settings)
+    if a.executor is not None and a.code is not None:
+        executor, code = a.executor, a.code
+    else:
+        executor, code = _executor(settings, a, signer, marketplace)
+    broker = BrokerService(
+        a.plugin_data,
+        audit,
+        a.clock,
+        a.ids,
+        tasks=a.tasks,
+        bus=a.bus,
+        http=a.http or HttpxFetcher(),
+        ai=a.ai or _ai(settings),
+        resolve=a.resolver,
+        allow_private=settings.http_fetch_allow_private,
+    )
+    limiter = InvocationLimiter(
+        LimitSettings(
+            installation_rate=settings.invoke_rate_per_installation,
+            installation_burst=settings.invoke_burst_per_installation,
+            plugin_rate=settings.invoke_rate_per_plugin,
+            plugin_burst=settings.invoke_burst_per_plugin,
+            installation_concurrency=settings.invoke_concurrency_per_installation,
+            plugin_concurrency=settings.invoke_concurrency_per_plugin,
+        )
+    )
+    invocations = InvocationService(
+        a.installs,
+        a.versions,
+        a.permissions,
+        a.invocations,
+        code,
+        executor,
+        broker,
+        limiter,
+        audit,
+        a.clock,
+        a.ids,
+        caps=ExecutionCaps(
+            max_memory_mb=settings.max_memory_mb,
+            interactive_timeout_s=settings.invoke_timeout_cap_s,
+            event_timeout_s=settings.max_timeout_s,
+            retention_days=settings.invocation_retention_days,
+        ),
+        tokens=signer,
+    )
+    return broker, invocations

@@ -1,0 +1,92 @@
+"""What travels on the worker queues: the dispatch body, and the invoke and delivery message contracts.
+
+dispatch queue   EventBridge's event JSON whose ``detail`` is an EventEnvelope (or a bare envelope,
+                 which is what a redriven or hand-sent message may be)
+invoke queue     ``{"kind": "plugin", "workspace_id", "installation_id", "event": <envelope>}``
+delivery queue   ``{"kind": "webhook", "workspace_id", "webhook_id", "event": <envelope>}``
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any, Literal
+
+from pydantic import BaseModel, ValidationError
+
+from chalicelib.domain.models import EventEnvelope
+
+__all__ = [
+    "DeliveryMessage",
+    "InvokeMessage",
+    "PoisonMessageError",
+    "Target",
+    "installation_target",
+    "parse_dispatch_body",
+    "parse_target",
+    "webhook_target",
+]
+
+
+class PoisonMessageError(Exception):
+    """A message no retry can fix (unparseable, wrong shape); it goes to the DLQ with ``reason``."""
+
+    def __init__(self, reason: str, code: str = "malformed-message") -> None:
+        super().__init__(reason)
+        self.reason = reason
+        self.code = code
+
+
+class InvokeMessage(BaseModel):
+    """Run one installation's event handler for one event."""
+
+    kind: Literal["plugin"] = "plugin"
+    workspace_id: str
+    installation_id: str
+    event: EventEnvelope
+
+
+class DeliveryMessage(BaseModel):
+    """Deliver one event to one webhook endpoint (consumed by the deliverer)."""
+
+    kind: Literal["webhook"] = "webhook"
+    workspace_id: str
+    webhook_id: str
+    event: EventEnvelope
+
+
+Target = tuple[Literal["installation", "webhook"], str]
+
+
+def installation_target(installation_id: str) -> str:
+    """The Subscriptions ``target`` of an installation."""
+    return f"installation#{installation_id}"
+
+
+def webhook_target(webhook_id: str) -> str:
+    """The Subscriptions ``target`` of a webhook."""
+    return f"webhook#{webhook_id}"
+
+
+def parse_target(target: str) -> Target | None:
+    """``("installation", id)`` or ``("webhook", id)``; None for anything else."""
+    kind, _, ref = target.partition("#")
+    if ref and kind == "installation":
+        return "installation", ref
+    if ref and kind == "webhook":
+        return "webhook", ref
+    return None
+
+
+def parse_dispatch_body(body: str) -> EventEnvelope:
+    """The envelope in a dispatch-queue message; PoisonMessageError when there is none."""
+    try:
+        raw: Any = json.loads(body)
+    except (TypeError, ValueError) as exc:
+        raise PoisonMessageError(f"body is not JSON: {exc}") from exc
+    if isinstance(raw, dict) and "detail" in raw and "detail-type" in raw:
+        raw = raw["detail"]  # EventBridge wraps what put_events sent in ``detail``
+    try:
+        return EventEnvelope.model_validate(raw)
+    except ValidationError as exc:
+        problems = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors(include_url=False))
+        raise PoisonMessageError(f"not an event envelope: {problems}") from exc

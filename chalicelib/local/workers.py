@@ -1,0 +1,192 @@
+"""Local queue workers: long-poll the worker queues on moto and call the handlers Lambda would call on AWS.
+
+``make run`` starts ``python -m chalicelib.local.workers`` beside the API (LocalStack.start). Each queue
+gets a few poller threads; a batch is handed to the handler as the Lambda SQS event, records it did
+not report in ``batchItemFailures`` are deleted, the others stay and come back after the visibility
+timeout (then to the DLQ after the redrive policy's maxReceiveCount) — what the event source mapping does.
+
+Also usable on any queue: ``python -m chalicelib.local.workers --queue-url URL --handler module:function``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import logging
+import signal
+import threading
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+__all__ = ["HANDLERS", "QueuePoller", "lambda_event", "main"]
+
+log = logging.getLogger("plugyard.workers")
+
+Handler = Callable[[Mapping[str, Any], Any], Mapping[str, Any]]
+
+# queue purpose → (handler "module:function", poller threads)
+HANDLERS: dict[str, tuple[str, int]] = {
+    "dispatch": ("chalicelib.workers.dispatcher:handle_dispatch_batch", 1),
+    "invoke": ("chalicelib.workers.invoker:handle_invoke_batch", 2),
+    "delivery": ("chalicelib.workers.deliverer:handle_delivery_batch", 2),
+}
+
+
+def load_handler(ref: str) -> Handler:
+    """``module:function`` → the function."""
+    module, _, name = ref.partition(":")
+    fn: Handler = getattr(importlib.import_module(module), name)
+    return fn
+
+
+def lambda_event(messages: list[dict[str, Any]], queue_arn: str, region: str) -> dict[str, Any]:
+    """boto3 ReceiveMessage messages → the event Lambda's SQS event source mapping sends."""
+    return {
+        "Records": [
+            {
+                "messageId": m["MessageId"],
+                "receiptHandle": m["ReceiptHandle"],
+                "body": m["Body"],
+                "attributes": dict(m.get("Attributes", {})),
+                "messageAttributes": {
+                    k: {
+                        "stringValue": v.get("StringValue"),
+                        "binaryValue": v.get("BinaryValue"),
+                        "stringListValues": [],
+                        "binaryListValues": [],
+                        "dataType": v.get("DataType", "String"),
+                    }
+                    for k, v in m.get("MessageAttributes", {}).items()
+                },
+                "md5OfBody": m.get("MD5OfBody", ""),
+                "eventSource": "aws:sqs",
+                "eventSourceARN": queue_arn,
+                "awsRegion": region,
+            }
+            for m in messages
+        ]
+    }
+
+
+@dataclass
+class QueuePoller:
+    """One long-polling loop over one queue."""
+
+    sqs: Any
+    queue_url: str
+    queue_arn: str
+    handler: Handler
+    stop: threading.Event
+    region: str = "us-east-1"
+    batch_size: int = 10
+    wait_s: int = 1  # short waits so a stop request is honoured quickly; moto answers as soon as messages arrive
+    visibility_s: int | None = None
+
+    def run_once(self) -> int:
+        """Receive one batch, run the handler, delete what succeeded; returns how many records were received."""
+        kwargs: dict[str, Any] = {
+            "QueueUrl": self.queue_url,
+            "MaxNumberOfMessages": self.batch_size,
+            "WaitTimeSeconds": self.wait_s,
+            "AttributeNames": ["All"],
+            "MessageAttributeNames": ["All"],
+        }
+        if self.visibility_s is not None:
+            kwargs["VisibilityTimeout"] = self.visibility_s
+        messages = self.sqs.receive_message(**kwargs).get("Messages", [])
+        if not messages:
+            return 0
+        try:
+            result = self.handler(lambda_event(messages, self.queue_arn, self.region), None)
+            failed = {str(f["itemIdentifier"]) for f in (result or {}).get("batchItemFailures", [])}
+        except Exception:
+            # As on Lambda: a handler that raises fails the whole batch; every record comes back.
+            log.exception("batch handler raised", extra={"queue": self.queue_url})
+            return len(messages)
+        done = [m for m in messages if m["MessageId"] not in failed]
+        for start in range(0, len(done), 10):
+            chunk = done[start : start + 10]
+            self.sqs.delete_message_batch(
+                QueueUrl=self.queue_url,
+                Entries=[{"Id": str(i), "ReceiptHandle": m["ReceiptHandle"]} for i, m in enumerate(chunk)],
+            )
+        return len(messages)
+
+    def run(self) -> None:
+        while not self.stop.is_set():
+            try:
+                self.run_once()
+            except Exception:
+                log.exception("poll failed", extra={"queue": self.queue_url})
+                self.stop.wait(1.0)
+
+
+def _client(endpoint_url: str | None, region: str) -> Any:
+    from chalicelib.adapters.aws import aws_client
+    from chalicelib.config import Settings
+
+    return aws_client(Settings(aws_endpoint_url=endpoint_url, region=region), "sqs")
+
+
+def start_pollers(
+    sqs: Any, targets: list[tuple[str, Handler, int]], stop: threading.Event, region: str
+) -> list[threading.Thread]:
+    """Start ``threads`` pollers per (queue URL, handler, threads); they stop when ``stop`` is set."""
+    started: list[threading.Thread] = []
+    for url, handler, threads in targets:
+        arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+        for i in range(threads):
+            poller = QueuePoller(sqs, url, arn, handler, stop, region=region)
+            t = threading.Thread(target=poller.run, name=f"poll-{url.rsplit('/', 1)[-1]}-{i}", daemon=True)
+            t.start()
+            started.append(t)
+    return started
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Run the platform's workers (default) or one handler on one queue until SIGTERM/SIGINT."""
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--queues", default=",".join(HANDLERS), help="purposes to serve (dispatch,invoke,delivery)")
+    parser.add_argument("--queue-url", help="serve this queue instead …")
+    parser.add_argument("--handler", help="… with this module:function")
+    parser.add_argument("--threads", type=int, default=1)
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
+    logging.getLogger("botocore").setLevel(logging.WARNING)
+
+    from chalicelib.config import Settings
+
+    settings = Settings()
+    sqs = _client(settings.aws_endpoint_url, settings.region)
+    targets: list[tuple[str, Handler, int]] = []
+    if args.queue_url:
+        targets.append((args.queue_url, load_handler(args.handler), args.threads))
+    else:
+        for purpose in [p for p in args.queues.split(",") if p]:
+            ref, threads = HANDLERS[purpose]
+            try:
+                handler = load_handler(ref)
+            except (ImportError, AttributeError) as exc:
+                log.warning("no handler for %s (%s); not served", purpose, exc)
+                continue
+            url = sqs.get_queue_url(QueueName=settings.queue_name(purpose))["QueueUrl"]
+            targets.append((url, handler, threads))
+        # Build the services once, before the threads race to do it.
+        from chalicelib.container import services
+
+        services()
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    signal.signal(signal.SIGINT, lambda *_: stop.set())
+    pollers = start_pollers(sqs, targets, stop, settings.region)
+    log.info("workers serving %s", ", ".join(u.rsplit("/", 1)[-1] for u, _, _ in targets))
+    while not stop.is_set():
+        time.sleep(0.2)
+    for t in pollers:
+        t.join(timeout=5)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,492 @@
+"""Webhook deliveries: the deliverer (one queue message → at most one signed attempt) and the API use cases.
+
+Durability: a retry is never only in memory. Each failed attempt enqueues its follow-up on the delivery
+queue *before* the attempt is recorded (SQS delays up to 900 s; a job that comes back early is sent
+again with the remaining delay), and the original message is only acknowledged once both are done.
+A job proceeds only if the Delivery's ``attempt_count`` equals the job's ``attempt`` and the
+delivery is pending, so duplicates from SQS redelivery, a crash or a race are dropped, and the
+record is written under an optimistic lock. The worst case is at-least-once: an attempt whose
+outcome was not recorded is made again, with the same ``webhook-id`` so receivers can deduplicate.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import random
+import threading
+import time
+from collections import OrderedDict
+from collections.abc import Callable
+from datetime import datetime, timedelta
+
+from aws_lambda_powertools import Logger
+
+from chalicelib.domain.deliveries import (
+    MAX_SQS_DELAY_S,
+    Delivery,
+    DeliveryAttempt,
+    DeliveryDetail,
+    DeliveryJob,
+    DeliveryPage,
+    DeliveryStatus,
+    DeliveryView,
+    RecoverResult,
+    RetryPolicy,
+    SendResult,
+    Trigger,
+    ulid_floor,
+)
+from chalicelib.domain.errors import ConflictError, NotFoundError, WebhookNotFoundError
+from chalicelib.domain.models import Caller, EventEnvelope, Webhook
+from chalicelib.domain.permissions import Action
+from chalicelib.domain.webhook_signatures import signed_headers
+from chalicelib.ports import (
+    Clock,
+    DeliveryQueue,
+    DeliveryRepository,
+    EventBus,
+    IdGenerator,
+    WebhookRepository,
+    WebhookSender,
+)
+from chalicelib.services.audit import AuditService
+from chalicelib.services.webhooks import WebhookService
+
+__all__ = ["DeliveryNotFoundError", "DeliveryService", "RateLimiter"]
+
+logger = Logger(service="plugyard")
+
+SYSTEM_ACTOR = "system:deliverer"
+RETENTION = timedelta(days=30)
+# Rate-limit waits up to this long happen in the worker; longer ones go back on the queue.
+MAX_INLINE_WAIT_S = 1.0
+
+
+class DeliveryNotFoundError(NotFoundError):
+    """Unknown delivery of a webhook in the caller's workspace."""
+
+    code, title = "delivery-not-found", "Delivery not found"
+
+    def __init__(self, webhook_id: str, delivery_id: str) -> None:
+        super().__init__(
+            f"Webhook '{webhook_id}' has no delivery '{delivery_id}'.", webhook_id=webhook_id, delivery_id=delivery_id
+        )
+
+
+class RateLimiter:
+    """Per-endpoint GCRA limiter: ``reserve`` books the next slot and says how long to wait for it.
+
+    Per process: each deliverer instance enforces the limit on its own (the local worker is one
+    process; on Lambda, cap the event source mapping's concurrency for a strict global limit).
+    """
+
+    def __init__(self, burst: int = 1) -> None:
+        self._tat: dict[str, float] = {}
+        self._burst = burst
+        self._lock = threading.Lock()
+
+    def reserve(self, key: str, rate_per_s: float, now_s: float) -> float:
+        interval = 1.0 / rate_per_s
+        with self._lock:
+            tat = max(self._tat.get(key, now_s), now_s)
+            wait = max(0.0, tat - now_s - interval * (self._burst - 1))
+            self._tat[key] = tat + interval
+            return wait
+
+
+class _KeyCache:
+    """Decrypted signing keys by ciphertext (a rotation changes the ciphertext, so it invalidates itself)."""
+
+    def __init__(self, size: int = 1024) -> None:
+        self._items: OrderedDict[tuple[str, str, str, datetime | None], tuple[list[str], datetime | None]] = (
+            OrderedDict()
+        )
+        self._size = size
+        self._lock = threading.Lock()
+
+    def get(self, hook: Webhook, now: datetime, load: Callable[[], list[str]]) -> list[str]:
+        key = (hook.webhook_id, hook.secret_ciphertext, hook.previous_secret_ciphertext or "", hook.previous_expires_at)
+        with self._lock:
+            hit = self._items.get(key)
+            if hit is not None:
+                keys, overlap_until = hit
+                return keys if overlap_until is None or now < overlap_until else keys[:1]
+        keys = load()
+        with self._lock:
+            self._items[key] = (keys, hook.previous_expires_at if len(keys) > 1 else None)
+            while len(self._items) > self._size:
+                self._items.popitem(last=False)
+        return keys
+
+
+class DeliveryService:
+    """Deliver, retry, disable, and let admins inspect, redeliver, recover and test."""
+
+    def __init__(
+        self,
+        webhooks: WebhookService,
+        hooks: WebhookRepository,
+        deliveries: DeliveryRepository,
+        queue: DeliveryQueue,
+        sender: WebhookSender,
+        audit: AuditService,
+        clock: Clock,
+        ids: IdGenerator,
+        *,
+        bus: EventBus | None = None,
+        policy: RetryPolicy | None = None,
+        limiter: RateLimiter | None = None,
+        rng: random.Random | None = None,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
+        self._webhooks = webhooks
+        self._hooks = hooks
+        self._deliveries = deliveries
+        self._queue = queue
+        self._sender = sender
+        self._audit = audit
+        self._clock = clock
+        self._ids = ids
+        self._bus = bus
+        self.policy = policy or RetryPolicy()
+        self._limiter = limiter or RateLimiter()
+        self._rng = rng or random.Random()
+        self._sleep = sleep
+        self._keys = _KeyCache()
+
+    # --- the deliverer ---------------------------------------------------------------------
+
+    def handle(self, job: DeliveryJob) -> None:
+        """Process one delivery-queue message. Raises only for infrastructure trouble (then SQS retries)."""
+        now = self._clock.now()
+        hook = self._hooks.get(job.workspace_id, job.webhook_id)
+        delivery = self._delivery_for(job, now)
+        if delivery is None or delivery.status != "pending" or delivery.attempt_count != job.attempt:
+            logger.debug("stale or duplicate delivery job", extra={"webhook_id": job.webhook_id, "job": job.attempt})
+            return
+        if hook is None or hook.workspace_id != delivery.workspace_id:
+            self._finish(delivery, "failed", now, reason="The endpoint was deleted.")
+            return
+        if hook.state != "enabled":
+            self._finish(
+                delivery, "failed", now, reason=f"The endpoint is disabled: {hook.disabled_reason or 'manual'}."
+            )
+            return
+        if job.not_before is not None and job.not_before > now:
+            self._send_job(job, (job.not_before - now).total_seconds())
+            return
+        if hook.rate_limit_per_s and not job.rate_slot:
+            wait = self._limiter.reserve(hook.webhook_id, hook.rate_limit_per_s, now.timestamp())
+            if wait > MAX_INLINE_WAIT_S:
+                later = job.model_copy(update={"not_before": now + timedelta(seconds=wait), "rate_slot": True})
+                self._send_job(later, wait)
+                return
+            if wait > 0:
+                self._sleep(wait)
+                now = self._clock.now()
+        result = self._attempt(hook, delivery, now)
+        self._settle(hook, delivery, result, now)
+
+    def _delivery_for(self, job: DeliveryJob, now: datetime) -> Delivery | None:
+        if job.delivery_id is not None:
+            return self._deliveries.get(job.webhook_id, job.delivery_id)
+        if job.event is None:
+            logger.warning("delivery job without event or delivery id", extra={"webhook_id": job.webhook_id})
+            return None
+        found = self._deliveries.get(job.webhook_id, job.event.id)
+        if found is not None:
+            return found
+        fresh = _new_delivery(job.workspace_id, job.webhook_id, job.event, now, "event")
+        return fresh if self._deliveries.create(fresh) else self._deliveries.get(job.webhook_id, job.event.id)
+
+    def _attempt(self, hook: Webhook, delivery: Delivery, now: datetime) -> SendResult:
+        keys = self._keys.get(hook, now, lambda: self._webhooks.signing_keys(hook, now))
+        headers = signed_headers(keys, delivery.delivery_id, now, delivery.body)
+        result = self._sender.send(hook.url, delivery.body.encode(), headers)
+        delivery.record(
+            DeliveryAttempt(
+                attempt=delivery.attempt_count + 1,
+                at=now,
+                trigger=delivery.trigger,
+                status_code=result.status_code,
+                latency_ms=result.latency_ms,
+                response_excerpt=result.response_excerpt,
+                error=result.error,
+                address=result.address,
+            )
+        )
+        logger.info(
+            "webhook attempt",
+            extra={
+                "workspace_id": hook.workspace_id,
+                "webhook_id": hook.webhook_id,
+                "delivery_id": delivery.delivery_id,
+                "attempt": delivery.attempt_count,
+                "status_code": result.status_code,
+                "error": result.error,
+                "latency_ms": result.latency_ms,
+            },
+        )
+        return result
+
+    def _settle(self, hook: Webhook, delivery: Delivery, result: SendResult, now: datetime) -> None:
+        if result.ok:
+            self._finish(delivery, "delivered", now)
+            self._note_success(hook)
+            return
+        if result.status_code == 410:
+            reason = "The endpoint answered 410 Gone."
+            self._finish(delivery, "failed", now, reason=reason + " The endpoint was disabled.")
+            self._disable(hook, reason, now)
+            return
+        delay = self.policy.delay_after(
+            delivery.attempt_count - delivery.round_start, retry_after_s=result.retry_after_s, rng=self._rng
+        )
+        if delay is None:
+            last = f"HTTP {result.status_code}" if result.status_code else (result.error or "no answer")
+            n = delivery.attempt_count - delivery.round_start
+            self._finish(delivery, "failed", now, reason=f"All {n} attempts failed; the last: {last}.")
+        else:
+            delivery.next_attempt_at = now + timedelta(seconds=delay)
+            delivery.updated_at = now
+            follow = DeliveryJob(
+                workspace_id=delivery.workspace_id,
+                webhook_id=delivery.webhook_id,
+                delivery_id=delivery.delivery_id,
+                attempt=delivery.attempt_count,
+                not_before=delivery.next_attempt_at,
+                trigger=delivery.trigger,
+            )
+            # Follow-up first, record second: a crash in between repeats the attempt, never loses it.
+            self._send_job(follow, delay)
+            if not self._deliveries.save(delivery):
+                logger.warning("delivery changed underneath; attempt recorded elsewhere")
+        self._note_failure(hook, now)
+
+    def _finish(self, delivery: Delivery, status: DeliveryStatus, now: datetime, *, reason: str | None = None) -> None:
+        delivery.status = status
+        delivery.reason = reason
+        delivery.next_attempt_at = None
+        delivery.updated_at = now
+        if not self._deliveries.save(delivery):
+            logger.warning("delivery changed underneath; outcome recorded elsewhere")
+
+    def _send_job(self, job: DeliveryJob, delay_s: float) -> None:
+        self._queue.send(job, delay_s=min(MAX_SQS_DELAY_S, math.ceil(max(0.0, delay_s))))
+
+    # --- endpoint health -------------------------------------------------------------------
+
+    def _note_success(self, hook: Webhook) -> None:
+        if hook.failing_since is None and not hook.failed_attempts:
+            return
+        fresh = self._hooks.get(hook.workspace_id, hook.webhook_id)
+        if fresh is not None:
+            fresh.failing_since, fresh.failed_attempts = None, 0
+            self._hooks.put(fresh)
+
+    def _note_failure(self, hook: Webhook, now: datetime) -> None:
+        # Re-read right before writing so a concurrent rotation or edit is not overwritten.
+        fresh = self._hooks.get(hook.workspace_id, hook.webhook_id)
+        if fresh is None or fresh.state != "enabled":
+            return
+        fresh.failing_since = fresh.failing_since or now
+        fresh.failed_attempts += 1
+        failing_for = now - fresh.failing_since
+        if failing_for >= self.policy.disable_after and fresh.failed_attempts >= self.policy.disable_min_failures:
+            days = failing_for.total_seconds() / 86400
+            self._disable(
+                fresh,
+                f"Every attempt failed for {days:.1f} days ({fresh.failed_attempts} failed attempts in a row).",
+                now,
+            )
+            return
+        self._hooks.put(fresh)
+
+    def _disable(self, hook: Webhook, reason: str, now: datetime) -> None:
+        fresh = self._hooks.get(hook.workspace_id, hook.webhook_id) or hook
+        if fresh.state == "disabled":
+            return
+        fresh.state, fresh.disabled_reason, fresh.disabled_at = "disabled", reason, now
+        self._hooks.put(fresh)
+        self._audit.record(fresh.workspace_id, SYSTEM_ACTOR, "webhook.disable", fresh.webhook_id, reason=reason)
+        logger.warning("webhook disabled", extra={"webhook_id": fresh.webhook_id, "reason": reason})
+        if self._bus is not None:
+            self._bus.publish(
+                [
+                    EventEnvelope(
+                        id=self._ids.new_id(),
+                        source="plugyard.host",
+                        type="webhook.disabled",
+                        workspace_id=fresh.workspace_id,
+                        time=now,
+                        data={"webhook_id": fresh.webhook_id, "url": fresh.url, "reason": reason},
+                    )
+                ]
+            )
+
+    # --- the API ---------------------------------------------------------------------------
+
+    def list(
+        self, caller: Caller, webhook_id: str, *, status: DeliveryStatus | None, limit: int, token: str | None
+    ) -> DeliveryPage:
+        """An endpoint's deliveries, newest first, optionally only those with ``status``."""
+        self._audit.authorize(caller, Action.READ_WEBHOOKS)
+        self._find(caller, webhook_id)
+        items, next_token = self._deliveries.list(webhook_id, status=status, since_id=None, limit=limit, token=token)
+        return DeliveryPage(items=[_view(d) for d in items], next_token=next_token)
+
+    def get(self, caller: Caller, webhook_id: str, delivery_id: str) -> DeliveryDetail:
+        """One delivery with its payload and every attempt."""
+        self._audit.authorize(caller, Action.READ_WEBHOOKS)
+        self._find(caller, webhook_id)
+        return _detail(self._delivery(caller, webhook_id, delivery_id))
+
+    def redeliver(self, caller: Caller, webhook_id: str, delivery_id: str) -> DeliveryView:
+        """Queue a delivery again now (a new round of the retry schedule if it had finished)."""
+        self._audit.authorize(caller, Action.MANAGE_WEBHOOKS, "webhook.redeliver", delivery_id)
+        self._find(caller, webhook_id)
+        delivery = self._requeue(self._delivery(caller, webhook_id, delivery_id), "redeliver")
+        self._audit.record(caller.workspace_id, caller.actor, "webhook.redeliver", delivery_id, webhook_id=webhook_id)
+        return _view(delivery)
+
+    def recover(self, caller: Caller, webhook_id: str, since: datetime) -> RecoverResult:
+        """Queue every failed delivery created since ``since`` again."""
+        self._audit.authorize(caller, Action.MANAGE_WEBHOOKS, "webhook.recover", webhook_id)
+        self._find(caller, webhook_id)
+        queued: list[str] = []
+        token: str | None = None
+        while True:
+            page, token = self._deliveries.list(
+                webhook_id, status="failed", since_id=ulid_floor(since), limit=100, token=token, newest_first=False
+            )
+            for d in page:
+                if d.status == "failed" and d.created_at >= since and d.workspace_id == caller.workspace_id:
+                    self._requeue(d, "recover")
+                    queued.append(d.delivery_id)
+            if token is None:
+                break
+        self._audit.record(
+            caller.workspace_id,
+            caller.actor,
+            "webhook.recover",
+            webhook_id,
+            since=since.isoformat(),
+            queued=len(queued),
+        )
+        return RecoverResult(queued=len(queued), delivery_ids=queued)
+
+    def test(self, caller: Caller, webhook_id: str) -> DeliveryDetail:
+        """Send a signed ``webhook.test`` ping now and return its one attempt (no retries)."""
+        self._audit.authorize(caller, Action.MANAGE_WEBHOOKS, "webhook.test", webhook_id)
+        hook = self._find(caller, webhook_id)
+        now = self._clock.now()
+        event = EventEnvelope(
+            id=self._ids.new_id(),
+            source="plugyard.host",
+            type="webhook.test",
+            workspace_id=caller.workspace_id,
+            time=now,
+            data={"webhook_id": webhook_id, "message": "A test ping from Plugyard."},
+        )
+        delivery = _new_delivery(caller.workspace_id, webhook_id, event, now, "test")
+        self._deliveries.create(delivery)
+        result = self._attempt(hook, delivery, now)
+        self._finish(
+            delivery,
+            "delivered" if result.ok else "failed",
+            now,
+            reason=None if result.ok else "The test ping was not answered with a 2xx status.",
+        )
+        self._audit.record(
+            caller.workspace_id,
+            caller.actor,
+            "webhook.test",
+            webhook_id,
+            "success" if result.ok else "failed",
+            status_code=result.status_code,
+        )
+        return _detail(delivery)
+
+    def _requeue(self, delivery: Delivery, trigger: Trigger) -> Delivery:
+        if delivery.status != "pending":
+            delivery.round_start = delivery.attempt_count
+            delivery.status = "pending"
+            delivery.reason = None
+        delivery.trigger = trigger
+        now = self._clock.now()
+        delivery.next_attempt_at = now
+        delivery.updated_at = now
+        if not self._deliveries.save(delivery):
+            raise ConflictDuringRequeueError(delivery.delivery_id)
+        self._send_job(
+            DeliveryJob(
+                workspace_id=delivery.workspace_id,
+                webhook_id=delivery.webhook_id,
+                delivery_id=delivery.delivery_id,
+                attempt=delivery.attempt_count,
+                trigger=trigger,
+            ),
+            0,
+        )
+        return delivery
+
+    def _find(self, caller: Caller, webhook_id: str) -> Webhook:
+        hook = self._hooks.get(caller.workspace_id, webhook_id)
+        if hook is None:
+            raise WebhookNotFoundError(webhook_id)
+        return hook
+
+    def _delivery(self, caller: Caller, webhook_id: str, delivery_id: str) -> Delivery:
+        delivery = self._deliveries.get(webhook_id, delivery_id)
+        if delivery is None or delivery.workspace_id != caller.workspace_id:
+            raise DeliveryNotFoundError(webhook_id, delivery_id)
+        return delivery
+
+
+class ConflictDuringRequeueError(ConflictError):
+    """The delivery changed while it was being queued again; the caller may retry."""
+
+    code, title = "delivery-busy", "The delivery is being processed"
+
+    def __init__(self, delivery_id: str) -> None:
+        super().__init__(
+            "The delivery changed while it was being queued; retry shortly.", delivery_id=delivery_id, retry_after_s=1
+        )
+
+
+def _new_delivery(
+    workspace_id: str, webhook_id: str, event: EventEnvelope, now: datetime, trigger: Trigger
+) -> Delivery:
+    return Delivery(
+        webhook_id=webhook_id,
+        delivery_id=event.id,
+        workspace_id=workspace_id,
+        event_id=event.id,
+        event_type=event.type,
+        body=event.model_dump_json(),
+        trigger=trigger,
+        created_at=now,
+        updated_at=now,
+        expires_at=now + RETENTION,
+    )
+
+
+def _view(d: Delivery) -> DeliveryView:
+    return DeliveryView(
+        delivery_id=d.delivery_id,
+        webhook_id=d.webhook_id,
+        event_id=d.event_id,
+        event_type=d.event_type,
+        status=d.status,
+        attempt_count=d.attempt_count,
+        last_status_code=d.attempts[-1].status_code if d.attempts else None,
+        next_attempt_at=d.next_attempt_at,
+        reason=d.reason,
+        created_at=d.created_at,
+        updated_at=d.updated_at,
+    )
+
+
+def _detail(d: Delivery) -> DeliveryDetail:
+    return DeliveryDetail(**_view(d).model_dump(), payload=json.loads(d.body), attempts=d.attempts)

@@ -1,0 +1,66 @@
+"""What every queue worker does with a batch: powertools partial failures, poison and last-attempt dead-lettering.
+
+A record's handler raises to have the record retried (it stays on the queue and returns after the
+visibility timeout). Two cases are dead-lettered by the worker itself, with the reason as message
+attributes (``plugyard-error-code``, ``plugyard-error-reason``, ``plugyard-source-queue``), so an
+operator reading the DLQ sees why:
+
+* PoisonMessageError — no retry can fix the message (not JSON, not the queue's message shape);
+* a failure on the queue's last receive (``ApproximateReceiveCount`` ≥ MAX_RECEIVES, the redrive
+  policy's ``maxReceiveCount``), where SQS would otherwise dead-letter it silently.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Mapping
+from typing import Any
+
+from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
+from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
+
+from chalicelib.domain.messages import PoisonMessageError
+from chalicelib.ports import WorkQueues
+
+__all__ = ["MAX_RECEIVES", "run_batch"]
+
+log = logging.getLogger(__name__)
+
+MAX_RECEIVES = 5  # infra/template.yaml RedrivePolicy.maxReceiveCount of every worker queue
+
+
+def run_batch(
+    event: Mapping[str, Any],
+    context: Any,
+    *,
+    purpose: str,
+    handle: Callable[[SQSRecord], None],
+    queues: WorkQueues,
+) -> dict[str, Any]:
+    """Process an SQS batch; answers ``{"batchItemFailures": [...]}`` for the records to retry."""
+
+    def record_handler(record: SQSRecord) -> None:  # powertools wants the parameter named ``record``
+        try:
+            handle(record)
+        except PoisonMessageError as exc:
+            log.error("poison message", extra={"queue": purpose, "message_id": record.message_id, "reason": exc.reason})
+            queues.dead_letter(purpose, record.body, code=exc.code, reason=exc.reason)
+        except Exception as exc:
+            receives = int(record.attributes.approximate_receive_count or 1)
+            if receives < MAX_RECEIVES:
+                log.warning(
+                    "record failed; will be retried",
+                    extra={"queue": purpose, "message_id": record.message_id, "receives": receives},
+                    exc_info=True,
+                )
+                raise
+            reason = f"{type(exc).__name__}: {exc}"
+            log.error("retries exhausted", extra={"queue": purpose, "message_id": record.message_id, "reason": reason})
+            queues.dead_letter(purpose, record.body, code="retries-exhausted", reason=reason)
+
+    # One processor per batch: it keeps per-batch state, and local workers run batches on several threads.
+    processor = BatchProcessor(event_type=EventType.SQS, raise_on_entire_batch_failure=False)
+    response = process_partial_response(
+        event=dict(event), record_handler=record_handler, processor=processor, context=context
+    )
+    return dict(response)

@@ -1,0 +1,34 @@
+"""The dispatcher: dispatch queue (fed by the EventBridge rule) → one message per subscriber.
+
+Called by Lambda's SQS event source mapping on AWS (registered in app.py) and by the local worker
+runner (chalicelib/local/workers.py), which long-polls the same queue on moto.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from aws_lambda_powertools import Logger
+from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
+
+from chalicelib.domain.messages import parse_dispatch_body
+from chalicelib.workers.batch import run_batch
+
+__all__ = ["handle_dispatch_batch"]
+
+logger = Logger(service="plugyard", child=True)
+
+
+def handle_dispatch_batch(event: Mapping[str, Any], context: Any = None, services: Any = None) -> dict[str, Any]:
+    """Lambda handler of the dispatch queue (partial batch failures)."""
+    from chalicelib.container import services as current
+
+    svc = services or current()
+
+    def handle(record: SQSRecord) -> None:
+        envelope = parse_dispatch_body(record.body)
+        result = svc.dispatch.dispatch(envelope)
+        logger.debug("dispatched", extra=result.model_dump())
+
+    return run_batch(event, context, purpose="dispatch", handle=handle, queues=svc.adapters.queues)

@@ -1,0 +1,124 @@
+"""Publish → approve → install → invoke real plugin zips through the API of the local stack.
+
+Used by tests/integration/test_invoke_api.py and tests/security/: one publisher workspace (with a registered
+Ed25519 signing key) and one reviewer per session; each deploy is a fresh plugin id.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import textwrap
+from dataclasses import dataclass, field
+from typing import Any
+
+import httpx
+from conftest import make_zip, manifest, uid
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+from chalicelib.domain.permissions import Role
+from chalicelib.domain.publisher_signing import sign_digest
+from chalicelib.local.seed import public_key_b64
+from chalicelib.local.stack import LocalStack
+
+
+@dataclass
+class Deployed:
+    """One installed plugin and the admin client of the workspace it is installed in."""
+
+    installation_id: str
+    plugin_id: str
+    workspace_id: str
+    client: httpx.Client
+
+    def invoke(self, payload: dict[str, Any] | None = None, entrypoint: str | None = None) -> dict[str, Any]:
+        body: dict[str, Any] = {"payload": payload or {}}
+        if entrypoint:
+            body["entrypoint"] = entrypoint
+        resp = self.client.post(f"/api/installations/{self.installation_id}/invoke", json=body)
+        assert resp.status_code == 200, resp.text
+        return dict(resp.json())
+
+    def invocations(self) -> list[dict[str, Any]]:
+        resp = self.client.get(f"/api/installations/{self.installation_id}/invocations", params={"limit": 100})
+        assert resp.status_code == 200, resp.text
+        return list(resp.json()["items"])
+
+
+@dataclass
+class Workspace:
+    workspace_id: str
+    admin: httpx.Client
+    keys: dict[Role, str]
+
+
+@dataclass
+class Harness:
+    stack: LocalStack
+    operator: Any
+    signing_key: Ed25519PrivateKey = field(default_factory=Ed25519PrivateKey.generate)
+    clients: list[httpx.Client] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        self.publisher_id = uid("pub")
+        self.publisher = self.workspace(publisher_id=self.publisher_id)
+        reviewer_ws = uid("ws")
+        self.operator.auth.create_workspace(reviewer_ws, "reviewers")
+        key = self.operator.auth.issue_key(reviewer_ws, Role.REVIEWER, "reviewer", created_by="operator").key
+        self.reviewer = self._client(key)
+        resp = self.publisher.admin.post("/api/publisher/keys", json={"public_key": public_key_b64(self.signing_key)})
+        assert resp.status_code in (200, 201), resp.text
+        self.consumer = self.workspace()
+
+    def _client(self, key: str) -> httpx.Client:
+        c = httpx.Client(base_url=self.stack.api_url, headers={"Authorization": f"Bearer {key}"}, timeout=60)
+        self.clients.append(c)
+        return c
+
+    def workspace(self, publisher_id: str | None = None) -> Workspace:
+        ws = uid("ws")
+        self.operator.auth.create_workspace(ws, f"Workspace {ws}", publisher_id=publisher_id)
+        keys = {
+            r: self.operator.auth.issue_key(ws, r, r.value, created_by="operator").key
+            for r in (Role.ADMIN, Role.MEMBER)
+        }
+        return Workspace(ws, self._client(keys[Role.ADMIN]), keys)
+
+    def publish(self, files: dict[str, str], **overrides: Any) -> str:
+        """Publish and approve a plugin whose files are ``files`` (dedented); returns its id."""
+        plugin_id = uid("plg")
+        man = manifest(plugin_id, self.publisher_id, "1.0.0", **overrides)
+        data = make_zip(man, {name: textwrap.dedent(src) for name, src in files.items()})
+        client = self.publisher.admin
+        ticket = client.post("/api/plugins/uploads")
+        assert ticket.status_code == 201, ticket.text
+        t = ticket.json()
+        httpx.put(t["url"], content=data, headers=t["headers"], timeout=30).raise_for_status()
+        signature = sign_digest(self.signing_key, hashlib.sha256(data).hexdigest())
+        resp = client.post("/api/plugins/versions", json={"upload_id": t["upload_id"], "signature": signature})
+        assert resp.status_code == 201, resp.text
+        approve = self.reviewer.post(f"/api/review/{plugin_id}/1.0.0/approve", json={"reason": "test"})
+        assert approve.status_code == 200, approve.text
+        return plugin_id
+
+    def install(self, plugin_id: str, grant: list[str], workspace: Workspace | None = None) -> Deployed:
+        ws = workspace or self.consumer
+        resp = ws.admin.post("/api/plugins/install", json={"plugin_id": plugin_id, "grant": grant})
+        assert resp.status_code == 201, resp.text
+        return Deployed(resp.json()["installation_id"], plugin_id, ws.workspace_id, ws.admin)
+
+    def deploy(
+        self,
+        files: dict[str, str],
+        *,
+        permissions: list[str] | None = None,
+        workspace: Workspace | None = None,
+        **over: Any,
+    ) -> Deployed:
+        """Publish, approve and install in one go."""
+        perms = sorted(permissions or [])
+        plugin_id = self.publish(files, permissions=perms, **over)
+        return self.install(plugin_id, perms, workspace)
+
+    def close(self) -> None:
+        for c in self.clients:
+            c.close()

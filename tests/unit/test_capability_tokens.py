@@ -1,0 +1,66 @@
+"""Capability tokens: bound to one installation, short-lived, unforgeable."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from chalicelib.domain.capability_tokens import CapabilityClaims, CapabilityTokenSigner, InvalidCapabilityTokenError
+
+NOW = datetime(2026, 1, 1, 12, 0, tzinfo=UTC)
+KEY = b"k" * 32
+
+
+def issue(signer: CapabilityTokenSigner, now: datetime = NOW) -> str:
+    return signer.issue(
+        installation_id="inst-1", workspace_id="ws-1", plugin_id="notes", version="1.0.0", invocation_id="inv", now=now
+    )
+
+
+def test_round_trip_carries_the_binding() -> None:
+    signer = CapabilityTokenSigner(KEY)
+    claims = signer.verify(issue(signer), now=NOW + timedelta(seconds=10))
+    assert claims.installation_id == "inst-1" and claims.workspace_id == "ws-1" and claims.plugin_id == "notes"
+    assert claims.exp == int((NOW + timedelta(minutes=5)).timestamp())
+
+
+def test_expired_token_is_refused() -> None:
+    signer = CapabilityTokenSigner(KEY, ttl=timedelta(seconds=30))
+    token = issue(signer)
+    with pytest.raises(InvalidCapabilityTokenError, match="expired"):
+        signer.verify(token, now=NOW + timedelta(seconds=30))
+
+
+def test_other_key_or_tampered_claims_are_refused() -> None:
+    token = issue(CapabilityTokenSigner(KEY))
+    with pytest.raises(InvalidCapabilityTokenError):
+        CapabilityTokenSigner(b"x" * 32).verify(token, now=NOW)
+    _body, mac = token.split(".")
+    forged = CapabilityTokenSigner(b"x" * 32).sign(
+        CapabilityClaims(
+            installation_id="inst-2",
+            workspace_id="ws-1",
+            plugin_id="notes",
+            version="1.0.0",
+            invocation_id="i",
+            exp=2**40,
+        )
+    )
+    with pytest.raises(InvalidCapabilityTokenError):
+        CapabilityTokenSigner(KEY).verify(forged.split(".")[0] + "." + mac, now=NOW)
+
+
+@pytest.mark.parametrize("token", [None, "", "abc", "a.b.c", "e30.", ".", "e30.AAAA"])
+def test_garbage_is_refused(token: str | None) -> None:
+    with pytest.raises(InvalidCapabilityTokenError):
+        CapabilityTokenSigner(KEY).verify(token, now=NOW)
+
+
+def test_short_keys_are_rejected() -> None:
+    with pytest.raises(ValueError):
+        CapabilityTokenSigner(b"short")
+
+
+def test_refusal_is_a_401() -> None:
+    assert InvalidCapabilityTokenError("x").status == 401

@@ -1,0 +1,369 @@
+"""The deliverer and the delivery use cases on in-memory fakes, with a scripted sender and a movable clock.
+
+Time is simulated: the fake queue records each job's delay and the pump advances the clock by it, so
+the full 28-hour schedule and the 5-day disabling rule run in milliseconds.
+"""
+
+from __future__ import annotations
+
+import itertools
+import random
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+from standardwebhooks.webhooks import Webhook as StandardWebhook
+
+from chalicelib.adapters.memory import InMemoryDeliveryQueue, InMemoryEventBus
+from chalicelib.config import Settings
+from chalicelib.container import build_services, in_memory_adapters
+from chalicelib.domain.deliveries import DEFAULT_SCHEDULE_S, MAX_SQS_DELAY_S, DeliveryJob, RetryPolicy, SendResult
+from chalicelib.domain.errors import ForbiddenError, NotFoundError
+from chalicelib.domain.models import Caller, EventEnvelope, RegisterWebhookRequest, UpdateWebhookRequest
+from chalicelib.domain.permissions import Role
+from chalicelib.domain.webhook_signatures import verify_v1a
+from chalicelib.services.deliveries import DeliveryService
+from unit.conftest import fake_resolver
+
+URL = "https://hooks.example.test/in"
+
+
+class MovableClock:
+    def __init__(self) -> None:
+        self.t = datetime.now(UTC).replace(microsecond=0)
+
+    def now(self) -> datetime:
+        return self.t
+
+    def advance(self, seconds: float) -> None:
+        self.t += timedelta(seconds=seconds)
+
+
+@dataclass
+class Sent:
+    url: str
+    body: bytes
+    headers: dict[str, str]
+    at: datetime
+
+
+@dataclass
+class ScriptedSender:
+    clock: MovableClock
+    plan: list[SendResult] = field(default_factory=list)
+    default: SendResult = field(default_factory=lambda: SendResult(status_code=200, response_excerpt="ok"))
+    sent: list[Sent] = field(default_factory=list)
+
+    def send(self, url: str, body: bytes, headers: dict[str, str]) -> SendResult:
+        self.sent.append(Sent(url, body, headers, self.clock.now()))
+        return self.plan.pop(0) if self.plan else self.default
+
+
+@dataclass
+class Harness:
+    svc: DeliveryService
+    services: Any
+    sender: ScriptedSender
+    queue: InMemoryDeliveryQueue
+    clock: MovableClock
+    bus: InMemoryEventBus
+    caller: Caller
+    slept: list[float]
+
+    def register(self, **kw: Any) -> Any:
+        req = RegisterWebhookRequest.model_validate({"url": URL, "event_types": ["task.completed"], **kw})
+        return self.services.webhooks.register(self.caller, req)
+
+    def event(self, **data: Any) -> EventEnvelope:
+        return EventEnvelope(
+            id=self.services.adapters.ids.new_id(),
+            source="plugyard.host",
+            type="task.completed",
+            workspace_id=self.caller.workspace_id,
+            time=self.clock.now(),
+            data=data,
+        )
+
+    def dispatch(self, webhook_id: str, event: EventEnvelope | None = None) -> EventEnvelope:
+        """What the dispatcher puts on the delivery queue."""
+        event = event or self.event()
+        self.queue.send(
+            DeliveryJob(workspace_id=self.caller.workspace_id, webhook_id=webhook_id, event=event), delay_s=0
+        )
+        return event
+
+    def pump(self, max_steps: int = 10_000) -> list[int]:
+        """Run queued jobs in order, advancing the clock by each job's delay; the delays seen."""
+        delays: list[int] = []
+        for _ in range(max_steps):
+            jobs = self.queue.take_all()
+            if not jobs:
+                return delays
+            for job, delay in jobs:
+                delays.append(delay)
+                self.clock.advance(delay)
+                self.svc.handle(job)
+        raise AssertionError("the queue never drained")
+
+
+def make_harness(policy: RetryPolicy | None = None) -> Harness:
+    adapters = in_memory_adapters()
+    adapters.resolver = fake_resolver
+    clock = MovableClock()
+    adapters.clock = clock
+    sender = ScriptedSender(clock)
+    adapters.webhook_sender = sender
+    services = build_services(Settings(webhooks_allow_private=False), adapters)
+    bus = InMemoryEventBus()
+    slept: list[float] = []
+
+    def sleep(s: float) -> None:
+        slept.append(s)
+        clock.advance(s)
+
+    svc = DeliveryService(
+        services.webhooks,
+        adapters.webhooks,
+        adapters.deliveries,
+        adapters.delivery_queue,
+        sender,
+        services.audit,
+        clock,
+        adapters.ids,
+        bus=bus,
+        policy=policy or RetryPolicy(),
+        rng=random.Random(7),
+        sleep=sleep,
+    )
+    services.deliveries = svc
+    ws = "ws-" + adapters.ids.new_id().lower()
+    services.auth.create_workspace(ws, ws)
+    key = services.auth.issue_key(ws, Role.ADMIN, "admin", created_by="operator").key
+    caller = services.auth.authenticate(f"Bearer {key}")
+    assert isinstance(adapters.delivery_queue, InMemoryDeliveryQueue)
+    return Harness(svc, services, sender, adapters.delivery_queue, clock, bus, caller, slept)
+
+
+@pytest.fixture
+def h() -> Harness:
+    return make_harness()
+
+
+def fail(status: int | None = 500, **kw: Any) -> SendResult:
+    return SendResult(status_code=status, error=None if status else "ConnectError: refused", **kw)
+
+
+# --- delivery and signatures -----------------------------------------------------------------
+
+
+def test_first_try_delivery_is_signed_with_standard_webhooks(h: Harness) -> None:
+    hook = h.register()
+    event = h.dispatch(hook.webhook_id, h.event(task_id="t1"))
+    h.pump()
+    [sent] = h.sender.sent
+    assert sent.url == URL
+    payload = StandardWebhook(hook.secret).verify(sent.body, sent.headers)
+    assert payload["id"] == event.id and payload["data"] == {"task_id": "t1"}
+    assert sent.headers["webhook-id"] == event.id
+    detail = h.svc.get(h.caller, hook.webhook_id, event.id)
+    assert detail.status == "delivered" and detail.attempt_count == 1
+    assert detail.attempts[0].status_code == 200 and detail.attempts[0].response_excerpt == "ok"
+
+
+def test_v1a_endpoint_gets_ed25519_signatures_its_public_key_verifies(h: Harness) -> None:
+    hook = h.register(signature_scheme="v1a")
+    assert hook.secret is None and hook.public_key and hook.public_key.startswith("whpk_")
+    h.dispatch(hook.webhook_id)
+    h.pump()
+    [sent] = h.sender.sent
+    assert sent.headers["webhook-signature"].startswith("v1a,")
+    verify_v1a(hook.public_key, sent.body, sent.headers)
+    with pytest.raises(Exception, match="No matching"):
+        verify_v1a(hook.public_key, sent.body + b" ", sent.headers)
+
+
+def test_rotation_signs_with_both_keys_during_the_overlap_then_only_the_new(h: Harness) -> None:
+    hook = h.register()
+    rotated = h.services.webhooks.rotate_secret(h.caller, hook.webhook_id)
+    assert rotated.secret and rotated.secret != hook.secret
+    assert rotated.overlap_until == h.clock.now() + timedelta(hours=24)
+    h.dispatch(hook.webhook_id)
+    h.pump()
+    sent = h.sender.sent[-1]
+    assert len(sent.headers["webhook-signature"].split(" ")) == 2
+    StandardWebhook(hook.secret).verify(sent.body, sent.headers)
+    StandardWebhook(rotated.secret).verify(sent.body, sent.headers)
+    h.clock.advance(24 * 3600 + 1)
+    h.dispatch(hook.webhook_id)
+    h.pump()
+    later = h.sender.sent[-1]
+    assert len(later.headers["webhook-signature"].split(" ")) == 1
+    actions = [r.action for r in h.services.adapters.audit.items]
+    assert "webhook.rotate_secret" in actions
+
+
+# --- retries ---------------------------------------------------------------------------------
+
+
+def test_failures_follow_the_schedule_with_jitter_then_end_failed_with_every_attempt(h: Harness) -> None:
+    hook = h.register()
+    h.sender.default = fail(500)
+    event = h.dispatch(hook.webhook_id)
+    delays = h.pump()
+    assert len(h.sender.sent) == len(DEFAULT_SCHEDULE_S) == 8
+    gaps = [(b.at - a.at).total_seconds() for a, b in itertools.pairwise(h.sender.sent)]
+    for gap, want in zip(gaps, DEFAULT_SCHEDULE_S[1:], strict=True):
+        assert want * 0.9 - 1 <= gap <= want * 1.1 + 1, (gap, want)
+    assert all(d <= MAX_SQS_DELAY_S for d in delays)  # long waits travel as several SQS hops
+    assert len(delays) > 20
+    detail = h.svc.get(h.caller, hook.webhook_id, event.id)
+    assert detail.status == "failed" and detail.attempt_count == 8 and "All 8 attempts failed" in (detail.reason or "")
+    assert [a.status_code for a in detail.attempts] == [500] * 8
+    failed = h.svc.list(h.caller, hook.webhook_id, status="failed", limit=10, token=None)
+    assert [d.delivery_id for d in failed.items] == [event.id]
+
+
+def test_retry_after_is_honoured(h: Harness) -> None:
+    hook = h.register()
+    h.sender.plan = [fail(503, retry_after_s=600)]
+    h.dispatch(hook.webhook_id)
+    h.pump()
+    first, second = h.sender.sent
+    assert (second.at - first.at).total_seconds() >= 600
+
+
+def test_recovery_mid_schedule_delivers(h: Harness) -> None:
+    hook = h.register()
+    h.sender.plan = [fail(None), fail(502), fail(500)]
+    event = h.dispatch(hook.webhook_id)
+    h.pump()
+    detail = h.svc.get(h.caller, hook.webhook_id, event.id)
+    assert detail.status == "delivered" and detail.attempt_count == 4
+    assert detail.attempts[0].error and detail.attempts[0].status_code is None
+    # a success clears the failure streak
+    assert h.services.adapters.webhooks.get(h.caller.workspace_id, hook.webhook_id).failing_since is None
+
+
+def test_duplicate_messages_make_one_attempt(h: Harness) -> None:
+    hook = h.register()
+    event = h.event()
+    h.dispatch(hook.webhook_id, event)
+    h.dispatch(hook.webhook_id, event)
+    h.pump()
+    assert len(h.sender.sent) == 1
+
+
+# --- disabling -------------------------------------------------------------------------------
+
+
+def test_410_disables_the_endpoint_with_a_reason_an_event_and_an_audit_record(h: Harness) -> None:
+    hook = h.register()
+    h.sender.plan = [fail(410)]
+    event = h.dispatch(hook.webhook_id)
+    h.pump()
+    view = h.services.webhooks.get(h.caller, hook.webhook_id)
+    assert view.state == "disabled" and "410" in (view.disabled_reason or "")
+    assert h.svc.get(h.caller, hook.webhook_id, event.id).status == "failed"
+    [published] = h.bus.published
+    assert published.type == "webhook.disabled" and published.data["webhook_id"] == hook.webhook_id
+    assert any(r.action == "webhook.disable" for r in h.services.adapters.audit.items)
+    # further events are not attempted but recorded as failed, so recover can resend them
+    later = h.dispatch(hook.webhook_id)
+    h.pump()
+    assert len(h.sender.sent) == 1
+    assert "disabled" in (h.svc.get(h.caller, hook.webhook_id, later.id).reason or "")
+
+
+def test_endpoint_failing_for_five_days_is_disabled_then_enable_and_recover_resend(h: Harness) -> None:
+    hook = h.register()
+    h.sender.default = fail(500)
+    events = []
+    for _ in range(6):  # one event a day, each exhausting its ~28 h schedule
+        events.append(h.dispatch(hook.webhook_id))
+        h.pump()
+        h.clock.advance(86400)
+    view = h.services.webhooks.get(h.caller, hook.webhook_id)
+    assert view.state == "disabled" and "days" in (view.disabled_reason or "")
+    assert [e.type for e in h.bus.published] == ["webhook.disabled"]
+    attempts_before = len(h.sender.sent)
+    h.services.webhooks.enable(h.caller, hook.webhook_id)
+    h.sender.default = SendResult(status_code=204)
+    since = events[0].time - timedelta(seconds=1)
+    result = h.svc.recover(h.caller, hook.webhook_id, since)
+    assert result.queued == len(events)
+    h.pump()
+    assert len(h.sender.sent) == attempts_before + len(events)
+    for e in events:
+        d = h.svc.get(h.caller, hook.webhook_id, e.id)
+        assert d.status == "delivered" and d.attempts[-1].trigger == "recover"
+
+
+# --- API use cases ---------------------------------------------------------------------------
+
+
+def test_test_ping_is_synchronous_and_recorded(h: Harness) -> None:
+    hook = h.register()
+    h.sender.plan = [SendResult(status_code=500, response_excerpt="x" * 10)]
+    result = h.svc.test(h.caller, hook.webhook_id)
+    assert result.status == "failed" and result.event_type == "webhook.test" and result.attempts[0].status_code == 500
+    assert h.queue.jobs == []  # no retries for a ping
+    ok = h.svc.test(h.caller, hook.webhook_id)
+    assert ok.status == "delivered"
+    StandardWebhook(hook.secret).verify(h.sender.sent[-1].body, h.sender.sent[-1].headers)
+
+
+def test_redeliver_starts_a_new_round(h: Harness) -> None:
+    hook = h.register()
+    h.sender.default = fail(500)
+    event = h.dispatch(hook.webhook_id)
+    h.pump()
+    h.sender.default = SendResult(status_code=200)
+    view = h.svc.redeliver(h.caller, hook.webhook_id, event.id)
+    assert view.status == "pending"
+    h.pump()
+    d = h.svc.get(h.caller, hook.webhook_id, event.id)
+    assert d.status == "delivered" and d.attempt_count == 9 and d.attempts[-1].trigger == "redeliver"
+
+
+def test_rate_limit_delays_excess_and_drops_nothing(h: Harness) -> None:
+    hook = h.register(rate_limit_per_s=0.5)  # one every 2 s
+    for _ in range(5):
+        h.dispatch(hook.webhook_id)
+    h.pump()
+    assert len(h.sender.sent) == 5
+    times = [s.at for s in h.sender.sent]
+    assert all((b - a).total_seconds() >= 1.99 for a, b in itertools.pairwise(times))
+    h.services.webhooks.update(h.caller, hook.webhook_id, UpdateWebhookRequest(rate_limit_per_s=None))
+    assert h.services.webhooks.get(h.caller, hook.webhook_id).rate_limit_per_s is None
+
+
+def test_other_workspaces_and_members_are_refused(h: Harness) -> None:
+    hook = h.register()
+    event = h.dispatch(hook.webhook_id)
+    h.pump()
+    other = make_harness()
+    with pytest.raises(NotFoundError):
+        h.svc.list(other.caller, hook.webhook_id, status=None, limit=10, token=None)
+    with pytest.raises(NotFoundError):
+        h.svc.redeliver(other.caller, hook.webhook_id, event.id)
+    ws = h.caller.workspace_id
+    key = h.services.auth.issue_key(ws, Role.MEMBER, "member", created_by="operator").key
+    member = h.services.auth.authenticate(f"Bearer {key}")
+    assert h.svc.list(member, hook.webhook_id, status=None, limit=10, token=None).items
+    with pytest.raises(ForbiddenError):
+        h.svc.redeliver(member, hook.webhook_id, event.id)
+    with pytest.raises(ForbiddenError):
+        h.services.webhooks.rotate_secret(member, hook.webhook_id)
+
+
+def test_deleted_endpoint_marks_pending_delivery_failed(h: Harness) -> None:
+    hook = h.register()
+    h.sender.plan = [fail(500)]
+    event = h.dispatch(hook.webhook_id)
+    h.queue.take_all()  # keep the first job aside
+    h.svc.handle(DeliveryJob(workspace_id=h.caller.workspace_id, webhook_id=hook.webhook_id, event=event))
+    h.services.webhooks.delete(h.caller, hook.webhook_id)
+    h.pump()
+    d = h.services.adapters.deliveries.get(hook.webhook_id, event.id)
+    assert d.status == "failed" and "deleted" in (d.reason or "")
