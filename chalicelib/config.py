@@ -34,6 +34,9 @@ class Settings(BaseSettings):
     max_memory_mb: int = Field(1024, description="Platform cap on a plugin's memory_mb.")
     max_timeout_s: int = Field(60, description="Platform cap on a plugin's timeout_s.")
     host_version: str = Field("1.0.0", description="Version of the host application.")
+    auth_cache_ttl_s: float = Field(
+        10, description="How long a process remembers an authenticated API key (revocation delay elsewhere)."
+    )
     catalog_cache_ttl_s: int = Field(3600, description="Lifetime of the marketplace metadata cache.")
     log_level: str = Field("INFO", description="Log level of the structured logger.")
     # --- plugin execution (issue 4) ---
@@ -64,7 +67,19 @@ class Settings(BaseSettings):
     # --- events (issue 5) ---
     event_bus_name: str | None = Field(None, description="EventBridge bus (default plugyard-<stage>).")
     hook_budget_ms: float = Field(2000, description="Total time a synchronous hook (task.before_run) may take.")
-    live_events_url: str | None = Field(None, description="Local websocket fan-out endpoint (set by make run).")
+    live_events_url: str | None = Field(
+        None,
+        description="Where live events are pushed: the WebSocket API's management endpoint on AWS "
+        "(https://<api-id>.execute-api.<region>.amazonaws.com/<stage>), the local websocket server's control "
+        "URL under make run; unset = no live fan-out.",
+    )
+    live_secret: SecretStr | None = Field(
+        None, description="Shared secret of the local websocket server's control port (set by make run)."
+    )
+    live_connection_ttl_s: int = Field(
+        2 * 3600, description="Lifetime of a live connection record (API Gateway closes sockets after 2 h)."
+    )
+    live_max_connections_per_workspace: int = Field(100, description="Open live connections one workspace may hold.")
 
     @property
     def bus_name(self) -> str:

@@ -7,6 +7,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from chalicelib.adapters import memory
+from chalicelib.adapters.live import InMemoryLiveConnectionRepository
 from chalicelib.adapters.memory_execution import InMemoryInvocationRepository, InMemoryPluginDataRepository
 from chalicelib.adapters.system import SystemClock, UlidGenerator
 from chalicelib.config import Settings
@@ -32,6 +33,8 @@ from chalicelib.ports import (
     IdGenerator,
     InstallationRepository,
     InvocationRepository,
+    LiveConnectionRepository,
+    LiveSender,
     PermissionRepository,
     PluginDataRepository,
     PluginEventHandler,
@@ -57,6 +60,7 @@ from chalicelib.services.dispatch import DispatchService
 from chalicelib.services.events import EventService
 from chalicelib.services.installs import InstallService
 from chalicelib.services.invocations import InvocationService
+from chalicelib.services.live import LiveService
 from chalicelib.services.marketplace import MarketplaceService
 from chalicelib.services.publishers import PublisherService
 from chalicelib.services.subscriptions import SubscriptionService
@@ -107,7 +111,9 @@ class Adapters:
     triggers: TriggerRepository = field(default_factory=memory.InMemoryTriggerRepository)
     hooks: HookRunner | None = None  # None: plugins through the execution engine
     plugin_events: PluginEventHandler | None = None  # None: plugins through the execution engine
-    live: Callable[[EventEnvelope], None] | None = None  # live fan-out to websocket clients
+    live: Callable[[EventEnvelope], None] | None = None  # replaces the live fan-out (None: services.live.push)
+    live_connections: LiveConnectionRepository = field(default_factory=InMemoryLiveConnectionRepository)
+    live_sender: LiveSender | None = None  # None: chosen from Settings.live_events_url (unset: no live fan-out)
 
 
 @dataclass
@@ -130,6 +136,7 @@ class Services:
     tasks: TaskService
     triggers: TriggerService
     dispatch: DispatchService
+    live: LiveService
 
 
 def in_memory_adapters() -> Adapters:
@@ -213,6 +220,8 @@ def build_services(settings: Settings, adapters: Adapters) -> Services:
         marketplace, a.plugins, a.installs, a.permissions, a.idempotency, a.secrets, audit, a.clock, a.ids
     )
 
+    publishers.on_changed.append(marketplace.cache.invalidate)
+
     def on_reviewed(version: PluginVersion) -> None:
         if version.state == "yanked":
             installs.disable_yanked(version)
@@ -230,14 +239,26 @@ def build_services(settings: Settings, adapters: Adapters) -> Services:
         lifecycle=event_core.subscriptions,
     )
     broker, invocations = build_execution(settings, a, audit, marketplace)
-    event_services = build_events(settings, a, audit, event_core, installs, invocations)
+    auth = AuthService(a.workspaces, a.keys, audit, a.clock, a.ids, cache_ttl_s=settings.auth_cache_ttl_s)
+    live = LiveService(
+        a.live_connections,
+        a.live_sender or _live_sender(settings),
+        auth,
+        audit,
+        a.clock,
+        connection_ttl_s=settings.live_connection_ttl_s,
+        max_per_workspace=settings.live_max_connections_per_workspace,
+    )
+    event_services = build_events(
+        settings, a, audit, event_core, installs, invocations, live=a.live or (live.push if live.enabled else None)
+    )
     return Services(
         settings=settings,
         broker=broker,
         invocations=invocations,
         adapters=a,
         audit=audit,
-        auth=AuthService(a.workspaces, a.keys, audit, a.clock, a.ids),
+        auth=auth,
         publishers=publishers,
         marketplace=marketplace,
         installs=installs,
@@ -258,7 +279,14 @@ def build_services(settings: Settings, adapters: Adapters) -> Services:
         tasks=event_services.tasks,
         triggers=event_services.triggers,
         dispatch=event_services.dispatch,
+        live=live,
     )
+
+
+def _live_sender(settings: Settings) -> LiveSender | None:
+    from chalicelib.adapters.live import live_sender
+
+    return live_sender(settings)
 
 
 def _webhook_sender(settings: Settings, resolve: Resolver) -> WebhookSender:

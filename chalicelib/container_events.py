@@ -6,10 +6,12 @@ webhooks need: events + subscriptions) and ``build_events`` (tasks, triggers, di
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from chalicelib.config import Settings
+from chalicelib.domain.models import EventEnvelope
 from chalicelib.ports import HookRunner, PluginEventHandler
 from chalicelib.services.audit import AuditService
 from chalicelib.services.dispatch import DispatchService
@@ -43,9 +45,11 @@ def events_aws_adapters(settings: Settings) -> dict[str, Any]:
         DynamoTriggerRepository,
         bind_event_tables,
     )
+    from chalicelib.adapters.live import DynamoLiveConnectionRepository, bind_live_tables
     from chalicelib.adapters.messaging import EventBridgeEventBus, SqsWorkQueues
 
     bind_event_tables(settings)
+    bind_live_tables(settings)
     names = {p: settings.queue_name(p) for p in QUEUE_PURPOSES}
     names.update({f"{p}-dlq": settings.queue_name(f"{p}-dlq") for p in QUEUE_PURPOSES})
     return {
@@ -54,6 +58,7 @@ def events_aws_adapters(settings: Settings) -> dict[str, Any]:
         "tasks": DynamoTaskRepository(),
         "subscriptions": DynamoSubscriptionRepository(),
         "triggers": DynamoTriggerRepository(),
+        "live_connections": DynamoLiveConnectionRepository(),
     }
 
 
@@ -86,8 +91,13 @@ def build_events(
     core: EventCore,
     installs: InstallService,
     invocations: InvocationService | None,
+    *,
+    live: Callable[[EventEnvelope], object] | None = None,
 ) -> EventServices:
-    """Tasks, triggers and dispatch; plugins are reached through ``invocations`` unless fakes are injected."""
+    """Tasks, triggers and dispatch; plugins are reached through ``invocations`` unless fakes are injected.
+
+    ``live`` is the dispatcher's fan-out to WebSocket clients (``LiveService.push``), None for none.
+    """
     installs.on_event.append(core.subscriptions.on_installation_event)
     hooks: HookRunner = a.hooks or (
         InvocationHookRunner(invocations, a.versions) if invocations else UnwiredHookRunner()
@@ -109,5 +119,5 @@ def build_events(
     return EventServices(
         tasks=tasks,
         triggers=TriggerService(a.triggers, a.installs, core.events, audit, a.clock),
-        dispatch=DispatchService(a.subscriptions, a.installs, a.queues, handler, live=a.live),
+        dispatch=DispatchService(a.subscriptions, a.installs, a.queues, handler, live=live),
     )

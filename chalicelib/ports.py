@@ -5,11 +5,12 @@ from __future__ import annotations
 import builtins
 from collections.abc import Callable
 from datetime import datetime
-from typing import Any, Protocol, TypeVar
+from typing import Any, Literal, Protocol, TypeVar
 
 from chalicelib.domain.deliveries import Delivery, DeliveryJob, DeliveryStatus, SendResult
 from chalicelib.domain.execution import Broker, InvocationOutcome, InvocationRequest
 from chalicelib.domain.invocations import Invocation
+from chalicelib.domain.live import LiveConnection
 from chalicelib.domain.models import (
     ApiKey,
     AuditRecord,
@@ -41,6 +42,10 @@ __all__ = [
     "IdempotencyStore",
     "InstallationRepository",
     "InvocationRepository",
+    "LiveConnectionRepository",
+    "LiveSender",
+    "MetricUnit",
+    "Metrics",
     "Page",
     "PermissionRepository",
     "PluginDataRepository",
@@ -332,3 +337,41 @@ class WebhookSender(Protocol):
     """Sends one signed POST to an endpoint, refusing unsafe addresses; never raises for HTTP trouble."""
 
     def send(self, url: str, body: bytes, headers: dict[str, str]) -> SendResult: ...
+
+
+# --- observability (adapters/metrics.py) ---------------------------------------------------
+
+MetricUnit = Literal["Count", "Milliseconds", "Megabytes"]
+
+
+class Metrics(Protocol):
+    """Application metrics: namespace ``Plugyard``, dimension ``Stage`` only (the alarms depend on it).
+
+    Services ``add``; the entry points ``flush`` once per Lambda invocation (request or batch).
+    """
+
+    def add(self, name: str, value: float = 1, unit: MetricUnit = "Count") -> None: ...
+    def flush(self) -> None: ...
+
+
+# --- live events over WebSocket (services/live.py) ----------------------------------------
+
+
+class LiveConnectionRepository(Protocol):
+    """Open WebSocket connections, found by workspace (fan-out) and by connection id ($disconnect)."""
+
+    def put(self, connection: LiveConnection) -> None: ...
+    def get(self, connection_id: str) -> LiveConnection | None: ...
+    def delete(self, connection_id: str) -> None: ...
+    def list_for_workspace(self, workspace_id: str, *, now: datetime) -> list[LiveConnection]:
+        """The workspace's connections that have not expired at ``now``."""
+        ...
+
+
+class LiveSender(Protocol):
+    """Pushes one text frame to one connection (API Gateway Management API; the local websocket server).
+
+    Returns False when the connection is gone (the caller forgets it); raises for anything else.
+    """
+
+    def send(self, connection_id: str, frame: str) -> bool: ...

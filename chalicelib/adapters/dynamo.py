@@ -61,7 +61,8 @@ class _Item(Model):
     doc = UnicodeAttribute()
 
     def load(self, cls: type[M]) -> M:
-        return cls.model_validate_json(self.doc)
+        # Stored documents were fully validated when written; skip the costly checks (JSON Schema meta-validation).
+        return cls.model_validate_json(self.doc, context=STORED)
 
 
 class WorkspaceItem(_Item):
@@ -240,6 +241,9 @@ def _get_or_none(model: type[ItemT], hash_key: str, range_key: str | None = None
         return model.get(hash_key, range_key)
     except model.DoesNotExist:
         return None
+
+
+STORED = {"stored": True}
 
 
 def _dump(obj: BaseModel) -> str:

@@ -17,6 +17,7 @@ __all__ = ["AuditService", "Outcome", "record_hash"]
 Outcome = Literal["success", "denied", "failed"]
 SEQ_WIDTH = 12
 MAX_RACE_RETRIES = 20
+MAX_TAILS = 10_000
 
 
 def record_hash(record: AuditRecord) -> str:
@@ -32,6 +33,7 @@ class AuditService:
         self._repo = repo
         self._clock = clock
         self._ids = ids
+        self._tail: dict[str, AuditRecord] = {}
 
     def record(
         self,
@@ -43,8 +45,10 @@ class AuditService:
         **detail: Any,
     ) -> AuditRecord:
         """Append one record to the workspace's hash chain (seq = previous + 1, conditional write)."""
+        # The last record this process wrote is usually still the chain's tail: start from it and only
+        # read the tail from storage when another writer got there first.
+        prev = self._tail.get(workspace_id) or self._repo.latest(workspace_id)
         for _ in range(MAX_RACE_RETRIES):
-            prev = self._repo.latest(workspace_id)
             rec = AuditRecord(
                 workspace_id=workspace_id,
                 seq=str(int(prev.seq) + 1 if prev else 1).zfill(SEQ_WIDTH),
@@ -60,7 +64,11 @@ class AuditService:
             try:
                 self._repo.append(rec)
             except ConflictError:
-                continue  # another writer took this seq: chain onto theirs
+                prev = self._repo.latest(workspace_id)  # another writer took this seq: chain onto theirs
+                continue
+            if len(self._tail) >= MAX_TAILS:
+                self._tail.clear()
+            self._tail[workspace_id] = rec
             return rec
         raise DependencyUnavailableError("The audit log is too busy to append; retry.")
 

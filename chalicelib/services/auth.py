@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import secrets
+import time
 
 from chalicelib.domain.errors import ApiKeyNotFoundError, ConflictError, ForbiddenError, UnauthenticatedError
 from chalicelib.domain.models import (
@@ -21,6 +22,7 @@ from chalicelib.services.audit import AuditService
 __all__ = ["AuthService", "hash_key"]
 
 KEY_PREFIX = "pyk_"
+MAX_CACHED_KEYS = 10_000
 
 
 def hash_key(key: str) -> str:
@@ -38,7 +40,13 @@ class AuthService:
         audit: AuditService,
         clock: Clock,
         ids: IdGenerator,
+        *,
+        cache_ttl_s: float = 0,
     ) -> None:
+        # Authenticated keys are remembered briefly (two reads saved per request); a revocation takes
+        # effect at once in the process that revokes and within cache_ttl_s everywhere else.
+        self._cache: dict[str, tuple[Caller, float]] = {}
+        self._cache_ttl_s = cache_ttl_s
         self._workspaces = workspaces
         self._keys = keys
         self._audit = audit
@@ -52,18 +60,28 @@ class AuthService:
         scheme, _, key = authorization.strip().partition(" ")
         if scheme.lower() != "bearer" or not key.strip():
             raise UnauthenticatedError("The Authorization header must be 'Bearer <api key>'.")
-        stored = self._keys.get_by_hash(hash_key(key.strip()))
+        digest = hash_key(key.strip())
+        now = time.monotonic()
+        cached = self._cache.get(digest)
+        if cached is not None and cached[1] > now:
+            return cached[0]
+        stored = self._keys.get_by_hash(digest)
         if stored is None or stored.revoked:
             raise UnauthenticatedError("The API key is unknown or revoked.")
         workspace = self._workspaces.get(stored.workspace_id)
         if workspace is None:
             raise UnauthenticatedError("The API key's workspace no longer exists.")
-        return Caller(
+        caller = Caller(
             workspace_id=stored.workspace_id,
             role=stored.role,
             key_id=stored.key_id,
             publisher_id=workspace.publisher_id,
         )
+        if self._cache_ttl_s > 0:
+            if len(self._cache) >= MAX_CACHED_KEYS:
+                self._cache.clear()
+            self._cache[digest] = (caller, now + self._cache_ttl_s)
+        return caller
 
     def create_workspace(self, workspace_id: str, name: str, publisher_id: str | None = None) -> Workspace:
         """Create a workspace (operator action: seed and admin CLI)."""
@@ -112,6 +130,7 @@ class AuthService:
         for key in self._keys.list_for_workspace(caller.workspace_id):
             if key.key_id == key_id:
                 self._keys.delete(key)
+                self._cache.pop(key.key_hash, None)
                 self._audit.record(caller.workspace_id, caller.actor, "api_key.revoke", key_id)
                 return
         raise ApiKeyNotFoundError(f"No API key '{key_id}' in this workspace.", key_id=key_id)

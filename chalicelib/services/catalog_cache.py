@@ -7,14 +7,17 @@ deprecate and publisher verification bump it, so every process reloads on its ne
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import TypeVar
 
 from chalicelib.domain.models import Plugin
-from chalicelib.ports import Clock, GenerationStore, PluginRepository
+from chalicelib.ports import Clock, GenerationStore, Metrics, PluginRepository
 
 __all__ = ["CacheStats", "MarketplaceCache"]
 
 GENERATION = "marketplace"
+T = TypeVar("T")
 
 
 @dataclass
@@ -34,14 +37,22 @@ class MarketplaceCache:
     """Holds the plugin catalog in memory for up to ``ttl_s``, while its generation is current."""
 
     def __init__(
-        self, plugins: PluginRepository, generations: GenerationStore, clock: Clock, *, ttl_s: float = 3600
+        self,
+        plugins: PluginRepository,
+        generations: GenerationStore,
+        clock: Clock,
+        *,
+        ttl_s: float = 3600,
+        metrics: Metrics | None = None,
     ) -> None:
+        self._metrics = metrics
         self._plugins = plugins
         self._generations = generations
         self._clock = clock
         self._ttl_s = ttl_s
         self._lock = threading.Lock()
         self._snapshot: list[Plugin] | None = None
+        self._memo: dict[str, object] = {}
         self._generation = -1
         self._loaded_at = 0.0
         self.stats = CacheStats()
@@ -52,14 +63,36 @@ class MarketplaceCache:
         now = self._clock.now().timestamp()
         with self._lock:
             fresh = self._snapshot is not None and generation == self._generation
-            if fresh and now - self._loaded_at < self._ttl_s:
+            hit = fresh and now - self._loaded_at < self._ttl_s
+            if hit:
                 self.stats.hits += 1
-                return self._snapshot or []
-            self.stats.misses += 1
+                snapshot = self._snapshot or []
+            else:
+                self.stats.misses += 1
+        if self._metrics is not None:
+            self._metrics.add("CacheHits" if hit else "CacheMisses")
+        if hit:
+            return snapshot
         snapshot = self._load()
         with self._lock:
             self._snapshot, self._generation, self._loaded_at = snapshot, generation, now
+            self._memo = {}
         return snapshot
+
+    def memo(self, key: str, load: Callable[[], T]) -> T:
+        """A value derived from catalog data (e.g. a publisher's versions), kept until the next reload."""
+        self.plugins()  # checks the generation: a stale memo is dropped with the stale snapshot
+        return self.memo_current(key, load)
+
+    def memo_current(self, key: str, load: Callable[[], T]) -> T:
+        """Like ``memo`` for callers that already checked the generation in this request."""
+        with self._lock:
+            if key in self._memo:
+                return self._memo[key]  # type: ignore[return-value]
+        value = load()
+        with self._lock:
+            self._memo[key] = value
+        return value
 
     def invalidate(self) -> None:
         """Tell every process (this one included) to reload on its next read."""

@@ -47,6 +47,7 @@ from chalicelib.ports import (
     DeliveryRepository,
     EventBus,
     IdGenerator,
+    Metrics,
     WebhookRepository,
     WebhookSender,
 )
@@ -139,7 +140,9 @@ class DeliveryService:
         limiter: RateLimiter | None = None,
         rng: random.Random | None = None,
         sleep: Callable[[float], None] = time.sleep,
+        metrics: Metrics | None = None,
     ) -> None:
+        self._metrics = metrics
         self._webhooks = webhooks
         self._hooks = hooks
         self._deliveries = deliveries
@@ -231,6 +234,8 @@ class DeliveryService:
         return result
 
     def _settle(self, hook: Webhook, delivery: Delivery, result: SendResult, now: datetime) -> None:
+        if self._metrics is not None:  # the deliverer's attempts (test pings are not counted)
+            self._metrics.add("DeliveriesSucceeded" if result.ok else "DeliveriesFailed")
         if result.ok:
             self._finish(delivery, "delivered", now)
             self._note_success(hook)

@@ -35,7 +35,7 @@ class DispatchService:
         installs: InstallationRepository,
         queues: WorkQueues,
         handler: PluginEventHandler,
-        live: Callable[[EventEnvelope], None] | None = None,
+        live: Callable[[EventEnvelope], object] | None = None,
     ) -> None:
         self._subs = subscriptions
         self._installs = installs

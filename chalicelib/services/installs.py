@@ -5,6 +5,7 @@ from __future__ import annotations
 import builtins
 import json
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import jsonschema
@@ -13,7 +14,6 @@ from chalicelib.domain.errors import (
     ConflictError,
     InstallationNotFoundError,
     InvalidConfigError,
-    PluginNotFoundError,
     PlugyardError,
     ScopesNotGrantedError,
     ValidationFailedError,
@@ -36,6 +36,7 @@ from chalicelib.ports import (
     IdempotencyStore,
     IdGenerator,
     InstallationRepository,
+    Metrics,
     PermissionRepository,
     PluginRepository,
     SecretBox,
@@ -84,7 +85,10 @@ class InstallService:
         audit: AuditService,
         clock: Clock,
         ids: IdGenerator,
+        *,
+        metrics: Metrics | None = None,
     ) -> None:
+        self._metrics = metrics
         self._marketplace = marketplace
         self._plugins = plugins
         self._installs = installs
@@ -113,11 +117,7 @@ class InstallService:
     def _install(self, caller: Caller, req: InstallRequest) -> Installation:
         target = req.plugin_id
         try:
-            if self._plugins.get(req.plugin_id) is None:
-                raise PluginNotFoundError(req.plugin_id)
-            version = self._marketplace.get_version(req.plugin_id, req.version)
-            if version is None:
-                raise VersionNotFoundError(req.plugin_id, req.version or "latest")
+            version = self._marketplace.resolve_version(req.plugin_id, req.version)
             target = f"{version.plugin_id}@{version.version}"
             self._check_grant(req.grant)
             requested = version.manifest.permissions
@@ -144,20 +144,30 @@ class InstallService:
             outcome: Outcome = "denied" if isinstance(exc, ScopesNotGrantedError) else "failed"
             self._audit.record(caller.workspace_id, caller.actor, "plugin.install", target, outcome, reason=exc.code)
             raise
-        self._permissions.grant(
-            installation.installation_id, installation.granted, by=caller.actor, version=installation.version, at=now
+        # The installation is stored; what follows are independent writes: run them side by side so the
+        # request waits for the slowest one, not their sum. Any failure still fails the request.
+        _together(
+            lambda: self._permissions.grant(
+                installation.installation_id,
+                installation.granted,
+                by=caller.actor,
+                version=installation.version,
+                at=now,
+            ),
+            lambda: self._plugins.add_installs(installation.plugin_id, 1),
+            lambda: self._audit.record(
+                caller.workspace_id,
+                caller.actor,
+                "plugin.install",
+                installation.installation_id,
+                plugin_id=installation.plugin_id,
+                version=installation.version,
+                granted=installation.granted,
+            ),
+            lambda: self._emit("plugin.installed", installation, granted=installation.granted),
         )
-        self._plugins.add_installs(installation.plugin_id, 1)
-        self._audit.record(
-            caller.workspace_id,
-            caller.actor,
-            "plugin.install",
-            installation.installation_id,
-            plugin_id=installation.plugin_id,
-            version=installation.version,
-            granted=installation.granted,
-        )
-        self._emit("plugin.installed", installation, granted=installation.granted)
+        if self._metrics is not None:
+            self._metrics.add("Installs")
         return installation
 
     # --- reading ------------------------------------------------------------------------
@@ -414,6 +424,18 @@ class InstallService:
     def _emit(self, event_type: str, inst: Installation, **data: Any) -> None:
         for hook in self.on_event:
             hook(event_type, inst, data)
+
+
+_POOL = ThreadPoolExecutor(max_workers=16, thread_name_prefix="install-effects")
+
+
+def _together(*steps: Callable[[], object]) -> None:
+    """Run independent steps concurrently; re-raise the first failure after all have finished."""
+    futures = [_POOL.submit(step) for step in steps]
+    errors = [f.exception() for f in futures]
+    for err in errors:
+        if err is not None:
+            raise err
 
 
 def _secret_context(inst: Installation) -> dict[str, str]:

@@ -35,6 +35,7 @@ from chalicelib.ports import (
     IdGenerator,
     InstallationRepository,
     InvocationRepository,
+    Metrics,
     PermissionRepository,
     PluginExecutor,
     VersionRepository,
@@ -86,7 +87,9 @@ class InvocationService:
         *,
         caps: ExecutionCaps | None = None,
         tokens: CapabilityTokenSigner | None = None,
+        metrics: Metrics | None = None,
     ) -> None:
+        self._metrics = metrics
         self._installs = installs
         self._versions = versions
         self._permissions = permissions
@@ -191,6 +194,7 @@ class InvocationService:
             expires_at=int((started_at + timedelta(days=self.caps.retention_days)).timestamp()),
         )
         self._invocations.put(record)
+        self._measure(record)
         self._audit.record(
             installation.workspace_id,
             actor,
@@ -213,6 +217,15 @@ class InvocationService:
             cpu_ms=record.cpu_ms,
             peak_memory_mb=record.peak_memory_mb,
         )
+
+    def _measure(self, record: Invocation) -> None:
+        if self._metrics is None:
+            return
+        self._metrics.add("Invocations")
+        if record.status != "succeeded":
+            self._metrics.add("InvocationErrors")
+        self._metrics.add("InvocationDurationMs", record.duration_ms, "Milliseconds")
+        self._metrics.add("InvocationPeakMemoryMb", record.peak_memory_mb, "Megabytes")
 
     def _execute(
         self,

@@ -232,6 +232,7 @@ class MarketplaceService:
     def review_queue(self, caller: Caller) -> ReviewQueue:
         """Versions waiting for a reviewer, oldest first."""
         self._audit.authorize(caller, Action.REVIEW)
+        self.cache.plugins()  # freshness check for the publisher badges below
         pending = sorted(self._versions.list_pending(), key=lambda v: v.published_at)
         return ReviewQueue(
             items=[
@@ -239,7 +240,7 @@ class MarketplaceService:
                     plugin_id=v.plugin_id,
                     version=v.version,
                     publisher=v.manifest.publisher,
-                    publisher_verified=self._publishers.is_verified(v.manifest.publisher),
+                    publisher_verified=self._verified(v.manifest.publisher),
                     published_at=v.published_at,
                     permissions=v.manifest.permissions,
                     artifact_sha256=v.artifact_sha256,
@@ -368,14 +369,17 @@ class MarketplaceService:
     def get_plugin(self, caller: Caller, plugin_id: str) -> PluginDetail:
         """A plugin with its versions, newest first; pending/rejected ones only for its owner and reviewers."""
         self._audit.authorize(caller, Action.READ_MARKETPLACE)
+        # The plugin record is read fresh (its install count moves with every install); its versions
+        # come from the catalog cache, whose generation every version change bumps.
         plugin = self._plugins.get(plugin_id)
         insider = plugin is not None and (
             plugin.owner_workspace_id == caller.workspace_id or caller.role == Role.REVIEWER
         )
         if plugin is None or (not plugin.latest_version and not insider):
             raise PluginNotFoundError(plugin_id)
+        all_versions = self.cache.memo(f"versions:{plugin_id}", lambda: self._versions.list_versions(plugin_id))
         versions = sorted(
-            (v for v in self._versions.list_versions(plugin_id) if insider or v.state == "approved"),
+            (v for v in all_versions if insider or v.state == "approved"),
             key=lambda v: semver.Version.parse(v.version),
             reverse=True,
         )
@@ -393,9 +397,36 @@ class MarketplaceService:
             return None
         return found
 
+    def resolve_version(self, plugin_id: str, spec: str | None) -> PluginVersion:
+        """The version an install gets (one read); PluginNotFoundError / VersionNotFoundError otherwise."""
+        versions = self._versions.list_versions(plugin_id)
+        if not versions:
+            raise PluginNotFoundError(plugin_id)
+        if spec is None or is_range(spec):
+            try:
+                found = latest_installable(versions, self._host_version, spec)
+            except ValueError as exc:
+                raise InvalidRequestError(f"'{spec}' is neither a version nor a version range.") from exc
+        else:
+            found = next(
+                (
+                    v
+                    for v in versions
+                    if v.version == spec and v.installable and v.manifest.supports_host(self._host_version)
+                ),
+                None,
+            )
+        if found is None:
+            raise VersionNotFoundError(plugin_id, spec or "latest")
+        return found
+
     def get_any_version(self, plugin_id: str, version: str) -> PluginVersion | None:
         """A version in whatever state (for installations already on it)."""
         return self._versions.get(plugin_id, version)
+
+    def _verified(self, publisher_id: str) -> bool:
+        # Verification bumps the catalog generation, so the memo never outlives a change.
+        return self.cache.memo_current(f"verified:{publisher_id}", lambda: self._publishers.is_verified(publisher_id))
 
     def _summary(self, p: Plugin) -> PluginSummary:
         return PluginSummary(
@@ -406,7 +437,7 @@ class MarketplaceService:
             categories=p.categories,
             permissions=p.permissions,
             publisher=p.publisher,
-            publisher_verified=self._publishers.is_verified(p.publisher),
+            publisher_verified=self._verified(p.publisher),
             deprecated=p.status == "deprecated",
             deprecation_message=p.deprecation_message,
             install_count=p.install_count,

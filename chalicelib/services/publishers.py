@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from chalicelib.domain.errors import ForbiddenError, NotFoundError
 from chalicelib.domain.models import Caller, Publisher, PublisherKey, PublisherView, RegisterKeyRequest
 from chalicelib.domain.permissions import Action
@@ -25,6 +27,8 @@ class PublisherService:
         self._repo = repo
         self._audit = audit
         self._clock = clock
+        # Called when a publisher's public badge changes (the marketplace cache listens).
+        self.on_changed: list[Callable[[], None]] = []
 
     def register_key(self, caller: Caller, req: RegisterKeyRequest) -> PublisherKey:
         """Add a signing key to the caller's publisher (the profile is created with the first key)."""
@@ -82,6 +86,8 @@ class PublisherService:
         self._repo.put(profile)
         for workspace_id in {caller.workspace_id, profile.owner_workspace_id}:
             self._audit.record(workspace_id, caller.actor, "publisher.verify", publisher_id, verified=verified)
+        for hook in self.on_changed:
+            hook()
         return self.get(publisher_id)
 
     def check_signature(self, publisher_id: str, sha256: str, signature: str, key_id: str | None) -> str:

@@ -82,6 +82,7 @@ def test_lambda_bootstrap_runs_the_entrypoint_with_an_http_ctx(
         "    return {'count': n + 1}\n"
     )
     monkeypatch.syspath_prepend(str(tmp_path))
+    sys.modules.pop("lambda_plugin", None)  # another test may have imported a module of that name
     monkeypatch.setenv("PLUGYARD_ENTRYPOINT", "lambda_plugin:handler")
     _Broker.seen.clear()
     event = {"event": {}, "capability_token": "tok-123", "granted": ["storage:read", "storage:write"]}

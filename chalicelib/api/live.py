@@ -1,0 +1,90 @@
+"""Live events over WebSocket: the $connect, $default and $disconnect handlers (registered by app.py).
+
+On AWS these are the Lambda handlers of chalice's WebSocket API; under ``make run`` the local websocket
+server (chalicelib/local/live.py) builds the same API Gateway events and calls the same handlers.
+
+Authentication happens at connect, with the workspace's API key in the query string (``?token=pyk_…``;
+browsers cannot set headers on a WebSocket) or, for other clients, an ``Authorization: Bearer`` header.
+A refused connect answers 401/403/422 and API Gateway (or the local server) rejects the handshake.
+"""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from aws_lambda_powertools import Logger
+from chalice.app import Chalice, WebsocketEvent
+
+from chalicelib.api.problems import problem, problem_from_error
+from chalicelib.container import services
+from chalicelib.domain.errors import PlugyardError
+
+__all__ = ["handle_connect", "handle_disconnect", "handle_message", "register"]
+
+logger = Logger(service="plugyard", child=True)
+OK: dict[str, Any] = {"statusCode": 200}
+
+
+def _key(event: dict[str, Any]) -> str | None:
+    query = event.get("queryStringParameters") or {}
+    if query.get("token"):
+        return str(query["token"])
+    headers = {str(k).lower(): str(v) for k, v in (event.get("headers") or {}).items()}
+    scheme, _, key = headers.get("authorization", "").partition(" ")
+    return key.strip() or None if scheme.lower() == "bearer" else None
+
+
+def _rejected(exc: PlugyardError, request_id: str) -> dict[str, Any]:
+    return problem_from_error(exc, instance="/live", request_id=request_id).to_dict()
+
+
+def handle_connect(event: dict[str, Any]) -> dict[str, Any]:
+    """$connect: authenticate the key, check the filter, record the connection; non-2xx refuses the handshake."""
+    ctx = event.get("requestContext") or {}
+    request_id = str(ctx.get("requestId") or uuid.uuid4())
+    query = event.get("queryStringParameters") or {}
+    try:
+        conn = services().live.connect(str(ctx["connectionId"]), key=_key(event), types=query.get("types"))
+    except PlugyardError as exc:
+        logger.info("live connect refused", extra={"code": exc.code, "request_id": request_id})
+        return _rejected(exc, request_id)
+    except Exception:
+        logger.exception("live connect failed", extra={"request_id": request_id})
+        detail = "Something went wrong on our side; the request id identifies it in our logs."
+        return problem(
+            500, "internal-error", "Internal error", detail, instance="/live", request_id=request_id
+        ).to_dict()
+    logger.info("live connected", extra={"workspace_id": conn.workspace_id, "connection_id": conn.connection_id})
+    return OK
+
+
+def handle_message(event: dict[str, Any]) -> dict[str, Any]:
+    """$default: a client message (``ping``, ``subscribe``), answered on the socket."""
+    ctx = event.get("requestContext") or {}
+    services().live.message(str(ctx["connectionId"]), str(event.get("body") or ""))
+    return OK
+
+
+def handle_disconnect(event: dict[str, Any]) -> dict[str, Any]:
+    """$disconnect: forget the connection."""
+    ctx = event.get("requestContext") or {}
+    services().live.disconnect(str(ctx["connectionId"]))
+    return OK
+
+
+def register(app: Chalice) -> None:
+    """Register the WebSocket handlers (chalice's WebSocket API; names are the Lambda handler names)."""
+    app.experimental_feature_flags.update(["WEBSOCKETS"])
+
+    @app.on_ws_connect(name="live_connect")
+    def live_connect(event: WebsocketEvent) -> dict[str, Any]:
+        return handle_connect(event.to_dict())
+
+    @app.on_ws_message(name="live_message")
+    def live_message(event: WebsocketEvent) -> dict[str, Any]:
+        return handle_message(event.to_dict())
+
+    @app.on_ws_disconnect(name="live_disconnect")
+    def live_disconnect(event: WebsocketEvent) -> dict[str, Any]:
+        return handle_disconnect(event.to_dict())
