@@ -1,13 +1,15 @@
 """Plugyard: the API's table of contents."""
 
-from chalicelib.api import admin, events, installations, invocations, lifecycle, plugins, system, webhooks
+from chalicelib.api import admin, events, installations, invocations, lifecycle, live, plugins, system, webhooks
 from chalicelib.api.chalice_app import ThreadSafeChalice
 from chalicelib.api.errors_middleware import problem_middleware
 from chalicelib.config import Settings
+from chalicelib.telemetry import flush_metrics_middleware
 from chalicelib.workers import functions as workers
 
 app = ThreadSafeChalice(app_name="plugyard")
 app.register_middleware(problem_middleware, "http")
+app.register_middleware(flush_metrics_middleware, "all")  # metrics out once per request / batch
 app.register_blueprint(system.bp)
 app.register_blueprint(plugins.bp)
 app.register_blueprint(installations.bp)
@@ -17,3 +19,4 @@ app.register_blueprint(lifecycle.bp)
 app.register_blueprint(invocations.bp)
 app.register_blueprint(events.bp)
 workers.register(app, Settings())
+live.register(app)  # WebSocket API: live events to clients

@@ -39,6 +39,9 @@ class Settings(BaseSettings):
     )
     catalog_cache_ttl_s: int = Field(3600, description="Lifetime of the marketplace metadata cache.")
     log_level: str = Field("INFO", description="Log level of the structured logger.")
+    metrics: Literal["memory", "emf"] = Field(
+        "memory", description="Where metrics go: memory (local, tests) | emf (CloudWatch EMF on stdout, on AWS)."
+    )
     # --- plugin execution (issue 4) ---
     executor: Literal["sandbox", "lambda"] = Field("sandbox", description="Where plugins run: sandbox | lambda.")
     code_cache_dir: str | None = Field(

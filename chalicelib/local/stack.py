@@ -64,6 +64,11 @@ class LocalStack:
     workers: bool = True  # start chalicelib.local.workers (the queue consumers) with the API
     # HMAC key of capability tokens, fresh per stack; tests mint tokens with it (e.g. expired ones).
     capability_key: str = field(default_factory=lambda: secrets.token_hex(32))
+    # The local WebSocket API (chalicelib.local.live): clients on live_port, pushes on a loopback control port.
+    live: bool = True
+    live_port: int = field(default_factory=free_port)
+    live_control_port: int = field(default_factory=free_port)
+    live_secret: str = field(default_factory=lambda: secrets.token_hex(32))
 
     @property
     def moto_url(self) -> str:
@@ -72,6 +77,15 @@ class LocalStack:
     @property
     def api_url(self) -> str:
         return f"http://127.0.0.1:{self.api_port}"
+
+    @property
+    def live_url(self) -> str:
+        """Where clients connect for live events (``?token=<api key>``)."""
+        return f"ws://127.0.0.1:{self.live_port}"
+
+    @property
+    def live_control_url(self) -> str:
+        return f"http://127.0.0.1:{self.live_control_port}"
 
     def env(self) -> dict[str, str]:
         """The environment the API (and anything talking to this stack) runs with."""
@@ -88,6 +102,11 @@ class LocalStack:
             "POWERTOOLS_TRACE_DISABLED": "true",
             "POWERTOOLS_METRICS_NAMESPACE": "Plugyard",
             "PYTHONPATH": os.pathsep.join([str(ROOT), str(ROOT / "plugin-runtime")]),
+            **(
+                {"PLUGYARD_LIVE_EVENTS_URL": self.live_control_url, "PLUGYARD_LIVE_SECRET": self.live_secret}
+                if self.live
+                else {}
+            ),
             **self.extra_env,
         }
         if self.outputs.get("ArtifactsBucketName"):
@@ -107,6 +126,21 @@ class LocalStack:
             [sys.executable, "-m", "chalicelib.local.gateway", "--port", str(self.api_port)], quiet=quiet_api
         )
         _wait_http(f"{self.api_url}/health/ready", 30, api)
+        if self.live:
+            # The WebSocket API's stand-in: the same $connect/$default/$disconnect handlers as on AWS.
+            live = self._spawn(
+                [
+                    sys.executable,
+                    "-m",
+                    "chalicelib.local.live",
+                    "--port",
+                    str(self.live_port),
+                    "--control-port",
+                    str(self.live_control_port),
+                ],
+                quiet=quiet_api,
+            )
+            _wait_http(f"{self.live_control_url}/health", 30, live)
         if self.workers:
             # The queue workers (dispatcher, invoker, deliverer), long-polling the queues on moto.
             self._spawn([sys.executable, "-m", "chalicelib.local.workers"], quiet=quiet_api)
@@ -162,7 +196,8 @@ def main() -> None:
     if not _port_free(api_port):
         sys.exit(f"Port {api_port} is in use; set PLUGYARD_PORT to another port.")
     moto_port = int(os.environ.get("PLUGYARD_MOTO_PORT", "0")) or (4566 if _port_free(4566) else free_port())
-    stack = LocalStack(api_port=api_port, moto_port=moto_port)
+    live_port = int(os.environ.get("PLUGYARD_LIVE_PORT", "0")) or (8001 if _port_free(8001) else free_port())
+    stack = LocalStack(api_port=api_port, moto_port=moto_port, live_port=live_port)
     stopping = False
 
     def stop(*_: object) -> None:
@@ -189,6 +224,7 @@ Plugyard is running (started in {time.monotonic() - t0:.1f} s). State is in memo
   API            {stack.api_url}/api
   OpenAPI        {stack.api_url}/api/openapi.json
   Health         {stack.api_url}/health/ready
+  Live events    {stack.live_url}/?token=<api key>  (WebSocket; docs/events.md "Live events")
   Local AWS      {stack.moto_url}  (moto server)
 
   Workspace      {result.workspace_id}  (publisher plugyard-labs)

@@ -18,6 +18,7 @@ from pydantic import ValidationError
 from chalicelib.domain.deliveries import DeliveryJob
 from chalicelib.domain.messages import PoisonMessageError
 from chalicelib.services.deliveries import DeliveryService
+from chalicelib.telemetry import correlation
 
 __all__ = ["handle_delivery_batch", "handle_delivery_record", "parse_delivery_record"]
 
@@ -44,7 +45,15 @@ def _service() -> DeliveryService:
 
 def handle_delivery_record(record: Mapping[str, Any], service: DeliveryService | None = None) -> None:
     """Deliver (or reschedule) the job in one SQS record; raise to leave the record on the queue."""
-    (service or _service()).handle(parse_delivery_record(record))
+    job = parse_delivery_record(record)
+    event_id = job.event.id if job.event is not None else None
+    with correlation(
+        workspace_id=job.workspace_id,
+        webhook_id=job.webhook_id,
+        delivery_id=job.delivery_id or event_id,  # a new delivery takes its event's id
+        event_id=event_id,
+    ):
+        (service or _service()).handle(job)
 
 
 def handle_delivery_batch(event: Mapping[str, Any], service: DeliveryService | None = None) -> dict[str, Any]:

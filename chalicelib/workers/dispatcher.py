@@ -13,6 +13,7 @@ from aws_lambda_powertools import Logger
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 
 from chalicelib.domain.messages import parse_dispatch_body
+from chalicelib.telemetry import correlation
 from chalicelib.workers.batch import run_batch
 
 __all__ = ["handle_dispatch_batch"]
@@ -28,7 +29,8 @@ def handle_dispatch_batch(event: Mapping[str, Any], context: Any = None, service
 
     def handle(record: SQSRecord) -> None:
         envelope = parse_dispatch_body(record.body)
-        result = svc.dispatch.dispatch(envelope)
-        logger.debug("dispatched", extra=result.model_dump())
+        with correlation(event_id=envelope.id, workspace_id=envelope.workspace_id):
+            result = svc.dispatch.dispatch(envelope)
+            logger.debug("dispatched", extra=result.model_dump())
 
     return run_batch(event, context, purpose="dispatch", handle=handle, queues=svc.adapters.queues)

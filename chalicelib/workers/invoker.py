@@ -14,6 +14,7 @@ from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from pydantic import ValidationError
 
 from chalicelib.domain.messages import InvokeMessage, PoisonMessageError
+from chalicelib.telemetry import correlation
 from chalicelib.workers.batch import run_batch
 
 __all__ = ["handle_invoke_batch", "parse_invoke_body"]
@@ -37,10 +38,10 @@ def handle_invoke_batch(event: Mapping[str, Any], context: Any = None, services:
 
     def handle(record: SQSRecord) -> None:
         message = parse_invoke_body(record.body)
-        outcome = svc.dispatch.invoke(message)
-        logger.debug(
-            "invoked",
-            extra={"installation_id": message.installation_id, "event_id": message.event.id, "outcome": outcome},
-        )
+        with correlation(
+            event_id=message.event.id, installation_id=message.installation_id, workspace_id=message.workspace_id
+        ):
+            outcome = svc.dispatch.invoke(message)
+            logger.debug("invoked", extra={"outcome": outcome})
 
     return run_batch(event, context, purpose="invoke", handle=handle, queues=svc.adapters.queues)

@@ -25,7 +25,6 @@ from cfnlint.api import ManualArgs, lint_file
 from cfnlint.schema import PROVIDER_SCHEMA_MANAGER
 from chalice.test import Client
 
-from chalicelib.adapters import dynamo
 from chalicelib.config import Settings
 
 from .conftest import CODE_BUCKET, CODE_KEY
@@ -69,17 +68,108 @@ def test_chalice_does_not_manage_the_role(packaged: dict[str, Any]) -> None:
     assert res["APIHandler"]["Properties"]["Role"] == {"Fn::GetAtt": ["ApiRole", "Arn"]}
 
 
-def test_api_function_gets_settings_from_the_stack(packaged: dict[str, Any]) -> None:
-    fn = packaged["template"]["Resources"]["APIHandler"]
-    env = fn["Properties"]["Environment"]["Variables"]
+# logical id -> (name suffix, role, timeout, queue); queue visibility must be >= 6x the timeout (AWS)
+FUNCTIONS = {
+    "APIHandler": ("api", "ApiRole", 29, None),
+    "Dispatcher": ("dispatcher", "DispatcherRole", 10, "DispatchQueue"),
+    "Invoker": ("invoker", "InvokerRole", 150, "InvokeQueue"),
+    "Deliverer": ("deliverer", "DelivererRole", 20, "DeliveryQueue"),
+}
+
+
+@pytest.mark.parametrize("logical_id", sorted(FUNCTIONS))
+def test_functions_get_settings_from_the_stack(packaged: dict[str, Any], logical_id: str) -> None:
+    suffix, role, timeout, _ = FUNCTIONS[logical_id]
+    props = packaged["template"]["Resources"][logical_id]["Properties"]
+    env = props["Environment"]["Variables"]
     assert env["PLUGYARD_STAGE"] == {"Ref": "Stage"}
     assert env["PLUGYARD_ARTIFACTS_BUCKET"] == {"Ref": "ArtifactsBucket"}
     assert env["PLUGYARD_SECRETS_KEY_ID"] == {"Fn::GetAtt": ["SecretsKey", "Arn"]}
     assert env["PLUGYARD_REGION"] == {"Ref": "AWS::Region"}
+    # EMF metrics and X-Ray traces on AWS; POWERTOOLS_TRACE_DISABLED is only ever set locally
+    assert env["PLUGYARD_METRICS"] == "emf" and env["POWERTOOLS_METRICS_NAMESPACE"] == "Plugyard"
+    assert "POWERTOOLS_TRACE_DISABLED" not in env and props["Tracing"] == "Active"
     assert set(env) - {"POWERTOOLS_SERVICE_NAME", "POWERTOOLS_METRICS_NAMESPACE"} <= {
         f"PLUGYARD_{f.upper()}" for f in Settings.model_fields
     }
-    assert fn["Properties"]["FunctionName"] == {"Fn::Sub": "plugyard-${Stage}-api"}
+    assert props["FunctionName"] == {"Fn::Sub": f"plugyard-${{Stage}}-{suffix}"}
+    assert props["Role"] == {"Fn::GetAtt": [role, "Arn"]}
+    assert props.get("Timeout", 29) == timeout
+
+
+@pytest.mark.parametrize("logical_id", ["Dispatcher", "Invoker", "Deliverer"])
+def test_workers_consume_their_queue_with_partial_batch_failures(packaged: dict[str, Any], logical_id: str) -> None:
+    _, role, timeout, queue = FUNCTIONS[logical_id]
+    res = packaged["template"]["Resources"]
+    (event,) = res[logical_id]["Properties"]["Events"].values()
+    assert event["Type"] == "SQS"
+    assert event["Properties"]["Queue"] == {"Fn::Sub": f"${{{queue}.Arn}}"}
+    assert event["Properties"]["FunctionResponseTypes"] == ["ReportBatchItemFailures"]
+    assert res[queue]["Properties"]["VisibilityTimeout"] >= 6 * timeout
+    # its own role: consumes its own queue and no other
+    (policy,) = res[role]["Properties"]["Policies"]
+    consumed = [
+        r for s in policy["PolicyDocument"]["Statement"] if "sqs:ReceiveMessage" in s["Action"] for r in s["Resource"]
+    ]
+    assert consumed == [{"Fn::GetAtt": [queue, "Arn"]}]
+
+
+def test_worker_roles_are_separate_and_least_privilege(packaged: dict[str, Any]) -> None:
+    res = packaged["template"]["Resources"]
+    assert "WorkerRole" not in res
+
+    def grants(role: str) -> dict[str, set[str]]:
+        (policy,) = res[role]["Properties"]["Policies"]
+        out: dict[str, set[str]] = {}
+        for s in policy["PolicyDocument"]["Statement"]:
+            for action in s["Action"]:
+                out.setdefault(action, set()).update(json.dumps(r) for r in s["Resource"])
+        return out
+
+    dispatcher, invoker, deliverer = grants("DispatcherRole"), grants("InvokerRole"), grants("DelivererRole")
+    # only the invoker runs plugins; only the API may create their roles and functions
+    assert "lambda:InvokeFunction" in invoker and "lambda:InvokeFunction" not in dispatcher | deliverer
+    for role in (dispatcher, invoker, deliverer):
+        assert not any(a.startswith("iam:") or a == "lambda:CreateFunction" for a in role)
+    # the dispatcher reads subscriptions (and live connections, in the meta table), and writes no table
+    tables = {json.dumps({"Fn::GetAtt": [t, "Arn"]}) for t in ("SubscriptionsTable", "MetaTable")}
+    assert set().union(*(r for a, r in dispatcher.items() if a.startswith("dynamodb:"))) <= tables
+    assert not {"dynamodb:PutItem", "dynamodb:UpdateItem"} & set(dispatcher)
+    assert "kms:Decrypt" in deliverer and "kms:Decrypt" not in dispatcher
+    assert "events:PutEvents" in deliverer and "events:PutEvents" not in dispatcher | invoker
+    plugin_data = json.dumps({"Fn::GetAtt": ["PluginDataTable", "Arn"]})
+    assert not any(plugin_data in r for role in (dispatcher, invoker, deliverer) for r in role.values())
+
+
+def _model_purposes() -> set[str]:
+    """The table purpose of every PynamoDB model in chalicelib/adapters (what the composition root binds)."""
+    import importlib
+    import pkgutil
+
+    from pynamodb.models import Model
+
+    import chalicelib.adapters as adapters
+
+    purposes = set()
+    for info in pkgutil.iter_modules(adapters.__path__):
+        module = importlib.import_module(f"chalicelib.adapters.{info.name}")
+        for value in vars(module).values():
+            purpose = getattr(getattr(value, "Meta", None), "purpose", None)
+            if isinstance(value, type) and issubclass(value, Model) and purpose:
+                purposes.add(purpose)
+    return purposes
+
+
+def test_the_model_discovery_sees_every_model_module() -> None:
+    assert {
+        "plugins",
+        "deliveries",
+        "tasks",
+        "subscriptions",
+        "invocations",
+        "plugin-data",
+        "meta",
+    } <= _model_purposes()
 
 
 def test_api_role_covers_exactly_the_tables_the_api_binds(packaged: dict[str, Any]) -> None:
@@ -87,7 +177,7 @@ def test_api_role_covers_exactly_the_tables_the_api_binds(packaged: dict[str, An
     by_name = {
         r["Properties"]["TableName"]["Fn::Sub"]: lid for lid, r in res.items() if r["Type"] == "AWS::DynamoDB::Table"
     }
-    purposes = {m.Meta.purpose for m in dynamo.ALL_MODELS} | {"idempotency"}  # type: ignore[attr-defined]
+    purposes = _model_purposes() | {"idempotency"}
     wanted = {by_name[f"plugyard-${{Stage}}-{p}"] for p in purposes}
     (policy,) = res["ApiRole"]["Properties"]["Policies"]
     statements = {s["Sid"]: s for s in policy["PolicyDocument"]["Statement"]}
@@ -146,7 +236,11 @@ def test_every_taggable_resource_of_the_expanded_stack_has_the_stage_tag(expande
         schema = PROVIDER_SCHEMA_MANAGER.get_resource_schema(REGION, res["Type"]).schema
         if "Tags" not in schema.get("properties", {}) or res["Type"] in SAM_CANNOT_TAG:
             continue
-        assert stage_tag in res["Properties"].get("Tags", []), logical_id
+        tags = res["Properties"].get("Tags", [])
+        if isinstance(tags, dict):  # ApiGatewayV2 takes a map of tags
+            assert tags.get("plugyard:stage") == {"Ref": "Stage"}, logical_id
+            continue
+        assert stage_tag in tags, logical_id
 
 
 def test_merge_follows_chalice_semantics() -> None:
@@ -224,8 +318,25 @@ def test_app_stack_function_role_and_settings(app_stack: Stack) -> None:
     doc = ast.literal_eval(doc) if isinstance(doc, str) else doc
     resources = json.dumps(doc)
     assert "table/plugyard-pkg-plugins" in resources and "table/plugyard-pkg-idempotency" in resources
-    assert "table/plugyard-pkg-plugin-data" not in resources  # plugin storage is not the API's
+    # the API serves the broker endpoint of plugins on Lambda: their storage goes through it
+    assert "table/plugyard-pkg-plugin-data" in resources
     assert "*" not in "".join(a for s in doc["Statement"] for a in s["Action"])
+
+
+@pytest.mark.parametrize("worker", ["dispatcher", "invoker", "deliverer"])
+def test_app_stack_workers_function_role_and_queue(app_stack: Stack, worker: str) -> None:
+    client = app_stack.client
+    fn = client("lambda").get_function_configuration(FunctionName=f"plugyard-pkg-{worker}")
+    assert fn["Role"].endswith(f":role/plugyard-pkg-{worker}")
+    assert fn["Environment"]["Variables"]["PLUGYARD_STAGE"] == MOTO_STAGE
+    queue = {"dispatcher": "dispatch", "invoker": "invoke", "deliverer": "delivery"}[worker]
+    (mapping,) = client("lambda").list_event_source_mappings(FunctionName=f"plugyard-pkg-{worker}")[
+        "EventSourceMappings"
+    ]
+    assert mapping["EventSourceArn"].endswith(f":plugyard-pkg-{queue}")
+    assert mapping["FunctionResponseTypes"] == ["ReportBatchItemFailures"]
+    groups = client("logs").describe_log_groups(logGroupNamePrefix=f"/aws/lambda/plugyard-pkg-{worker}")
+    assert [g["logGroupName"] for g in groups["logGroups"]] == [f"/aws/lambda/plugyard-pkg-{worker}"]
 
 
 def test_app_stack_observability_resources(app_stack: Stack) -> None:
