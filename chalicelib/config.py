@@ -34,6 +34,9 @@ class Settings(BaseSettings):
     max_memory_mb: int = Field(1024, description="Platform cap on a plugin's memory_mb.")
     max_timeout_s: int = Field(60, description="Platform cap on a plugin's timeout_s.")
     host_version: str = Field("1.0.0", description="Version of the host application.")
+    plugin_permissions_boundary_arn: str | None = Field(
+        None, description="IAM permissions boundary every generated plugin role is created with (AWS executor)."
+    )
     auth_cache_ttl_s: float = Field(
         10, description="How long a process remembers an authenticated API key (revocation delay elsewhere)."
     )

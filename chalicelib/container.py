@@ -5,6 +5,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any
 
 from chalicelib.adapters import memory
 from chalicelib.adapters.live import InMemoryLiveConnectionRepository
@@ -14,8 +15,9 @@ from chalicelib.adapters.system import SystemClock, UlidGenerator
 from chalicelib.config import Settings
 from chalicelib.container_events import build_event_core, build_events, events_aws_adapters
 from chalicelib.container_execution import build_execution, execution_aws_adapters
+from chalicelib.domain.iam import plugin_data_partition
 from chalicelib.domain.manifest import PlatformCaps
-from chalicelib.domain.models import EventEnvelope, PluginVersion
+from chalicelib.domain.models import EventEnvelope, Installation, PluginVersion
 from chalicelib.domain.netguard import Resolver, system_resolver
 from chalicelib.ports import (
     AiProvider,
@@ -240,6 +242,13 @@ def build_services(settings: Settings, adapters: Adapters) -> Services:
             installs.disable_yanked(version)
 
     marketplace.on_reviewed.append(on_reviewed)
+
+    def on_installation_event(event_type: str, inst: Installation, detail: dict[str, Any]) -> None:
+        if event_type == "plugin.uninstalled":
+            # Uninstall forgets the plugin's data (its tokens die with the installation record).
+            a.plugin_data.delete_partition(plugin_data_partition(inst.plugin_id, inst.installation_id))
+
+    installs.on_event.append(on_installation_event)
     event_core = build_event_core(a, audit)
     webhooks = WebhookService(
         a.webhooks,

@@ -104,6 +104,7 @@ def _executor(
             broker_url=(settings.broker_url or "").rstrip("/") + "/api/broker",
             max_artifact_bytes=settings.max_artifact_bytes,
             reserved_concurrency=settings.invoke_concurrency_per_plugin,
+            permissions_boundary=settings.plugin_permissions_boundary_arn,
         )
         hooks = getattr(marketplace, "on_reviewed", None)
         if isinstance(hooks, list):

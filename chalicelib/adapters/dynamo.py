@@ -208,8 +208,13 @@ ALL_MODELS: tuple[type[Model], ...] = (
 
 
 def bind_tables(settings: Settings, table_names: dict[str, str] | None = None) -> None:
-    """Point every model at its table (``plugyard-<stage>-<purpose>``) and endpoint, once per process."""
-    for model in ALL_MODELS:
+    """Point every model of this module at its table (``plugyard-<stage>-<purpose>``) and endpoint."""
+    bind_models(ALL_MODELS, settings, table_names)
+
+
+def bind_models(models: tuple[type[Model], ...], settings: Settings, table_names: dict[str, str] | None = None) -> None:
+    """Point models at their tables (``plugyard-<stage>-<purpose>``) and endpoint, once per process."""
+    for model in models:
         meta: Any = model.Meta
         meta.table_name = (table_names or {}).get(meta.purpose) or settings.table_name(meta.purpose)
         meta.region = settings.region

@@ -6,12 +6,10 @@ by the composition root after ``bind_tables``.
 
 from __future__ import annotations
 
-from typing import Any
-
 from pynamodb.attributes import UnicodeAttribute
 from pynamodb.models import Model
 
-from chalicelib.adapters.dynamo import MetaItem, _get_or_none, _Item, _Meta, _start, _token, _Translate
+from chalicelib.adapters.dynamo import MetaItem, _get_or_none, _Item, _Meta, _start, _token, _Translate, bind_models
 from chalicelib.config import Settings
 from chalicelib.domain.models import Task
 from chalicelib.domain.triggers import Trigger
@@ -47,15 +45,7 @@ EVENT_MODELS: tuple[type[Model], ...] = (TaskItem, SubscriptionItem)
 
 def bind_event_tables(settings: Settings) -> None:
     """Point the events models at ``plugyard-<stage>-<purpose>`` on the configured endpoint."""
-    for model in EVENT_MODELS:
-        meta: Any = model.Meta
-        meta.table_name = settings.table_name(meta.purpose)
-        meta.region = settings.region
-        meta.host = settings.aws_endpoint_url
-        if settings.aws_endpoint_url:
-            meta.aws_access_key_id = "testing"
-            meta.aws_secret_access_key = "testing"
-        model._connection = None
+    bind_models(EVENT_MODELS, settings)
 
 
 class DynamoTaskRepository:

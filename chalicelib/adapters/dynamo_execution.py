@@ -12,7 +12,7 @@ from typing import Any
 from pynamodb.attributes import NumberAttribute, UnicodeAttribute
 from pynamodb.models import Model
 
-from chalicelib.adapters.dynamo import _get_or_none, _Item, _Meta, _start, _token, _Translate
+from chalicelib.adapters.dynamo import _get_or_none, _Item, _Meta, _start, _token, _Translate, bind_models
 from chalicelib.config import Settings
 from chalicelib.domain.invocations import Invocation
 
@@ -44,15 +44,7 @@ EXECUTION_MODELS: tuple[type[Model], ...] = (InvocationItem, PluginDataItem)
 
 def bind_execution_tables(settings: Settings) -> None:
     """Point the execution models at ``plugyard-<stage>-<purpose>`` on the configured endpoint."""
-    for model in EXECUTION_MODELS:
-        meta: Any = model.Meta
-        meta.table_name = settings.table_name(meta.purpose)
-        meta.region = settings.region
-        meta.host = settings.aws_endpoint_url
-        if settings.aws_endpoint_url:
-            meta.aws_access_key_id = "testing"
-            meta.aws_secret_access_key = "testing"
-        model._connection = None
+    bind_models(EXECUTION_MODELS, settings)
 
 
 class DynamoInvocationRepository:
@@ -89,6 +81,14 @@ class DynamoPluginDataRepository:
     def delete(self, partition: str, key: str) -> None:
         with _Translate():
             PluginDataItem(partition, key).delete()
+
+    def delete_partition(self, partition: str) -> int:
+        count = 0
+        with _Translate(), PluginDataItem.batch_write() as batch:
+            for item in PluginDataItem.query(partition, attributes_to_get=["installation_id", "key"]):
+                batch.delete(item)
+                count += 1
+        return count
 
     def list_keys(self, partition: str, *, prefix: str, limit: int) -> list[str]:
         cond = PluginDataItem.key.startswith(prefix) if prefix else None

@@ -94,6 +94,7 @@ class LambdaExecutor:
         broker_url: str,
         max_artifact_bytes: int = 20 * 1024 * 1024,
         reserved_concurrency: int | None = None,
+        permissions_boundary: str | None = None,
         sleep: Callable[[float], None] = time.sleep,
     ) -> None:
         self._lambda = lambda_client
@@ -106,6 +107,8 @@ class LambdaExecutor:
         self._broker_url = broker_url
         self._max_artifact = max_artifact_bytes
         self._reserved = reserved_concurrency
+        # The ceiling every plugin role is created under: even a tampered policy cannot exceed it.
+        self._boundary = permissions_boundary
         self._sleep = sleep
 
     # -- deploy ----------------------------------------------------------------------------
@@ -156,14 +159,17 @@ class LambdaExecutor:
         return name
 
     def _ensure_role(self, name: str, tags: dict[str, str], policy: dict[str, Any]) -> str:
+        create: dict[str, Any] = {
+            "RoleName": name,
+            "Path": "/plugyard/",
+            "AssumeRolePolicyDocument": json.dumps(LAMBDA_TRUST_POLICY),
+            "Description": "Least-privilege role of one Plugyard plugin version (generated from its permissions)",
+            "Tags": [{"Key": k, "Value": v} for k, v in tags.items()],
+        }
+        if self._boundary:
+            create["PermissionsBoundary"] = self._boundary
         try:
-            role = self._iam.create_role(
-                RoleName=name,
-                Path="/plugyard/",
-                AssumeRolePolicyDocument=json.dumps(LAMBDA_TRUST_POLICY),
-                Description="Least-privilege role of one Plugyard plugin version (generated from its permissions)",
-                Tags=[{"Key": k, "Value": v} for k, v in tags.items()],
-            )["Role"]
+            role = self._iam.create_role(**create)["Role"]
         except ClientError as exc:
             if exc.response.get("Error", {}).get("Code") != "EntityAlreadyExists":
                 raise

@@ -20,7 +20,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 from pynamodb import models
 from pynamodb.attributes import NumberAttribute, UnicodeAttribute
 
-from chalicelib.adapters.dynamo import _get_or_none, _Meta, _Translate
+from chalicelib.adapters.dynamo import _get_or_none, _Meta, _Translate, bind_models
 from chalicelib.config import Settings
 from chalicelib.domain.errors import DependencyUnavailableError
 from chalicelib.domain.live import LiveConnection
@@ -76,14 +76,7 @@ class LiveConnectionItem(models.Model):  # not `Model` in this module: tests/inf
 
 def bind_live_tables(settings: Settings) -> None:
     """Point the connection items at ``plugyard-<stage>-meta`` on the configured endpoint."""
-    meta: Any = LiveConnectionItem.Meta
-    meta.table_name = settings.table_name(meta.purpose)
-    meta.region = settings.region
-    meta.host = settings.aws_endpoint_url
-    if settings.aws_endpoint_url:
-        meta.aws_access_key_id = "testing"
-        meta.aws_secret_access_key = "testing"
-    LiveConnectionItem._connection = None
+    bind_models((LiveConnectionItem,), settings)
 
 
 def _by_id(connection_id: str) -> tuple[str, str]:

@@ -51,3 +51,10 @@ class InMemoryPluginDataRepository:
         with self._lock:
             keys = sorted(k for (p, k) in self.items if p == partition and k.startswith(prefix))
         return keys[:limit]
+
+    def delete_partition(self, partition: str) -> int:
+        with self._lock:
+            doomed = [k for k in self.items if k[0] == partition]
+            for k in doomed:
+                del self.items[k]
+        return len(doomed)

@@ -127,3 +127,39 @@ def test_concurrency_limit_answers_429_with_retry_after(h: Harness, plugin: str)
     assert int(limited[0].headers["retry-after"]) >= 1
     assert limited[0].headers["content-type"].startswith("application/problem+json")
     assert d.invoke({})["status"] == "succeeded"
+
+
+STORING = """
+def main(event, ctx):
+    ctx.storage.put(event["key"], {"n": 1})
+    return {"keys": ctx.storage.list()}
+"""
+
+
+def test_uninstall_deletes_the_plugins_stored_data(h: Harness, stack: LocalStack) -> None:
+    import boto3
+
+    deployed = h.deploy({"handler.py": STORING}, permissions=["storage:read", "storage:write"])
+    for key in ("a", "b"):
+        assert deployed.invoke({"key": key})["status"] == "succeeded"
+    ddb = boto3.client(
+        "dynamodb",
+        endpoint_url=stack.moto_url,
+        region_name="us-east-1",
+        aws_access_key_id="testing",
+        aws_secret_access_key="testing",
+    )
+    partition = f"{deployed.plugin_id}#{deployed.installation_id}"
+
+    def stored() -> int:
+        return int(
+            ddb.query(
+                TableName=stack.outputs["PluginDataTableName"],
+                KeyConditionExpression="installation_id = :p",
+                ExpressionAttributeValues={":p": {"S": partition}},
+            )["Count"]
+        )
+
+    assert stored() == 2
+    assert deployed.client.delete(f"/api/installations/{deployed.installation_id}").status_code == 204
+    assert stored() == 0

@@ -74,7 +74,7 @@ def aws() -> Iterator[dict[str, Any]]:
         }
 
 
-def executor(aws: dict[str, Any], v: PluginVersion, data: bytes) -> LambdaExecutor:
+def executor(aws: dict[str, Any], v: PluginVersion, data: bytes, boundary: str | None = None) -> LambdaExecutor:
     artifacts = InMemoryArtifactStore()
     artifacts.put(v.artifact_key, data)
     versions = InMemoryVersionRepository()
@@ -88,6 +88,7 @@ def executor(aws: dict[str, Any], v: PluginVersion, data: bytes) -> LambdaExecut
         clock=SystemClock(),
         aws=lambda: AWS,
         broker_url="https://api.example.test/api/broker",
+        permissions_boundary=boundary,
         sleep=lambda s: None,
     )
 
@@ -115,6 +116,22 @@ def test_deploy_creates_the_function_and_its_generated_role(aws: dict[str, Any])
         AWS, plugin_id="notes", version="1.2.0", scopes=["events:emit", "http:fetch", "storage:read"]
     )
     assert aws["iam"].list_attached_role_policies(RoleName=name)["AttachedPolicies"] == []
+
+
+def test_plugin_roles_are_created_under_the_permissions_boundary(aws: dict[str, Any]) -> None:
+    boundary = aws["iam"].create_policy(
+        PolicyName="plugyard-dev-plugin-boundary",
+        PolicyDocument=json.dumps(
+            {
+                "Version": "2012-10-17",
+                "Statement": [{"Effect": "Allow", "Action": "logs:PutLogEvents", "Resource": "*"}],
+            }
+        ),
+    )["Policy"]["Arn"]
+    v, data = version(scopes=["storage:read"])
+    name = executor(aws, v, data, boundary=boundary).deploy(v)
+    role = aws["iam"].get_role(RoleName=name)["Role"]
+    assert role["PermissionsBoundary"]["PermissionsBoundaryArn"] == boundary
 
 
 def test_deployment_package_holds_plugin_and_runtime(aws: dict[str, Any]) -> None:

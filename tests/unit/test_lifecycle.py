@@ -364,3 +364,18 @@ def test_audit_filters_by_time(world: World, admin: Caller) -> None:
     page = world.services.audit.list(admin, since=first.time, limit=50)
     assert any(r.seq == first.seq for r in page.items)
     assert world.services.audit.list(admin, until=first.time.replace(year=2000), limit=50).items == []
+
+
+def test_uninstall_deletes_the_installations_plugin_data_only(world: World, pub: Caller, admin: Caller) -> None:
+    from chalicelib.domain.iam import plugin_data_partition
+
+    world.publish(pub, make_zip(manifest("forgetful", "acme", permissions=["storage:write"])))
+    mine = install(world, admin, "forgetful", grant=["storage:write"])
+    other_ws = world.caller(world.workspace())
+    theirs = install(world, other_ws, "forgetful", grant=["storage:write"])
+    data = world.adapters.plugin_data
+    for inst in (mine, theirs):
+        data.put(plugin_data_partition("forgetful", inst.installation_id), "k", {"v": 1})
+    world.services.installs.uninstall(admin, mine.installation_id)
+    assert data.get(plugin_data_partition("forgetful", mine.installation_id), "k") is None
+    assert data.get(plugin_data_partition("forgetful", theirs.installation_id), "k") == {"v": 1}
