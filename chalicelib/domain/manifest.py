@@ -30,6 +30,8 @@ CATEGORIES = (
     "other",
 )
 
+# Fixed routes under /api/plugins/ that a plugin id must not shadow.
+RESERVED_IDS = frozenset({"list", "install", "uploads", "versions"})
 PLUGIN_ID_PATTERN = r"^[a-z][a-z0-9-]{1,62}[a-z0-9]$"
 ENTRYPOINT_PATTERN = r"^[A-Za-z_][A-Za-z0-9_.]*:[A-Za-z_][A-Za-z0-9_]*$"
 
@@ -84,6 +86,13 @@ class Manifest(BaseModel):
     )
     host_versions: str = Field(">=1.0.0", description="Host versions it supports, e.g. '>=1.0.0,<2.0.0'.")
     changelog: str = Field("", max_length=10000)
+
+    @field_validator("id")
+    @classmethod
+    def _not_reserved(cls, value: str) -> str:
+        if value in RESERVED_IDS:
+            raise ValueError(f"'{value}' is reserved by the API's own routes; choose another plugin id")
+        return value
 
     @field_validator("version")
     @classmethod

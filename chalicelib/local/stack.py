@@ -30,6 +30,8 @@ def free_port() -> int:
 
 def _port_free(port: int) -> bool:
     with socket.socket() as s:
+        # As the servers bind: a port left in TIME_WAIT by a stack that just stopped is free to them.
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:
             s.bind(("127.0.0.1", port))
         except OSError:
@@ -196,6 +198,9 @@ def main() -> None:
     if not _port_free(api_port):
         sys.exit(f"Port {api_port} is in use; set PLUGYARD_PORT to another port.")
     moto_port = int(os.environ.get("PLUGYARD_MOTO_PORT", "0")) or (4566 if _port_free(4566) else free_port())
+    if not _port_free(moto_port):
+        # Otherwise the stack would provision against whatever already answers there (another stack's moto).
+        sys.exit(f"Port {moto_port} is in use; set PLUGYARD_MOTO_PORT to another port.")
     live_port = int(os.environ.get("PLUGYARD_LIVE_PORT", "0")) or (8001 if _port_free(8001) else free_port())
     stack = LocalStack(api_port=api_port, moto_port=moto_port, live_port=live_port)
     stopping = False

@@ -118,3 +118,13 @@ def test_error_messages_do_not_echo_input_values() -> None:
     # include_input=False: a manifest's content is not reflected back verbatim as pydantic input dumps.
     errs = errors_of(manifest("fine-id", "acme", resources={"memory_mb": "<script>"}))
     assert all("input" not in e for e in errs)
+
+
+@pytest.mark.parametrize("plugin_id", ["list", "install", "uploads", "versions"])
+def test_plugin_ids_that_shadow_routes_are_reserved(plugin_id: str) -> None:
+    from chalicelib.domain.manifest import Manifest
+
+    with pytest.raises(ValueError, match="reserved"):
+        Manifest.model_validate(
+            {"id": plugin_id, "name": "x", "version": "1.0.0", "publisher": "acme", "entrypoints": {"main": "h:m"}}
+        )
