@@ -12,9 +12,10 @@ from typing import Any, TypeVar
 
 from pydantic import BaseModel
 from pynamodb.attributes import NumberAttribute, UnicodeAttribute, UnicodeSetAttribute
-from pynamodb.exceptions import PutError, PynamoDBConnectionError
+from pynamodb.exceptions import PutError, PynamoDBConnectionError, TransactWriteError
 from pynamodb.indexes import AllProjection, GlobalSecondaryIndex
 from pynamodb.models import Model
+from pynamodb.transactions import TransactWrite
 
 from chalicelib.config import Settings
 from chalicelib.domain.deliveries import Delivery, DeliveryStatus
@@ -249,6 +250,10 @@ def _get_or_none(model: type[ItemT], hash_key: str, range_key: str | None = None
 
 
 STORED = {"stored": True}
+
+
+def _audit_head(workspace_id: str) -> str:
+    return f"audithead#{workspace_id}"
 
 
 def _dump(obj: BaseModel) -> str:
@@ -492,6 +497,13 @@ class DynamoWebhookRepository:
 
 
 class DynamoAuditRepository:
+    """The chain's records, plus a head item per workspace (meta table) naming the newest one.
+
+    Appending writes the record and moves the head in one transaction conditioned on the head's
+    previous position, so two writers can never both extend the chain from the same record; reading the
+    tail is one GetItem instead of a Query.
+    """
+
     def append(self, record: AuditRecord) -> None:
         item = AuditItem(
             record.workspace_id,
@@ -502,18 +514,22 @@ class DynamoAuditRepository:
             time=record.time.isoformat(),
             doc=_dump(record),
         )
+        seq = int(record.seq)
+        head = MetaItem(_audit_head(record.workspace_id), "head", doc=item.doc, gen=seq)
+        moved_from = MetaItem.pk.does_not_exist() if seq == 1 else MetaItem.gen == seq - 1
         try:
-            item.save(condition=AuditItem.seq.does_not_exist())
-        except PutError as exc:
-            if _is_conditional(exc):
+            with TransactWrite(connection=AuditItem._get_connection().connection) as tx:
+                tx.save(item, condition=AuditItem.seq.does_not_exist())
+                tx.save(head, condition=moved_from)
+        except TransactWriteError as exc:
+            if exc.cause_response_code == "TransactionCanceledException":
                 raise ConflictError(f"audit seq {record.seq} is taken") from exc
             raise
 
     def latest(self, workspace_id: str) -> AuditRecord | None:
         with _Translate():
-            for item in AuditItem.query(workspace_id, scan_index_forward=False, limit=1, consistent_read=True):
-                return item.load(AuditRecord)
-        return None
+            head = _get_or_none(MetaItem, _audit_head(workspace_id), "head")
+        return AuditRecord.model_validate_json(head.doc, context=STORED) if head and head.doc else None
 
     def query(
         self,

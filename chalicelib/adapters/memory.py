@@ -222,7 +222,9 @@ class InMemoryAuditRepository:
         self.items: list[AuditRecord] = []
 
     def append(self, record: AuditRecord) -> None:
-        if any(r.workspace_id == record.workspace_id and r.seq == record.seq for r in self.items):
+        # Like the DynamoDB head item: a record extends the chain only from its current end.
+        latest = self.latest(record.workspace_id)
+        if int(record.seq) != (int(latest.seq) + 1 if latest else 1):
             raise ConflictError(f"audit seq {record.seq} is taken")
         self.items.append(record)
 

@@ -68,6 +68,11 @@ def ulid_like(i: int) -> str:
     return f"01J{i:023d}"
 
 
+def seq_of(i: int) -> str:
+    """The audit chain's i-th position (0-based): zero-padded counters from 1."""
+    return str(i + 1).zfill(12)
+
+
 def plugin(pid: str, **kw: Any) -> Plugin:
     return Plugin(
         plugin_id=pid,
@@ -289,7 +294,7 @@ def test_audit_newest_first_with_filters_and_pages(repos: Repos) -> None:
     recs = [
         AuditRecord(
             workspace_id=ws,
-            seq=ulid_like(i),
+            seq=seq_of(i),
             time=NOW + timedelta(seconds=i),
             actor="key:a" if i % 2 else "key:b",
             action="plugin.install" if i < 6 else "webhook.register",
@@ -307,8 +312,27 @@ def test_audit_newest_first_with_filters_and_pages(repos: Repos) -> None:
         return lambda **kw: repos.audit.query(ws, **filters, **kw)
 
     everything = walk(q(), 4)
-    assert [r.seq for r in everything] == [ulid_like(i) for i in reversed(range(9))]
-    assert [r.seq for r in walk(q(action="plugin.install"), 2)] == [ulid_like(i) for i in (5, 4, 3, 2, 1, 0)]
-    assert [r.seq for r in walk(q(actor="key:a", action="plugin.install"), 10)] == [ulid_like(i) for i in (5, 3, 1)]
-    assert [r.seq for r in walk(q(target="t0"), 1)] == [ulid_like(i) for i in (6, 3, 0)]
+    assert [r.seq for r in everything] == [seq_of(i) for i in reversed(range(9))]
+    assert [r.seq for r in walk(q(action="plugin.install"), 2)] == [seq_of(i) for i in (5, 4, 3, 2, 1, 0)]
+    assert [r.seq for r in walk(q(actor="key:a", action="plugin.install"), 10)] == [seq_of(i) for i in (5, 3, 1)]
+    assert [r.seq for r in walk(q(target="t0"), 1)] == [seq_of(i) for i in (6, 3, 0)]
     assert walk(q(action="nothing.like.this"), 5) == []
+
+
+def test_audit_chain_positions_are_taken_once_and_latest_is_the_head(repos: Repos) -> None:
+    ws = u("ws")
+
+    def rec(i: int) -> AuditRecord:
+        return AuditRecord(
+            workspace_id=ws, seq=seq_of(i), time=NOW, actor="key:a", action="a.b", target="t", outcome="success"
+        )
+
+    assert repos.audit.latest(ws) is None
+    repos.audit.append(rec(0))
+    with pytest.raises(ConflictError):
+        repos.audit.append(rec(0))  # the same position twice
+    with pytest.raises(ConflictError):
+        repos.audit.append(rec(2))  # skipping a position
+    repos.audit.append(rec(1))
+    latest = repos.audit.latest(ws)
+    assert latest is not None and latest.seq == seq_of(1)
