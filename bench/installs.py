@@ -45,7 +45,9 @@ def main() -> None:
     parser.add_argument("--n", type=int, default=200, help="listing requests per variant")
     args = parser.parse_args()
 
-    stack = LocalStack(api_port=free_port(), moto_port=free_port())
+    # Queue workers off: this measures the install API; dispatching the plugin.installed events is
+    # asynchronous work that would otherwise compete for the same two cores and the same moto server.
+    stack = LocalStack(api_port=free_port(), moto_port=free_port(), workers=False)
     try:
         stack.start(quiet_api=True)
         ops = stack.operator_services()

@@ -142,7 +142,14 @@ class AuditRepository(Protocol):
         """Store a record; ConflictError if its seq is taken (another writer won the race)."""
         ...
 
-    def latest(self, workspace_id: str) -> AuditRecord | None: ...
+    def latest(self, workspace_id: str) -> AuditRecord | None:
+        """The newest record, fast (may lag after a crash; ``tail`` is exact)."""
+        ...
+
+    def tail(self, workspace_id: str) -> AuditRecord | None:
+        """The newest record, read from the records themselves."""
+        ...
+
     def query(
         self,
         workspace_id: str,

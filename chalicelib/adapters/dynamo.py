@@ -12,10 +12,9 @@ from typing import Any, TypeVar
 
 from pydantic import BaseModel
 from pynamodb.attributes import NumberAttribute, UnicodeAttribute, UnicodeSetAttribute
-from pynamodb.exceptions import PutError, PynamoDBConnectionError, TransactWriteError
+from pynamodb.exceptions import PutError, PynamoDBConnectionError, UpdateError
 from pynamodb.indexes import AllProjection, GlobalSecondaryIndex
 from pynamodb.models import Model
-from pynamodb.transactions import TransactWrite
 
 from chalicelib.config import Settings
 from chalicelib.domain.deliveries import Delivery, DeliveryStatus
@@ -497,11 +496,12 @@ class DynamoWebhookRepository:
 
 
 class DynamoAuditRepository:
-    """The chain's records, plus a head item per workspace (meta table) naming the newest one.
+    """The chain's records, plus a head item per workspace (meta table) pointing at the newest one.
 
-    Appending writes the record and moves the head in one transaction conditioned on the head's
-    previous position, so two writers can never both extend the chain from the same record; reading the
-    tail is one GetItem instead of a Query.
+    A record's conditional put is what claims its position; the head only speeds up finding the tail (one
+    GetItem instead of a Query, which moto runs in time linear in the table). The head moves forward only,
+    so a head left behind by a crash is repaired by the next append, which finds the true tail by Query
+    after its first conflict (``tail``).
     """
 
     def append(self, record: AuditRecord) -> None:
@@ -514,22 +514,35 @@ class DynamoAuditRepository:
             time=record.time.isoformat(),
             doc=_dump(record),
         )
-        seq = int(record.seq)
-        head = MetaItem(_audit_head(record.workspace_id), "head", doc=item.doc, gen=seq)
-        moved_from = MetaItem.pk.does_not_exist() if seq == 1 else MetaItem.gen == seq - 1
         try:
-            with TransactWrite(connection=AuditItem._get_connection().connection) as tx:
-                tx.save(item, condition=AuditItem.seq.does_not_exist())
-                tx.save(head, condition=moved_from)
-        except TransactWriteError as exc:
-            if exc.cause_response_code == "TransactionCanceledException":
+            item.save(condition=AuditItem.seq.does_not_exist())
+        except PutError as exc:
+            if _is_conditional(exc):
                 raise ConflictError(f"audit seq {record.seq} is taken") from exc
             raise
+        seq = int(record.seq)
+        head = MetaItem(_audit_head(record.workspace_id), "head")
+        try:
+            head.update(
+                actions=[MetaItem.gen.set(seq), MetaItem.doc.set(item.doc)],
+                condition=MetaItem.gen.does_not_exist() | (MetaItem.gen < seq),
+            )
+        except UpdateError as exc:
+            if not _is_conditional(exc):
+                raise  # a newer head is already there: nothing to do
 
     def latest(self, workspace_id: str) -> AuditRecord | None:
         with _Translate():
             head = _get_or_none(MetaItem, _audit_head(workspace_id), "head")
-        return AuditRecord.model_validate_json(head.doc, context=STORED) if head and head.doc else None
+        if head is not None and head.doc:
+            return AuditRecord.model_validate_json(head.doc, context=STORED)
+        return self.tail(workspace_id)  # no head yet (or a chain older than heads)
+
+    def tail(self, workspace_id: str) -> AuditRecord | None:
+        with _Translate():
+            for item in AuditItem.query(workspace_id, scan_index_forward=False, limit=1, consistent_read=True):
+                return item.load(AuditRecord)
+        return None
 
     def query(
         self,

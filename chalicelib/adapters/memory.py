@@ -222,11 +222,12 @@ class InMemoryAuditRepository:
         self.items: list[AuditRecord] = []
 
     def append(self, record: AuditRecord) -> None:
-        # Like the DynamoDB head item: a record extends the chain only from its current end.
-        latest = self.latest(record.workspace_id)
-        if int(record.seq) != (int(latest.seq) + 1 if latest else 1):
+        if any(r.workspace_id == record.workspace_id and r.seq == record.seq for r in self.items):
             raise ConflictError(f"audit seq {record.seq} is taken")
         self.items.append(record)
+
+    def tail(self, workspace_id: str) -> AuditRecord | None:
+        return self.latest(workspace_id)
 
     def latest(self, workspace_id: str) -> AuditRecord | None:
         mine = [r for r in self.items if r.workspace_id == workspace_id]

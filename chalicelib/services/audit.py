@@ -64,7 +64,7 @@ class AuditService:
             try:
                 self._repo.append(rec)
             except ConflictError:
-                prev = self._repo.latest(workspace_id)  # another writer took this seq: chain onto theirs
+                prev = self._repo.tail(workspace_id)  # another writer took this seq: chain onto theirs
                 continue
             if len(self._tail) >= MAX_TAILS:
                 self._tail.clear()
