@@ -155,6 +155,7 @@ def main(argv: list[str] | None = None) -> None:
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
     logging.getLogger("botocore").setLevel(logging.WARNING)
+    logging.getLogger("pynamodb").setLevel(logging.WARNING)  # "Override settings … not available" at start
 
     from chalicelib.config import Settings
 

@@ -80,6 +80,7 @@ class TaskService:
             updated_at=now,
         )
         self._tasks.put(task)
+        self._audit.record(caller.workspace_id, caller.actor, "task.create", task.task_id, title=task.title)
         self._events.emit_after_commit(task.workspace_id, "task.created", _data(task))
         return task
 
@@ -117,6 +118,7 @@ class TaskService:
             reasons = "; ".join(f"{v.plugin_id}: {v.reason or 'no reason given'}" for v in vetoes)
             self._audit.record(caller.workspace_id, caller.actor, "task.run", task_id, "denied", vetoed_by=reasons)
         else:
+            self._audit.record(caller.workspace_id, caller.actor, "task.run", task_id)
             self._events.emit_after_commit(task.workspace_id, "task.started", _data(task))
         return TaskRun(task=task, hooks=outcomes, budget_ms=self._budget_s * 1000)
 
@@ -196,6 +198,7 @@ class TaskService:
             raise TaskStateError(f"Task '{task_id}' is {task.status}; only a running task can be {status}.")
         task = task.model_copy(update={"status": status, "updated_at": self._clock.now()})
         self._tasks.put(task)
+        self._audit.record(caller.workspace_id, caller.actor, f"task.{status}", task_id)
         self._events.emit_after_commit(task.workspace_id, f"task.{status}", {**_data(task), **extra})
         return task
 

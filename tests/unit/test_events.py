@@ -252,6 +252,12 @@ def test_task_lifecycle_and_events(ev_world: World) -> None:
     types = [e.type for e in f.bus.published if e.workspace_id == ws]
     assert types == ["task.created", "task.started", "task.completed"]
     assert f.bus.published[-1].data["result"] == {"ok": True}
+    log, _ = ev_world.adapters.audit.query(ws, action=None, actor=None, target=task.task_id, limit=10, token=None)
+    assert [(r.action, r.actor) for r in log] == [
+        ("task.completed", member.actor),
+        ("task.run", member.actor),
+        ("task.create", member.actor),
+    ]
     with pytest.raises(ForbiddenError):
         tasks.create(ev_world.caller(ws, Role.REVIEWER), CreateTaskRequest(title="x"))
 
