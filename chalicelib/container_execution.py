@@ -23,6 +23,8 @@ from chalicelib.services.limits import InvocationLimiter, LimitSettings
 
 if TYPE_CHECKING:
     from chalicelib.container import Adapters
+    from chalicelib.domain.models import PluginVersion
+    from chalicelib.services.marketplace import MarketplaceService
 
 __all__ = ["build_execution", "capability_signer", "execution_aws_adapters"]
 
@@ -72,7 +74,7 @@ def _ai(settings: Settings) -> AiProvider:
 
 
 def _executor(
-    settings: Settings, a: Adapters, signer: CapabilityTokenSigner, marketplace: Any
+    settings: Settings, a: Adapters, signer: CapabilityTokenSigner, marketplace: MarketplaceService
 ) -> tuple[PluginExecutor, CodeCache]:
     from chalicelib.adapters.code_cache import LocalCodeCache
 
@@ -106,18 +108,16 @@ def _executor(
             reserved_concurrency=settings.invoke_concurrency_per_plugin,
             permissions_boundary=settings.plugin_permissions_boundary_arn,
         )
-        hooks = getattr(marketplace, "on_reviewed", None)
-        if isinstance(hooks, list):
 
-            def deploy_approved(version: Any) -> None:
-                if getattr(version, "state", None) != "approved":
-                    return
-                try:
-                    lambda_executor.deploy(version)
-                except Exception:  # the first invocation deploys again; a review must not fail on it
-                    log.exception("deploying %s@%s to Lambda failed", version.plugin_id, version.version)
+        def deploy_approved(version: PluginVersion) -> None:
+            if version.state != "approved":
+                return
+            try:
+                lambda_executor.deploy(version)
+            except Exception:  # the first invocation deploys again; a review must not fail on it
+                log.exception("deploying %s@%s to Lambda failed", version.plugin_id, version.version)
 
-            hooks.append(deploy_approved)
+        marketplace.on_reviewed.append(deploy_approved)
         return lambda_executor, ArtifactKeyCode()
     from chalicelib.adapters.sandbox import SandboxExecutor
 
@@ -129,7 +129,7 @@ def _executor(
 
 
 def build_execution(
-    settings: Settings, a: Adapters, audit: AuditService, marketplace: Any = None
+    settings: Settings, a: Adapters, audit: AuditService, marketplace: MarketplaceService
 ) -> tuple[BrokerService, InvocationService]:
     """The broker and the invocation service, with the executor ``settings.executor`` names."""
     from chalicelib.adapters.http_fetch import HttpxFetcher
