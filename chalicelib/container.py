@@ -9,7 +9,7 @@ from typing import Any
 
 from chalicelib.adapters import memory
 from chalicelib.adapters.live import InMemoryLiveConnectionRepository
-from chalicelib.adapters.memory_execution import InMemoryInvocationRepository, InMemoryPluginDataRepository
+from chalicelib.adapters.memory import InMemoryInvocationRepository, InMemoryPluginDataRepository
 from chalicelib.adapters.metrics import EmfMetrics, InMemoryMetrics
 from chalicelib.adapters.system import SystemClock, UlidGenerator
 from chalicelib.config import Settings

@@ -39,7 +39,7 @@ QUEUE_PURPOSES = ("dispatch", "invoke", "delivery")
 def events_aws_adapters(settings: Settings) -> dict[str, Any]:
     """EventBridge, SQS and the Tasks/Subscriptions/trigger repositories of this stage."""
     from chalicelib.adapters.aws import aws_client
-    from chalicelib.adapters.dynamo_events import (
+    from chalicelib.adapters.dynamo import (
         DynamoSubscriptionRepository,
         DynamoTaskRepository,
         DynamoTriggerRepository,

@@ -33,7 +33,7 @@ log = logging.getLogger(__name__)
 
 def execution_aws_adapters(settings: Settings) -> dict[str, Any]:
     """The DynamoDB repositories of execution (Invocations, PluginData), bound to this stage's tables."""
-    from chalicelib.adapters.dynamo_execution import (
+    from chalicelib.adapters.dynamo import (
         DynamoInvocationRepository,
         DynamoPluginDataRepository,
         bind_execution_tables,

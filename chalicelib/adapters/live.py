@@ -20,7 +20,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 from pynamodb import models
 from pynamodb.attributes import NumberAttribute, UnicodeAttribute
 
-from chalicelib.adapters.dynamo import _get_or_none, _Meta, _Translate, bind_models
+from chalicelib.adapters.dynamo.base import TableMeta, Translate, bind_models, get_or_none
 from chalicelib.config import Settings
 from chalicelib.domain.errors import DependencyUnavailableError
 from chalicelib.domain.live import LiveConnection
@@ -65,7 +65,7 @@ class InMemoryLiveConnectionRepository:
 
 
 class LiveConnectionItem(models.Model):  # not `Model` in this module: tests/infra scans for models
-    class Meta(_Meta):
+    class Meta(TableMeta):
         purpose = "meta"
 
     pk = UnicodeAttribute(hash_key=True)
@@ -87,20 +87,20 @@ class DynamoLiveConnectionRepository:
     def put(self, connection: LiveConnection) -> None:
         doc = connection.model_dump_json()
         ttl = int(connection.expires_at.timestamp())
-        with _Translate():
+        with Translate():
             LiveConnectionItem(
                 f"ws#{connection.workspace_id}", connection.connection_id, doc=doc, expires_at=ttl
             ).save()
             LiveConnectionItem(*_by_id(connection.connection_id), doc=doc, expires_at=ttl).save()
 
     def get(self, connection_id: str) -> LiveConnection | None:
-        with _Translate():
-            item = _get_or_none(LiveConnectionItem, *_by_id(connection_id))
+        with Translate():
+            item = get_or_none(LiveConnectionItem, *_by_id(connection_id))
         return LiveConnection.model_validate_json(item.doc) if item else None
 
     def delete(self, connection_id: str) -> None:
         found = self.get(connection_id)
-        with _Translate():
+        with Translate():
             if found is not None:
                 LiveConnectionItem(f"ws#{found.workspace_id}", connection_id).delete()
             LiveConnectionItem(*_by_id(connection_id)).delete()
@@ -108,7 +108,7 @@ class DynamoLiveConnectionRepository:
     def list_for_workspace(self, workspace_id: str, *, now: datetime) -> list[LiveConnection]:
         # TTL deletion lags by up to a couple of days: expired rows are skipped here, not trusted to be gone.
         cutoff = int(now.timestamp())
-        with _Translate():
+        with Translate():
             items = [i for i in LiveConnectionItem.query(f"ws#{workspace_id}") if int(i.expires_at) > cutoff]
         return [LiveConnection.model_validate_json(i.doc) for i in items]
 

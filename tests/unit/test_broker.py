@@ -9,8 +9,12 @@ from typing import Any
 import pytest
 
 from chalicelib.adapters.ai import LocalAiProvider, NoAiProvider
-from chalicelib.adapters.memory import InMemoryAuditRepository, InMemoryEventBus, InMemoryTaskRepository
-from chalicelib.adapters.memory_execution import InMemoryPluginDataRepository
+from chalicelib.adapters.memory import (
+    InMemoryAuditRepository,
+    InMemoryEventBus,
+    InMemoryPluginDataRepository,
+    InMemoryTaskRepository,
+)
 from chalicelib.domain.errors import DependencyUnavailableError, PlugyardError
 from chalicelib.domain.execution import CapabilityDenied
 from chalicelib.domain.manifest import Manifest

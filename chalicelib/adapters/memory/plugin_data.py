@@ -1,4 +1,4 @@
-"""In-memory twins of the execution ports: invocations and plugin storage (unit tests, the fake world)."""
+"""Plugin key-value storage, isolated per installation."""
 
 from __future__ import annotations
 
@@ -6,28 +6,7 @@ import copy
 import threading
 from typing import Any
 
-from chalicelib.adapters.memory import _page
-from chalicelib.domain.invocations import Invocation
-
-__all__ = ["InMemoryInvocationRepository", "InMemoryPluginDataRepository"]
-
-
-class InMemoryInvocationRepository:
-    def __init__(self) -> None:
-        self.items: dict[tuple[str, str], Invocation] = {}
-
-    def put(self, invocation: Invocation) -> None:
-        self.items[(invocation.installation_id, invocation.invocation_id)] = invocation
-
-    def list(self, installation_id: str, *, limit: int, token: str | None) -> tuple[list[Invocation], str | None]:
-        found = sorted(
-            (i for (inst, _), i in self.items.items() if inst == installation_id),
-            key=lambda i: i.invocation_id,
-            reverse=True,
-        )
-        return _page(
-            found, lambda i: {"installation_id": i.installation_id, "invocation_id": i.invocation_id}, limit, token
-        )
+__all__ = ["InMemoryPluginDataRepository"]
 
 
 class InMemoryPluginDataRepository:

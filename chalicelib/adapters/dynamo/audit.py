@@ -1,0 +1,130 @@
+"""The audit log: a hash chain per workspace, and its head in the meta table."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from pynamodb.attributes import UnicodeAttribute
+from pynamodb.exceptions import PutError, UpdateError
+
+from chalicelib.adapters.dynamo.base import (
+    STORED,
+    DocItem,
+    MetaItem,
+    TableMeta,
+    Translate,
+    dump,
+    get_or_none,
+    is_conditional,
+    page_start,
+    page_token,
+)
+from chalicelib.domain.errors import ConflictError
+from chalicelib.domain.models import (
+    AuditRecord,
+)
+
+__all__ = ["AuditItem", "DynamoAuditRepository"]
+
+
+class AuditItem(DocItem):
+    class Meta(TableMeta):
+        purpose = "audit-log"
+
+    workspace_id = UnicodeAttribute(hash_key=True)
+    seq = UnicodeAttribute(range_key=True)
+    action = UnicodeAttribute()
+    actor = UnicodeAttribute()
+    target = UnicodeAttribute()
+    time = UnicodeAttribute(null=True)
+
+
+def _audit_head(workspace_id: str) -> str:
+    return f"audithead#{workspace_id}"
+
+
+class DynamoAuditRepository:
+    """The chain's records, plus a head item per workspace (meta table) pointing at the newest one.
+
+    A record's conditional put is what claims its position; the head only speeds up finding the tail (one
+    GetItem instead of a Query, which moto runs in time linear in the table). The head moves forward only,
+    so a head left behind by a crash is repaired by the next append, which finds the true tail by Query
+    after its first conflict (``tail``).
+    """
+
+    def append(self, record: AuditRecord) -> None:
+        item = AuditItem(
+            record.workspace_id,
+            record.seq,
+            action=record.action,
+            actor=record.actor,
+            target=record.target,
+            time=record.time.isoformat(),
+            doc=dump(record),
+        )
+        try:
+            item.save(condition=AuditItem.seq.does_not_exist())
+        except PutError as exc:
+            if is_conditional(exc):
+                raise ConflictError(f"audit seq {record.seq} is taken") from exc
+            raise
+        seq = int(record.seq)
+        head = MetaItem(_audit_head(record.workspace_id), "head")
+        try:
+            head.update(
+                actions=[MetaItem.gen.set(seq), MetaItem.doc.set(item.doc)],
+                condition=MetaItem.gen.does_not_exist() | (MetaItem.gen < seq),
+            )
+        except UpdateError as exc:
+            if not is_conditional(exc):
+                raise  # a newer head is already there: nothing to do
+
+    def latest(self, workspace_id: str) -> AuditRecord | None:
+        with Translate():
+            head = get_or_none(MetaItem, _audit_head(workspace_id), "head")
+        if head is not None and head.doc:
+            return AuditRecord.model_validate_json(head.doc, context=STORED)
+        return self.tail(workspace_id)  # no head yet (or a chain older than heads)
+
+    def tail(self, workspace_id: str) -> AuditRecord | None:
+        with Translate():
+            for item in AuditItem.query(workspace_id, scan_index_forward=False, limit=1, consistent_read=True):
+                return item.load(AuditRecord)
+        return None
+
+    def query(
+        self,
+        workspace_id: str,
+        *,
+        action: str | None,
+        actor: str | None,
+        target: str | None,
+        limit: int,
+        token: str | None,
+        since: datetime | None = None,
+        until: datetime | None = None,
+        oldest_first: bool = False,
+    ) -> tuple[list[AuditRecord], str | None]:
+        cond = None
+        for attr, value in ((AuditItem.action, action), (AuditItem.actor, actor), (AuditItem.target, target)):
+            if value:
+                cond = attr == value if cond is None else cond & (attr == value)
+        # ISO-8601 UTC strings of one format compare in time order.
+        if since is not None:
+            c = AuditItem.time >= since.isoformat()
+            cond = c if cond is None else cond & c
+        if until is not None:
+            c = AuditItem.time <= until.isoformat()
+            cond = c if cond is None else cond & c
+        with Translate():
+            it = AuditItem.query(
+                workspace_id,
+                filter_condition=cond,
+                scan_index_forward=oldest_first,
+                limit=limit,
+                page_size=max(limit, 100),
+                last_evaluated_key=page_start(token),
+            )
+            items = [i.load(AuditRecord) for i in it]
+            lek = it.last_evaluated_key
+        return items, page_token(lek) if len(items) == limit else None

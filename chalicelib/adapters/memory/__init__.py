@@ -1,0 +1,65 @@
+"""In-memory twins of every port, one module per aggregate like ``adapters/dynamo``, for unit tests.
+
+The contract suites (tests/integration/test_contract_*.py) run the same cases against these and the DynamoDB
+adapters on moto, so the twins cannot drift.
+"""
+
+from __future__ import annotations
+
+from chalicelib.adapters.memory.audit import InMemoryAuditRepository
+from chalicelib.adapters.memory.events import (
+    InMemoryEventBus,
+    InMemoryHookRunner,
+    InMemoryPluginEventHandler,
+    InMemoryWorkQueues,
+)
+from chalicelib.adapters.memory.installs import InMemoryInstallationRepository, InMemoryPermissionRepository
+from chalicelib.adapters.memory.invocations import InMemoryInvocationRepository
+from chalicelib.adapters.memory.platform import (
+    InMemoryArtifactStore,
+    InMemoryGenerationStore,
+    InMemoryIdempotencyStore,
+    InMemorySecretBox,
+)
+from chalicelib.adapters.memory.plugin_data import InMemoryPluginDataRepository
+from chalicelib.adapters.memory.plugins import (
+    InMemoryPluginRepository,
+    InMemoryPublisherRepository,
+    InMemoryVersionRepository,
+)
+from chalicelib.adapters.memory.subscriptions import InMemorySubscriptionRepository
+from chalicelib.adapters.memory.tasks import InMemoryTaskRepository
+from chalicelib.adapters.memory.triggers import InMemoryTriggerRepository
+from chalicelib.adapters.memory.webhooks import (
+    InMemoryDeliveryQueue,
+    InMemoryDeliveryRepository,
+    InMemoryWebhookRepository,
+)
+from chalicelib.adapters.memory.workspaces import InMemoryApiKeyRepository, InMemoryWorkspaceRepository
+
+__all__ = [
+    "InMemoryApiKeyRepository",
+    "InMemoryArtifactStore",
+    "InMemoryAuditRepository",
+    "InMemoryDeliveryQueue",
+    "InMemoryDeliveryRepository",
+    "InMemoryEventBus",
+    "InMemoryGenerationStore",
+    "InMemoryHookRunner",
+    "InMemoryIdempotencyStore",
+    "InMemoryInstallationRepository",
+    "InMemoryInvocationRepository",
+    "InMemoryPermissionRepository",
+    "InMemoryPluginDataRepository",
+    "InMemoryPluginEventHandler",
+    "InMemoryPluginRepository",
+    "InMemoryPublisherRepository",
+    "InMemorySecretBox",
+    "InMemorySubscriptionRepository",
+    "InMemoryTaskRepository",
+    "InMemoryTriggerRepository",
+    "InMemoryVersionRepository",
+    "InMemoryWebhookRepository",
+    "InMemoryWorkQueues",
+    "InMemoryWorkspaceRepository",
+]

@@ -1,0 +1,76 @@
+"""The marketplace: plugins (with install counts), their versions, publishers."""
+
+from __future__ import annotations
+
+from chalicelib.adapters.memory.paging import page
+from chalicelib.domain.errors import ConflictError
+from chalicelib.domain.models import (
+    Plugin,
+    PluginVersion,
+    Publisher,
+)
+
+__all__ = ["InMemoryPluginRepository", "InMemoryPublisherRepository", "InMemoryVersionRepository"]
+
+
+class InMemoryPluginRepository:
+    def __init__(self) -> None:
+        self.items: dict[str, Plugin] = {}
+        self.counts: dict[str, int] = {}
+
+    def get(self, plugin_id: str) -> Plugin | None:
+        p = self.items.get(plugin_id)
+        return p.model_copy(update={"install_count": self.counts.get(plugin_id, 0)}) if p else None
+
+    def put(self, plugin: Plugin) -> None:
+        self.items[plugin.plugin_id] = plugin
+
+    def search(
+        self, *, query: str | None, category: str | None, limit: int, token: str | None
+    ) -> tuple[list[Plugin], str | None]:
+        def match(p: Plugin) -> bool:
+            text = " ".join([p.plugin_id, p.name, p.description, p.publisher]).lower()
+            return (not query or query in text) and (not category or category in p.categories)
+
+        found = [self.get(pid) for pid in sorted(self.items) if match(self.items[pid])]
+        return page([p for p in found if p], lambda p: {"plugin_id": p.plugin_id}, limit, token)
+
+    def add_installs(self, plugin_id: str, delta: int) -> None:
+        self.counts[plugin_id] = self.counts.get(plugin_id, 0) + delta
+
+
+class InMemoryVersionRepository:
+    def __init__(self) -> None:
+        self.items: dict[tuple[str, str], PluginVersion] = {}
+
+    def get(self, plugin_id: str, version: str) -> PluginVersion | None:
+        return self.items.get((plugin_id, version))
+
+    def list_versions(self, plugin_id: str) -> list[PluginVersion]:
+        return [v for (pid, _), v in sorted(self.items.items()) if pid == plugin_id]
+
+    def create(self, version: PluginVersion) -> None:
+        key = (version.plugin_id, version.version)
+        if key in self.items:
+            raise ConflictError(f"{version.plugin_id}@{version.version} already exists.")
+        self.items[key] = version
+
+    def find_by_digest(self, sha256: str) -> list[PluginVersion]:
+        return [v for v in self.items.values() if v.artifact_sha256 == sha256]
+
+    def list_pending(self) -> list[PluginVersion]:
+        return [v for v in self.items.values() if v.state == "pending"]
+
+    def update(self, version: PluginVersion) -> None:
+        self.items[(version.plugin_id, version.version)] = version
+
+
+class InMemoryPublisherRepository:
+    def __init__(self) -> None:
+        self.items: dict[str, Publisher] = {}
+
+    def get(self, publisher_id: str) -> Publisher | None:
+        return self.items.get(publisher_id)
+
+    def put(self, publisher: Publisher) -> None:
+        self.items[publisher.publisher_id] = publisher
