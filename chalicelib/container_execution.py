@@ -122,8 +122,14 @@ def _executor(
     from chalicelib.adapters.sandbox import SandboxExecutor
 
     root = settings.code_cache_dir or os.path.join(tempfile.gettempdir(), f"plugyard-{settings.stage}-code")
+
+    def wanted(workspace_id: str, installation_id: str, version: str) -> bool:
+        # A warm worker outlives neither a disable, an uninstall nor an upgrade, whichever process did it.
+        inst = a.installs.get_by_id(workspace_id, installation_id)
+        return inst is not None and inst.state == "enabled" and inst.version == version
+
     return (
-        a.executor or SandboxExecutor(),
+        a.executor or SandboxExecutor(wanted=wanted),
         a.code or LocalCodeCache(a.artifacts, root, max_artifact_bytes=settings.max_artifact_bytes),
     )
 
@@ -173,6 +179,7 @@ def build_execution(
         audit,
         a.clock,
         a.ids,
+        a.secrets,
         caps=ExecutionCaps(
             max_memory_mb=settings.max_memory_mb,
             interactive_timeout_s=settings.invoke_timeout_cap_s,

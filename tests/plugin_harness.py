@@ -57,6 +57,8 @@ class Harness:
     operator: Any
     signing_key: Ed25519PrivateKey = field(default_factory=Ed25519PrivateKey.generate)
     clients: list[httpx.Client] = field(default_factory=list)
+    # (plugin_id, version) -> sha256 of the published zip (the code cache's directory name)
+    digests: dict[tuple[str, str], str] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         self.publisher_id = uid("pub")
@@ -83,11 +85,14 @@ class Harness:
         }
         return Workspace(ws, self._client(keys[Role.ADMIN]), keys)
 
-    def publish(self, files: dict[str, str], **overrides: Any) -> str:
-        """Publish and approve a plugin whose files are ``files`` (dedented); returns its id."""
-        plugin_id = uid("plg")
-        man = manifest(plugin_id, self.publisher_id, "1.0.0", **overrides)
+    def publish(
+        self, files: dict[str, str], *, plugin_id: str | None = None, version: str = "1.0.0", **overrides: Any
+    ) -> str:
+        """Publish and approve a version (of a new plugin unless ``plugin_id``) from ``files`` (dedented)."""
+        plugin_id = plugin_id or uid("plg")
+        man = manifest(plugin_id, self.publisher_id, version, **overrides)
         data = make_zip(man, {name: textwrap.dedent(src) for name, src in files.items()})
+        self.digests[(plugin_id, version)] = hashlib.sha256(data).hexdigest()
         client = self.publisher.admin
         ticket = client.post("/api/plugins/uploads")
         assert ticket.status_code == 201, ticket.text
@@ -96,13 +101,22 @@ class Harness:
         signature = sign_digest(self.signing_key, hashlib.sha256(data).hexdigest())
         resp = client.post("/api/plugins/versions", json={"upload_id": t["upload_id"], "signature": signature})
         assert resp.status_code == 201, resp.text
-        approve = self.reviewer.post(f"/api/review/{plugin_id}/1.0.0/approve", json={"reason": "test"})
+        approve = self.reviewer.post(f"/api/review/{plugin_id}/{version}/approve", json={"reason": "test"})
         assert approve.status_code == 200, approve.text
         return plugin_id
 
-    def install(self, plugin_id: str, grant: list[str], workspace: Workspace | None = None) -> Deployed:
+    def install(
+        self,
+        plugin_id: str,
+        grant: list[str],
+        workspace: Workspace | None = None,
+        config: dict[str, Any] | None = None,
+    ) -> Deployed:
         ws = workspace or self.consumer
-        resp = ws.admin.post("/api/plugins/install", json={"plugin_id": plugin_id, "grant": grant})
+        body: dict[str, Any] = {"plugin_id": plugin_id, "grant": grant}
+        if config is not None:
+            body["config"] = config
+        resp = ws.admin.post("/api/plugins/install", json=body)
         assert resp.status_code == 201, resp.text
         return Deployed(resp.json()["installation_id"], plugin_id, ws.workspace_id, ws.admin)
 
@@ -112,12 +126,13 @@ class Harness:
         *,
         permissions: list[str] | None = None,
         workspace: Workspace | None = None,
+        config: dict[str, Any] | None = None,
         **over: Any,
     ) -> Deployed:
         """Publish, approve and install in one go."""
         perms = sorted(permissions or [])
         plugin_id = self.publish(files, permissions=perms, **over)
-        return self.install(plugin_id, perms, workspace)
+        return self.install(plugin_id, perms, workspace, config)
 
     def close(self) -> None:
         for c in self.clients:

@@ -11,7 +11,8 @@ PlugyardError
  │   ├─ WebhookNotFoundError, UploadNotFoundError, ApiKeyNotFoundError
  │   └─ TaskNotFoundError, TriggerNotFoundError
  ├─ ConflictError (409)                  already installed, version exists, key in flight
- │   └─ TaskStateError                   e.g. completing a task that never ran
+ │   ├─ TaskStateError                   e.g. completing a task that never ran
+ │   └─ UpgradeAwaitsConsentError        enabling an installation whose upgrade waits for consent
  ├─ TooManyRequestsError (429)          rate or concurrency limit reached (carries retry_after_s)
  ├─ ValidationFailedError (422)          body/manifest/config does not match its schema
  │   ├─ InvalidManifestError, InvalidArtifactError, InvalidConfigError
@@ -46,6 +47,7 @@ __all__ = [
     "TooManyRequestsError",
     "TriggerNotFoundError",
     "UnauthenticatedError",
+    "UpgradeAwaitsConsentError",
     "UploadNotFoundError",
     "ValidationFailedError",
     "VersionNotFoundError",
@@ -152,6 +154,12 @@ class ConflictError(PlugyardError):
     """The request conflicts with the current state."""
 
     status, code, title = 409, "conflict", "Conflict"
+
+
+class UpgradeAwaitsConsentError(ConflictError):
+    """An action that only consent to a pending upgrade's new scopes can complete."""
+
+    code, title = "upgrade-awaits-consent", "The upgrade waits for consent"
 
 
 class ValidationFailedError(PlugyardError):

@@ -16,6 +16,7 @@ from chalicelib.domain.errors import (
     InvalidConfigError,
     PlugyardError,
     ScopesNotGrantedError,
+    UpgradeAwaitsConsentError,
     ValidationFailedError,
     VersionNotFoundError,
 )
@@ -43,6 +44,7 @@ from chalicelib.ports import (
 )
 from chalicelib.services.audit import AuditService, Outcome
 from chalicelib.services.marketplace import MarketplaceService
+from chalicelib.services.secret_config import decrypt_secret_config, secret_context
 
 __all__ = ["InstallService", "LifecycleHook", "secret_fields", "validate_config"]
 
@@ -218,16 +220,11 @@ class InstallService:
         inst.config = {k: v for k, v in full.items() if k not in secret}
         inst.secret_fields = sorted(secrets)
         inst.secret_config_ciphertext = (
-            self._secrets.encrypt(json.dumps(secrets), context=_secret_context(inst)) if secrets else None
+            self._secrets.encrypt(json.dumps(secrets), context=secret_context(inst)) if secrets else None
         )
 
     def _decrypt_secrets(self, inst: Installation) -> dict[str, Any]:
-        if not inst.secret_config_ciphertext:
-            return {}
-        data: dict[str, Any] = json.loads(
-            self._secrets.decrypt(inst.secret_config_ciphertext, context=_secret_context(inst))
-        )
-        return data
+        return decrypt_secret_config(self._secrets, inst)
 
     # --- versions -----------------------------------------------------------------------
 
@@ -252,13 +249,14 @@ class InstallService:
             )
             raise
         if new_scopes and not consented and not req.keep_grants:
+            # Until an admin consents, the installation keeps running its current version with its
+            # current grants and keeps receiving events: only the upgrade waits, the plugin does not stop.
             notes = target.manifest.permission_notes
             inst.pending_upgrade = PendingUpgrade(
                 version=target.version,
                 new_scopes=[ScopeChange(scope=s, description=describe_scope(s), note=notes.get(s)) for s in new_scopes],
                 requested_at=self._clock.now(),
             )
-            inst.state = "pending_consent"
             inst.updated_at = self._clock.now()
             inst.history.append(self._event("upgrade_requested", caller.actor, to=target.version, scopes=new_scopes))
             self._installs.put(inst)
@@ -314,7 +312,7 @@ class InstallService:
         inst.granted = granted
         inst.run_under_old_grants = bool(set(target.manifest.permissions) - set(granted))
         inst.pending_upgrade = None
-        if inst.state == "pending_consent":
+        if inst.state == "pending_consent":  # records written before upgrades kept the installation running
             inst.state = "enabled"
         inst.updated_at = self._clock.now()
         inst.history.append(self._event(action, caller.actor, **{"from": old, "to": target.version}))
@@ -342,13 +340,15 @@ class InstallService:
         action = "plugin.enable" if enabled else "plugin.disable"
         inst = self._find_for_change(caller, installation_id, action)
         if enabled:
+            if inst.pending_upgrade is not None and inst.state != "disabled":
+                self._refuse_enable_pending(caller, inst)
             version = self._marketplace.get_any_version(inst.plugin_id, inst.version)
             if version is not None and version.state == "yanked":
                 raise ConflictError(
                     f"Version {inst.version} was yanked; upgrade or roll back instead of enabling it.",
                     version=inst.version,
                 )
-        inst.state = ("pending_consent" if inst.pending_upgrade else "enabled") if enabled else "disabled"
+        inst.state = "enabled" if enabled else "disabled"
         inst.disabled_reason = None if enabled else (reason or f"disabled by {caller.actor}")
         inst.updated_at = self._clock.now()
         inst.history.append(self._event(action.split(".")[1], caller.actor, reason=reason or None))
@@ -356,6 +356,24 @@ class InstallService:
         self._audit.record(caller.workspace_id, caller.actor, action, installation_id, reason=reason)
         self._emit("plugin.enabled" if enabled else "plugin.disabled", inst, reason=inst.disabled_reason)
         return inst
+
+    def _refuse_enable_pending(self, caller: Caller, inst: Installation) -> None:
+        pending = inst.pending_upgrade
+        assert pending is not None
+        scopes = [change.scope for change in pending.new_scopes]
+        self._audit.record(
+            caller.workspace_id, caller.actor, "plugin.enable", inst.installation_id, "failed", reason="pending"
+        )
+        raise UpgradeAwaitsConsentError(
+            f"Installation '{inst.installation_id}' runs version {inst.version}; enabling applies nothing. "
+            f"The upgrade to {pending.version} waits for consent to {', '.join(scopes)}: "
+            f"POST /api/installations/{inst.installation_id}/consent with "
+            f'{{"grant": {json.dumps(scopes)}}} to apply it.',
+            version=inst.version,
+            pending_version=pending.version,
+            new_scopes=scopes,
+            consent=f"/api/installations/{inst.installation_id}/consent",
+        )
 
     def disable_yanked(self, version: PluginVersion) -> int:
         """Disable every installation on a yanked version, in every workspace; returns how many."""
@@ -436,7 +454,3 @@ def _together(*steps: Callable[[], object]) -> None:
     for err in errors:
         if err is not None:
             raise err
-
-
-def _secret_context(inst: Installation) -> dict[str, str]:
-    return {"workspace_id": inst.workspace_id, "installation_id": inst.installation_id, "purpose": "config"}

@@ -38,11 +38,13 @@ from chalicelib.ports import (
     Metrics,
     PermissionRepository,
     PluginExecutor,
+    SecretBox,
     VersionRepository,
 )
 from chalicelib.services.audit import AuditService
 from chalicelib.services.broker import BrokerService
 from chalicelib.services.limits import InvocationLimiter
+from chalicelib.services.secret_config import decrypt_secret_config, redact_outcome
 
 __all__ = ["ExecutionCaps", "InvocationService"]
 
@@ -84,6 +86,7 @@ class InvocationService:
         audit: AuditService,
         clock: Clock,
         ids: IdGenerator,
+        secrets: SecretBox,
         *,
         caps: ExecutionCaps | None = None,
         tokens: CapabilityTokenSigner | None = None,
@@ -101,6 +104,7 @@ class InvocationService:
         self._audit = audit
         self._clock = clock
         self._ids = ids
+        self._secrets = secrets
         self.caps = caps or ExecutionCaps()
         self.tokens = tokens
 
@@ -241,6 +245,15 @@ class InvocationService:
             code_dir = self._code.code_dir(version)
         except PlugyardError as exc:
             return InvocationOutcome(status="crashed", error={"type": "CodeUnavailable", "message": exc.detail})
+        try:
+            # Decrypted for this invocation only; never stored in clear, never logged.
+            secrets = decrypt_secret_config(self._secrets, installation)
+        except Exception as exc:
+            log.exception("could not decrypt the secret config of installation %s", installation.installation_id)
+            return InvocationOutcome(
+                status="crashed",
+                error={"type": "SecretConfigUnavailable", "message": f"decrypting failed: {type(exc).__name__}"},
+            )
         request = InvocationRequest(
             installation_id=installation.installation_id,
             workspace_id=installation.workspace_id,
@@ -249,7 +262,7 @@ class InvocationService:
             code_dir=code_dir,
             entrypoint=entrypoint,
             event=payload,
-            config=installation.config,
+            config={**installation.config, **secrets},
             granted_scopes=list(granted),
             limits=limits,
         )
@@ -257,7 +270,7 @@ class InvocationService:
             installation, version.manifest, list(granted), invocation_id=invocation_id
         )
         try:
-            return self.executor.invoke(request, broker)
+            outcome = self.executor.invoke(request, broker)
         except Exception as exc:
             # An executor must turn plugin failures into outcomes; reaching here is a host fault.
             log.exception("executor failed for installation %s", installation.installation_id)
@@ -265,6 +278,8 @@ class InvocationService:
                 status="crashed",
                 error={"type": "ExecutorError", "message": f"the executor failed: {type(exc).__name__}"},
             )
+        # Whatever the plugin echoes of its secrets is redacted before anything records or answers it.
+        return redact_outcome(outcome, secrets)
 
     def _cap_result(self, outcome: InvocationOutcome) -> InvocationOutcome:
         if outcome.result is None:

@@ -119,13 +119,27 @@ def _error(exc: BaseException) -> dict[str, str]:
     return {"type": type(exc).__name__, "message": str(exc)[:2000]}
 
 
-def _reap_children() -> None:
-    # The worker is pid 1 of its namespace: orphans of the plugin become its children.
-    try:
-        while os.waitpid(-1, os.WNOHANG)[0] > 0:
-            pass
-    except ChildProcessError:
-        pass
+def _end_children() -> None:
+    """Kill and reap every other process in the sandbox, so nothing a plugin forked outlives its invocation.
+
+    The worker is pid 1 of its own pid namespace (bwrap --as-pid-1), so kill(-1) reaches exactly the
+    namespace's other processes: whatever the plugin forked, double-forked or fork-bombed, all of them
+    under the same sandbox uid. Orphans are re-parented to pid 1, so waiting here reaps them all. The
+    kernel makes kill(-1) atomic against concurrent forks; the loop repeats until no child is left.
+    """
+    import signal
+
+    while True:
+        try:
+            os.kill(-1, signal.SIGKILL)
+        except ProcessLookupError:  # nothing else is running
+            return
+        try:
+            while os.waitpid(-1, os.WNOHANG)[0] > 0:
+                pass
+        except ChildProcessError:
+            return
+        time.sleep(0.001)
 
 
 def _run(handler: Handler, ctx: PluginContext, event: dict[str, Any]) -> dict[str, Any]:
@@ -196,7 +210,7 @@ def main() -> None:
             sys.stderr.flush()
         except Exception:  # noqa: BLE001, S110 - a plugin may have closed its own stdio
             pass
-        _reap_children()
+        _end_children()
         outcome.update(op="done", id=frame.get("id"))
         try:
             transport.send(outcome)

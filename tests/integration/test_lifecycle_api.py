@@ -47,7 +47,9 @@ def test_upgrade_consent_rollback_over_http(new_tenant: Callable[..., Tenant]) -
     assert pub.publish(v2).status_code == 201
     iid = inst["installation_id"]
     pending = user.admin.post(f"/api/installations/{iid}/upgrade", json={}).json()
-    assert (pending["state"], pending["version"]) == ("pending_consent", "1.0.0")
+    assert (pending["state"], pending["version"]) == ("enabled", "1.0.0")
+    refused = assert_problem(user.admin.post(f"/api/installations/{iid}/enable"), 409, "upgrade-awaits-consent")
+    assert f"/api/installations/{iid}/consent" in refused["detail"] and refused["new_scopes"] == ["ai:complete"]
     assert pending["pending_upgrade"]["new_scopes"][0]["note"] == "to write summaries"
     missing = assert_problem(
         user.admin.post(f"/api/installations/{iid}/consent", json={"grant": ["tasks:read"]}), 422, "scopes-not-granted"

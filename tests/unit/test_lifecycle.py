@@ -16,6 +16,7 @@ from chalicelib.domain.errors import (
     ForbiddenError,
     InvalidConfigError,
     ScopesNotGrantedError,
+    UpgradeAwaitsConsentError,
     ValidationFailedError,
     VersionNotFoundError,
 )
@@ -222,8 +223,11 @@ def test_new_scopes_wait_for_consent_then_apply(world: World, pub: Caller, admin
     )
     inst = install(world, admin, m, version="1.0.0", grant=["tasks:read"])
     pending = world.services.installs.upgrade(admin, inst.installation_id, UpgradeRequest(version="2.0.0"))
-    assert (pending.version, pending.state) == ("1.0.0", "pending_consent")
+    # The current version keeps running with its grants until consent.
+    assert (pending.version, pending.state, pending.granted) == ("1.0.0", "enabled", ["tasks:read"])
     assert pending.pending_upgrade is not None
+    with pytest.raises(UpgradeAwaitsConsentError, match="consent"):
+        world.services.installs.set_enabled(admin, inst.installation_id, True)
     [change] = pending.pending_upgrade.new_scopes
     assert (change.scope, change.note) == ("ai:complete", "to summarize tasks")
     assert "assistant" in change.description  # human words, not just the scope id

@@ -8,6 +8,6 @@ invocation answers status `sandbox_unavailable` and `SandboxExecutor.check()` ra
 from __future__ import annotations
 
 from ._environment import SandboxEnvironment, SandboxUnavailableError
-from ._executor import SandboxExecutor
+from ._executor import SandboxExecutor, WorkerWanted
 
-__all__ = ["SandboxEnvironment", "SandboxExecutor", "SandboxUnavailableError"]
+__all__ = ["SandboxEnvironment", "SandboxExecutor", "SandboxUnavailableError", "WorkerWanted"]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import subprocess
 import threading
 import time
@@ -16,7 +17,12 @@ from ._cgroup import cgroup_parents
 from ._environment import SandboxEnvironment, SandboxUnavailableError
 from ._worker import Worker, WorkerSpec
 
-__all__ = ["SandboxExecutor"]
+__all__ = ["SandboxExecutor", "WorkerWanted"]
+
+log = logging.getLogger(__name__)
+
+# (workspace_id, installation_id, version) -> whether that installation still runs that version.
+WorkerWanted = Callable[[str, str, str], bool]
 
 
 @dataclass
@@ -42,11 +48,17 @@ class SandboxExecutor:
         idle_ttl_s: float = 300,
         max_workers: int = 64,
         runtime_path: str | None = None,
+        wanted: WorkerWanted | None = None,
+        sweep_interval_s: float = 0.5,
     ) -> None:
+        """``wanted`` is asked every ``sweep_interval_s`` about each idle worker: a worker whose installation
+        was disabled, uninstalled or moved to another version (by any process of the stack) is ended then."""
         self._python_executable = python_executable
         self._runtime_path = runtime_path
         self._idle_ttl_s = idle_ttl_s
         self._max_workers = max_workers
+        self._wanted = wanted
+        self._sweep_interval_s = sweep_interval_s
         self._slots: dict[tuple[str, str], _Slot] = {}
         self._lock = threading.Lock()
         self._env: SandboxEnvironment | None = None
@@ -132,8 +144,21 @@ class SandboxExecutor:
         with self._lock:
             return sum(1 for s in self._slots.values() if s.worker is not None and s.worker.alive())
 
+    def end_installation(self, workspace_id: str, installation_id: str) -> bool:
+        """End the installation's warm worker now (waiting for a running invocation); True if one was running."""
+        with self._lock:
+            slot = self._slots.get((workspace_id, installation_id))
+        if slot is None:
+            return False
+        with slot.lock:
+            worker, slot.worker = slot.worker, None
+            if worker is None:
+                return False
+            worker.kill()
+            return True
+
     def reap_idle(self, now: float | None = None) -> int:
-        """Kill workers idle past idle_ttl_s, crashed or retired; returns how many were removed."""
+        """Kill workers idle past idle_ttl_s, crashed, retired or no longer wanted; returns how many."""
         now = time.monotonic() if now is None else now
         removed = 0
         with self._lock:
@@ -144,7 +169,10 @@ class SandboxExecutor:
             try:
                 worker = slot.worker
                 if worker is not None and (
-                    worker.retired or not worker.alive() or now - worker.last_used > self._idle_ttl_s
+                    worker.retired
+                    or not worker.alive()
+                    or now - worker.last_used > self._idle_ttl_s
+                    or not self._still_wanted(worker)
                 ):
                     worker.kill()
                     slot.worker = None
@@ -186,6 +214,16 @@ class SandboxExecutor:
             else:
                 return False
 
+    def _still_wanted(self, worker: Worker) -> bool:
+        if self._wanted is None:
+            return True
+        spec = worker.spec
+        try:
+            return self._wanted(spec.workspace_id, spec.installation_id, spec.version)
+        except Exception:  # the store is unreachable: keep the worker, the next sweep asks again
+            log.warning("could not check installation %s; keeping its worker", spec.installation_id, exc_info=True)
+            return True
+
     def _launch(self, start: Callable[[], subprocess.Popen[bytes]]) -> subprocess.Popen[bytes]:
         return self._spawner.submit(start).result()
 
@@ -199,6 +237,8 @@ class SandboxExecutor:
 
     def _reap_loop(self) -> None:
         interval = min(max(self._idle_ttl_s / 4, 0.05), 30.0)
+        if self._wanted is not None:
+            interval = min(interval, self._sweep_interval_s)
         while not self._closed.wait(interval):
             self.reap_idle()
 
