@@ -8,6 +8,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any, Literal
 
+from plugyard_runtime.protocol import CAPABILITIES
 from pydantic import BaseModel, ConfigDict, Field
 
 __all__ = [
@@ -32,21 +33,8 @@ InvocationStatus = Literal[
     "sandbox_unavailable",
 ]
 
-CAPABILITY_NAMES: frozenset[str] = frozenset(
-    {
-        "storage.get",
-        "storage.put",
-        "storage.delete",
-        "storage.list",
-        "tasks.get",
-        "tasks.list",
-        "tasks.update",
-        "events.emit",
-        "http.fetch",
-        "ai.complete",
-        "permissions.list",
-    }
-)
+# The one capability table is plugyard_runtime.protocol's; this is its set of names.
+CAPABILITY_NAMES: frozenset[str] = CAPABILITIES
 
 
 class CapabilityDenied(Exception):

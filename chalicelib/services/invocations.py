@@ -138,8 +138,12 @@ class InvocationService:
         payload: dict[str, Any],
         trigger: Trigger,
         actor: str,
+        timeout_cap_s: float | None = None,
     ) -> InvocationResult:
         """Invoke one installation (already authorized) and record the invocation.
+
+        The plugin's ``resources.timeout_s`` applies, capped by the platform's cap for the trigger and by
+        ``timeout_cap_s`` (a synchronous hook's budget).
 
         Raises ConflictError (disabled), ValidationFailedError (unknown entry point) or
         TooManyRequestsError (limits) before anything runs; afterwards every outcome is a recorded status.
@@ -170,7 +174,7 @@ class InvocationService:
             granted = self._permissions.list(installation.installation_id)
             res = version.manifest.resources
             cap = self.caps.interactive_timeout_s if trigger == "api" else self.caps.event_timeout_s
-            timeout_s = min(res.timeout_s, cap)
+            timeout_s = min(res.timeout_s, cap, timeout_cap_s if timeout_cap_s is not None else cap)
             limits = Limits(
                 memory_mb=min(res.memory_mb, self.caps.max_memory_mb),
                 timeout_s=timeout_s,

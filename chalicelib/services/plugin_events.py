@@ -15,6 +15,7 @@ from chalicelib.domain.models import EventEnvelope, Installation
 from chalicelib.ports import VersionRepository
 
 __all__ = [
+    "EngineNotWiredError",
     "HookFailedError",
     "InvocationEventHandler",
     "InvocationHookRunner",
@@ -40,7 +41,12 @@ class _Runner(Protocol):
         payload: dict[str, Any],
         trigger: Any,
         actor: str,
+        timeout_cap_s: float | None = None,
     ) -> Any: ...
+
+
+class EngineNotWiredError(RuntimeError):
+    """No execution engine is wired into this process, so a plugin that should run cannot."""
 
 
 class HookFailedError(Exception):
@@ -99,8 +105,14 @@ class InvocationHookRunner:
     def call(self, installation: Installation, event: EventEnvelope, *, timeout_s: float) -> dict[str, Any] | None:
         version = self._versions.get(installation.plugin_id, installation.version)
         entry = event_entrypoint(version.manifest.entrypoints, event.type) if version else None
+        # The plugin's own timeout_s applies, capped by what is left of the hook budget.
         result = self._runner.run(
-            installation, entrypoint=entry, payload=event.model_dump(mode="json"), trigger="hook", actor="system:hooks"
+            installation,
+            entrypoint=entry,
+            payload=event.model_dump(mode="json"),
+            trigger="hook",
+            actor="system:hooks",
+            timeout_cap_s=timeout_s,
         )
         status = str(getattr(result, "status", ""))
         if status != "succeeded":
@@ -110,17 +122,18 @@ class InvocationHookRunner:
 
 
 class UnwiredPluginEventHandler:
-    """Used until an execution engine is wired: the event is logged and acknowledged."""
+    """Used where no execution engine is wired: every event fails, so the queue keeps it (then dead-letters it)."""
 
     def handle(self, installation: Installation, event: EventEnvelope) -> None:
-        log.warning(
-            "no plugin executor wired; event not run",
+        log.error(
+            "no plugin executor wired; the event stays on the queue",
             extra={"installation_id": installation.installation_id, "event_id": event.id, "event_type": event.type},
         )
+        raise EngineNotWiredError(f"no plugin executor is wired; event {event.id} was not run")
 
 
 class UnwiredHookRunner:
-    """Used until an execution engine is wired: every plugin has no opinion."""
+    """Used where no execution engine is wired: every hook call fails, reported as the hook's ``error``."""
 
     def call(self, installation: Installation, event: EventEnvelope, *, timeout_s: float) -> dict[str, Any] | None:
-        return None
+        raise EngineNotWiredError(f"no plugin executor is wired; hook of {installation.installation_id} not run")

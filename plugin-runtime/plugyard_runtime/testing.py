@@ -1,9 +1,13 @@
 """Test kit for plugin authors: run a handler with pytest, no platform needed.
 
 from plugyard_runtime.testing import FakeContext
-ctx = FakeContext(config={"greeting": "hi"}, granted=["storage:write", "events:emit"])
+ctx = FakeContext(config={"greeting": "hi"}, granted=["storage:write", "events:emit"], plugin_id="greeter")
 assert handler({"name": "Ada"}, ctx) == {...}
-assert ctx.emitted == [("greeting.sent", {"to": "Ada"})]
+assert ctx.emitted == [("plugin.greeter.sent", {"to": "Ada"})]
+
+The fakes refuse what the host refuses (``plugyard_runtime.rules``, the same rules the host's broker
+applies): scopes not granted, task fields a plugin may not change, events outside ``plugin.<id>.*``,
+hosts the manifest does not declare, malformed keys and oversized values.
 """
 
 from __future__ import annotations
@@ -16,6 +20,7 @@ from typing import Any
 from ._errors import CapabilityError, PermissionDenied
 from .context import PluginContext
 from .protocol import CAPABILITY_SCOPES
+from .rules import RuleViolation, check_call
 from .transport import Transport
 
 __all__ = ["FakeContext", "FakeTransport"]
@@ -35,8 +40,12 @@ class FakeTransport(Transport):
         http: Responder | None = None,
         ai: Responder | None = None,
         enforce_scopes: bool = True,
+        plugin_id: str = "test-plugin",
+        allowed_hosts: list[str] | None = None,
     ) -> None:
         self.granted = set(granted or [])
+        self.plugin_id = plugin_id
+        self.allowed_hosts = list(allowed_hosts or [])
         self.storage: dict[str, Any] = dict(storage or {})
         self.tasks: dict[str, dict[str, Any]] = copy.deepcopy(tasks or {})
         self.emitted: list[tuple[str, dict[str, Any]]] = []
@@ -49,9 +58,20 @@ class FakeTransport(Transport):
         """Serve a capability from memory."""
         if name not in CAPABILITY_SCOPES:
             raise CapabilityError("UnknownCapability", name)
-        scope = CAPABILITY_SCOPES[name]
-        if self.enforce_scopes and scope is not None and scope not in self.granted:
-            raise PermissionDenied(f"{name} needs scope {scope!r}, which was not granted")
+        everything = {s for s in CAPABILITY_SCOPES.values() if s is not None}
+        try:
+            check_call(
+                name,
+                args,
+                granted=self.granted if self.enforce_scopes else everything,
+                plugin_id=self.plugin_id,
+                allowed_hosts=self.allowed_hosts,
+            )
+        except RuleViolation as exc:
+            if exc.denied:
+                raise PermissionDenied(exc.message) from None
+            # The type the host's broker reports for a refused call.
+            raise CapabilityError("CapabilityFailedError", exc.message) from None
         # Round-trip through JSON semantics: the real broker never shares objects with the plugin.
         args = copy.deepcopy(args)
         self.calls.append((name, args))
@@ -112,8 +132,18 @@ class FakeContext(PluginContext):
         http: Responder | None = None,
         ai: Responder | None = None,
         plugin_id: str = "test-plugin",
+        allowed_hosts: list[str] | None = None,
     ) -> None:
-        self.fake = FakeTransport(granted=granted, storage=storage, tasks=tasks, http=http, ai=ai)
+        """``plugin_id`` and ``allowed_hosts`` are the manifest's ``id`` and ``http.allowed_hosts``."""
+        self.fake = FakeTransport(
+            granted=granted,
+            storage=storage,
+            tasks=tasks,
+            http=http,
+            ai=ai,
+            plugin_id=plugin_id,
+            allowed_hosts=allowed_hosts,
+        )
         super().__init__(self.fake, config=config, granted=granted, plugin_id=plugin_id)
         self.logs: list[str] = []
         logger = logging.getLogger(f"plugyard.test.{id(self)}")

@@ -18,16 +18,16 @@ from plugyard_runtime.testing import FakeContext
 def greet(event: dict[str, Any], ctx: Any) -> dict[str, Any]:
     count = ctx.storage.get("count", 0) + 1
     ctx.storage.put("count", count)
-    ctx.events.emit("greeting.sent", {"to": event["name"]})
+    ctx.events.emit("plugin.greeter.sent", {"to": event["name"]})
     ctx.log.info("greeted %s", event["name"])
     return {"text": f"{ctx.config['greeting']}, {event['name']}", "count": count}
 
 
 def test_fake_context_lets_authors_unit_test_a_handler() -> None:
     ctx = FakeContext(config={"greeting": "Hi"}, granted=["storage:read", "storage:write", "events:emit"],
-                      storage={"count": 41})  # fmt: skip
+                      storage={"count": 41}, plugin_id="greeter")  # fmt: skip
     assert greet({"name": "Ada"}, ctx) == {"text": "Hi, Ada", "count": 42}
-    assert ctx.emitted == [("greeting.sent", {"to": "Ada"})]
+    assert ctx.emitted == [("plugin.greeter.sent", {"to": "Ada"})]
     assert ctx.storage_data == {"count": 42}
     assert ctx.logs == ["INFO greeted Ada"]
 
