@@ -206,7 +206,7 @@ def aws_adapters(settings: Settings) -> Adapters:
 def build_services(settings: Settings, adapters: Adapters) -> Services:
     """Wire services to adapters."""
     a = adapters
-    audit = AuditService(a.audit, a.clock, a.ids)
+    audit = AuditService(a.audit, a.clock, a.ids, a.secrets)
     publishers = PublisherService(a.publishers, audit, a.clock)
     marketplace = MarketplaceService(
         a.plugins,

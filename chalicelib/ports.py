@@ -150,6 +150,18 @@ class AuditRepository(Protocol):
         """The newest record, read from the records themselves."""
         ...
 
+    def head(self, workspace_id: str) -> AuditRecord | None:
+        """The head anchored outside the records (the newest record appended), read consistently; None if none."""
+        ...
+
+    def chain_key(self, key_id: str) -> str | None:
+        """The encrypted key of the chain's MACs, None before the first append ever."""
+        ...
+
+    def create_chain_key(self, key_id: str, ciphertext: str) -> str:
+        """Store the encrypted chain key unless one exists; return the one stored (first writer wins)."""
+        ...
+
     def query(
         self,
         workspace_id: str,

@@ -91,10 +91,11 @@ def audit(r: RequestContext) -> AuditPage:
     bp,
     "/api/audit/verify",
     "GET",
-    summary="Walk the workspace's audit hash chain and report the first modified or missing record",
+    summary="Walk the workspace's keyed audit chain up to its head and report the first modified or missing record",
     tag="Audit",
     response=AuditVerification,
-    errors=[401, 403],
+    query=[QueryParam("next_token", "Continue a verification that stopped early (complete = false)")],
+    errors=[400, 401, 403],
 )
 def verify_audit(r: RequestContext) -> AuditVerification:
-    return services().audit.verify(r.caller)
+    return services().audit.verify(r.caller, token=r.query("next_token"))

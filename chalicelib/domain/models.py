@@ -529,7 +529,7 @@ class AuditRecord(BaseModel):
     outcome: Literal["success", "denied", "failed"]
     detail: dict[str, Any] = Field(default_factory=dict)
     prev_hash: str = Field("", description="hash of the previous record of the workspace ('' for the first)")
-    hash: str = Field("", description="sha256 over this record's content and prev_hash")
+    hash: str = Field("", description="HMAC-SHA256 (the platform's audit key) of this record's content and prev_hash")
 
 
 class AuditVerification(BaseModel):
@@ -539,6 +539,8 @@ class AuditVerification(BaseModel):
     checked: int
     first_bad_seq: str | None = None
     reason: str | None = None
+    complete: bool = Field(True, description="false when this call stopped early; continue with next_token")
+    next_token: str | None = None
 
 
 class AuditPage(BaseModel):

@@ -334,3 +334,22 @@ def test_audit_chain_positions_are_taken_once_and_latest_is_the_head(repos: Repo
     repos.audit.append(rec(1))
     latest, tail = repos.audit.latest(ws), repos.audit.tail(ws)
     assert latest is not None and tail is not None and latest.seq == tail.seq == seq_of(1)
+
+
+def test_audit_head_is_kept_apart_and_only_moves_forward_and_the_chain_key_is_created_once(repos: Repos) -> None:
+    ws = u("ws")
+
+    def rec(i: int) -> AuditRecord:
+        return AuditRecord(
+            workspace_id=ws, seq=seq_of(i), time=NOW, actor="key:a", action="a.b", target=f"t{i}", outcome="success"
+        )
+
+    assert repos.audit.head(ws) is None
+    repos.audit.append(rec(1))
+    repos.audit.append(rec(0))  # a slower writer's older position must not move the head back
+    head = repos.audit.head(ws)
+    assert head is not None and (head.seq, head.target) == (seq_of(1), "t1")
+    key_id = u("key")  # not the platform's own key: other tests share this meta table
+    assert repos.audit.chain_key(key_id) is None
+    assert repos.audit.create_chain_key(key_id, "ciphertext-a") == "ciphertext-a"
+    assert repos.audit.create_chain_key(key_id, "ciphertext-b") == "ciphertext-a" == repos.audit.chain_key(key_id)

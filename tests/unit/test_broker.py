@@ -13,6 +13,7 @@ from chalicelib.adapters.memory import (
     InMemoryAuditRepository,
     InMemoryEventBus,
     InMemoryPluginDataRepository,
+    InMemorySecretBox,
     InMemoryTaskRepository,
 )
 from chalicelib.domain.errors import DependencyUnavailableError, PlugyardError
@@ -67,7 +68,7 @@ class World:
         self.http = FakeHttp()
         self.service = BrokerService(
             self.data,
-            AuditService(self.audit_repo, Clock(), Ids()),
+            AuditService(self.audit_repo, Clock(), Ids(), InMemorySecretBox()),
             Clock(),
             Ids(),
             tasks=self.tasks,

@@ -1,4 +1,8 @@
-"""The audit log: a hash chain per workspace, and its head in the meta table."""
+"""The audit log: a keyed hash chain per workspace in its own table; its head and key in the meta table.
+
+The head lives outside the records' table so that someone who can write the AuditLog table cannot hide the
+deletion of the newest records: verify compares the chain's end with the head (docs/security.md).
+"""
 
 from __future__ import annotations
 
@@ -20,9 +24,7 @@ from chalicelib.adapters.dynamo.base import (
     page_token,
 )
 from chalicelib.domain.errors import ConflictError
-from chalicelib.domain.models import (
-    AuditRecord,
-)
+from chalicelib.domain.models import AuditRecord
 
 __all__ = ["AuditItem", "DynamoAuditRepository"]
 
@@ -41,6 +43,11 @@ class AuditItem(DocItem):
 
 def _audit_head(workspace_id: str) -> str:
     return f"audithead#{workspace_id}"
+
+
+def _chain_key(key_id: str) -> tuple[str, str]:
+    # One key for the stage's chains (workspaces are told apart inside the MAC); its id leaves room for rotation.
+    return "auditkey", key_id
 
 
 class DynamoAuditRepository:
@@ -91,6 +98,30 @@ class DynamoAuditRepository:
             for item in AuditItem.query(workspace_id, scan_index_forward=False, limit=1, consistent_read=True):
                 return item.load(AuditRecord)
         return None
+
+    def head(self, workspace_id: str) -> AuditRecord | None:
+        with Translate():
+            head = get_or_none(MetaItem, _audit_head(workspace_id), "head", consistent_read=True)
+        return AuditRecord.model_validate_json(head.doc, context=STORED) if head and head.doc else None
+
+    def chain_key(self, key_id: str) -> str | None:
+        with Translate():
+            item = get_or_none(MetaItem, *_chain_key(key_id), consistent_read=True)
+        return item.doc if item is not None else None
+
+    def create_chain_key(self, key_id: str, ciphertext: str) -> str:
+        try:
+            with Translate():
+                MetaItem(*_chain_key(key_id), doc=ciphertext).save(condition=MetaItem.pk.does_not_exist())
+        except PutError as exc:
+            if not is_conditional(exc):
+                raise
+            with Translate():
+                stored = get_or_none(MetaItem, *_chain_key(key_id), consistent_read=True)
+            if stored is None or stored.doc is None:
+                raise
+            return stored.doc
+        return ciphertext
 
     def query(
         self,

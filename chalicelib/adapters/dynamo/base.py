@@ -92,9 +92,11 @@ def page_start(token: str | None) -> dict[str, dict[str, Any]] | None:
 ItemT = TypeVar("ItemT", bound=Model)
 
 
-def get_or_none(model: type[ItemT], hash_key: str, range_key: str | None = None) -> ItemT | None:
+def get_or_none(
+    model: type[ItemT], hash_key: str, range_key: str | None = None, *, consistent_read: bool = False
+) -> ItemT | None:
     try:
-        return model.get(hash_key, range_key)
+        return model.get(hash_key, range_key, consistent_read=consistent_read)
     except model.DoesNotExist:
         return None
 

@@ -1,14 +1,13 @@
-"""The audit log's records per workspace."""
+"""The audit log's records per workspace, with the head and the chain key kept apart from them."""
 
 from __future__ import annotations
 
+import threading
 from datetime import datetime
 
 from chalicelib.adapters.memory.paging import page
 from chalicelib.domain.errors import ConflictError
-from chalicelib.domain.models import (
-    AuditRecord,
-)
+from chalicelib.domain.models import AuditRecord
 
 __all__ = ["InMemoryAuditRepository"]
 
@@ -16,18 +15,35 @@ __all__ = ["InMemoryAuditRepository"]
 class InMemoryAuditRepository:
     def __init__(self) -> None:
         self.items: list[AuditRecord] = []
+        self.heads: dict[str, AuditRecord] = {}
+        self.keys: dict[str, str] = {}
+        self._lock = threading.Lock()
 
     def append(self, record: AuditRecord) -> None:
-        if any(r.workspace_id == record.workspace_id and r.seq == record.seq for r in self.items):
-            raise ConflictError(f"audit seq {record.seq} is taken")
-        self.items.append(record)
+        with self._lock:
+            if any(r.workspace_id == record.workspace_id and r.seq == record.seq for r in self.items):
+                raise ConflictError(f"audit seq {record.seq} is taken")
+            self.items.append(record)
+            head = self.heads.get(record.workspace_id)
+            if head is None or head.seq < record.seq:
+                self.heads[record.workspace_id] = record.model_copy(deep=True)
 
     def tail(self, workspace_id: str) -> AuditRecord | None:
-        return self.latest(workspace_id)
-
-    def latest(self, workspace_id: str) -> AuditRecord | None:
         mine = [r for r in self.items if r.workspace_id == workspace_id]
         return max(mine, key=lambda r: r.seq, default=None)
+
+    def latest(self, workspace_id: str) -> AuditRecord | None:
+        return self.heads.get(workspace_id) or self.tail(workspace_id)
+
+    def head(self, workspace_id: str) -> AuditRecord | None:
+        return self.heads.get(workspace_id)
+
+    def chain_key(self, key_id: str) -> str | None:
+        return self.keys.get(key_id)
+
+    def create_chain_key(self, key_id: str, ciphertext: str) -> str:
+        with self._lock:
+            return self.keys.setdefault(key_id, ciphertext)
 
     def query(
         self,
