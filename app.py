@@ -18,5 +18,6 @@ app.register_blueprint(admin.bp)
 app.register_blueprint(lifecycle.bp)
 app.register_blueprint(invocations.bp)
 app.register_blueprint(events.bp)
-workers.register(app, Settings())
-live.register(app)  # WebSocket API: live events to clients
+# Lambda loads each function as `app.<name>`: every handler chalice packages is a module-level name here.
+dispatcher, invoker, deliverer = workers.register(app, Settings())
+live_connect, live_message, live_disconnect = live.register(app)  # WebSocket API: live events to clients

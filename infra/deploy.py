@@ -21,7 +21,14 @@ from typing import Any, cast
 
 import yaml
 
-__all__ = ["ROLE_PLACEHOLDER", "deep_merge", "merged_template", "package", "stack_parameters"]
+__all__ = [
+    "ROLE_PLACEHOLDER",
+    "deep_merge",
+    "merged_template",
+    "package",
+    "stack_parameters",
+    "stage_project",
+]
 
 REPO = Path(__file__).resolve().parents[1]
 TEMPLATE = REPO / "infra" / "template.yaml"
@@ -64,17 +71,41 @@ def _chalice() -> str:
     return str(local) if local.exists() else (shutil.which("chalice") or "chalice")
 
 
+# What the deployment package holds besides requirements.txt's dependencies: the app, and the plugin
+# runtime (chalicelib builds plugin functions and the sandbox from it), vendored at the zip's root.
+APP_FILES = ("app.py", "chalicelib", "requirements.txt", ".chalice/config.json")
+RUNTIME = REPO / "plugin-runtime" / "plugyard_runtime"
+
+
+def stage_project(dest: Path) -> Path:
+    """A chalice project in `dest`: the app's files and vendor/plugyard_runtime (nothing else of the repo)."""
+    for name in APP_FILES:
+        src, target = REPO / name, dest / name
+        target.parent.mkdir(parents=True, exist_ok=True)
+        if src.is_dir():
+            shutil.copytree(src, target, ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
+        else:
+            shutil.copy2(src, target)
+    shutil.copytree(RUNTIME, dest / "vendor" / "plugyard_runtime", ignore=shutil.ignore_patterns("__pycache__"))
+    # chalice caches the dependency zip here (keyed by requirements + vendor/): share the repo's cache
+    cache = REPO / ".chalice" / "deployments"
+    cache.mkdir(parents=True, exist_ok=True)
+    (dest / ".chalice" / "deployments").symlink_to(cache, target_is_directory=True)
+    return dest
+
+
 def package(stage: str, out: Path) -> Path:
     """Build <out>/sam.yaml and <out>/deployment.zip for `stage`; returns the template's path."""
     out = out.resolve()
     if out.exists():
         shutil.rmtree(out)
     env = {**os.environ, "AWS_DEFAULT_REGION": os.environ.get("AWS_DEFAULT_REGION") or "us-east-1"}
-    with tempfile.TemporaryDirectory(prefix="plugyard-merge-") as tmp:
+    with tempfile.TemporaryDirectory(prefix="plugyard-package-") as tmp:
+        project = stage_project(Path(tmp) / "project")
         merge = Path(tmp) / "merge-template.yaml"
         merge.write_text(yaml.safe_dump(merged_template(), sort_keys=False), encoding="utf-8")
         cmd = [_chalice(), "package", "--stage", stage, "--merge-template", str(merge), str(out)]
-        done = subprocess.run(cmd, cwd=REPO, env=env, capture_output=True, text=True, check=False)
+        done = subprocess.run(cmd, cwd=project, env=env, capture_output=True, text=True, check=False)
     if done.returncode != 0:
         raise DeployError(f"chalice package failed: {(done.stderr or done.stdout).strip()}")
     sam = out / "sam.yaml"

@@ -20,7 +20,15 @@ from chalicelib.api.problems import problem, problem_from_error
 from chalicelib.container import services
 from chalicelib.domain.errors import PlugyardError
 
-__all__ = ["handle_connect", "handle_disconnect", "handle_message", "register"]
+__all__ = [
+    "handle_connect",
+    "handle_disconnect",
+    "handle_message",
+    "live_connect",
+    "live_disconnect",
+    "live_message",
+    "register",
+]
 
 logger = Logger(service="plugyard", child=True)
 OK: dict[str, Any] = {"statusCode": 200}
@@ -73,18 +81,26 @@ def handle_disconnect(event: dict[str, Any]) -> dict[str, Any]:
     return OK
 
 
-def register(app: Chalice) -> None:
-    """Register the WebSocket handlers (chalice's WebSocket API; names are the Lambda handler names)."""
+def live_connect(event: WebsocketEvent) -> dict[str, Any]:
+    """Lambda handler of $connect."""
+    return handle_connect(event.to_dict())
+
+
+def live_message(event: WebsocketEvent) -> dict[str, Any]:
+    """Lambda handler of $default."""
+    return handle_message(event.to_dict())
+
+
+def live_disconnect(event: WebsocketEvent) -> dict[str, Any]:
+    """Lambda handler of $disconnect."""
+    return handle_disconnect(event.to_dict())
+
+
+def register(app: Chalice) -> tuple[Any, Any, Any]:
+    """Register the WebSocket handlers; app.py binds them to their names (Lambda resolves ``app.<name>``)."""
     app.experimental_feature_flags.update(["WEBSOCKETS"])
-
-    @app.on_ws_connect(name="live_connect")
-    def live_connect(event: WebsocketEvent) -> dict[str, Any]:
-        return handle_connect(event.to_dict())
-
-    @app.on_ws_message(name="live_message")
-    def live_message(event: WebsocketEvent) -> dict[str, Any]:
-        return handle_message(event.to_dict())
-
-    @app.on_ws_disconnect(name="live_disconnect")
-    def live_disconnect(event: WebsocketEvent) -> dict[str, Any]:
-        return handle_disconnect(event.to_dict())
+    return (
+        app.on_ws_connect(name="live_connect")(live_connect),
+        app.on_ws_message(name="live_message")(live_message),
+        app.on_ws_disconnect(name="live_disconnect")(live_disconnect),
+    )

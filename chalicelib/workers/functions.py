@@ -1,5 +1,9 @@
 """The queue workers as Chalice Lambda functions (SQS event source mappings), registered by app.py.
 
+Lambda resolves a handler ``app.<name>`` by importing ``app`` and reading the attribute ``<name>``:
+chalice names the handler after the function (``app.dispatcher``), so ``register`` returns the
+decorated handlers and app.py binds each one to that name at module level.
+
 Queue names depend on the stage, read from Settings when the app is loaded (``chalice package`` with
 ``PLUGYARD_STAGE`` set); infra/app.yaml replaces them with the stack's queue ARNs and sets
 ``FunctionResponseTypes: [ReportBatchItemFailures]`` (partial batch failures), names, roles and timeouts.
@@ -17,22 +21,30 @@ from chalicelib.workers.deliverer import handle_delivery_batch
 from chalicelib.workers.dispatcher import handle_dispatch_batch
 from chalicelib.workers.invoker import handle_invoke_batch
 
-__all__ = ["register"]
+__all__ = ["deliverer", "dispatcher", "invoker", "register"]
 
 
-def register(app: Chalice, settings: Settings) -> None:
-    """Register the dispatcher, the invoker and the deliverer as SQS-triggered functions."""
+def dispatcher(event: SQSEvent) -> dict[str, Any]:
+    """The dispatch queue's batch: one message per subscriber of each event."""
+    return handle_dispatch_batch(event.to_dict(), event.context)
 
-    @app.on_sqs_message(queue=settings.queue_name("dispatch"), batch_size=10, name="dispatcher")
-    def dispatcher(event: SQSEvent) -> dict[str, Any]:
-        return handle_dispatch_batch(event.to_dict(), event.context)
 
-    @app.on_sqs_message(queue=settings.queue_name("invoke"), batch_size=5, name="invoker")
-    def invoker(event: SQSEvent) -> dict[str, Any]:
-        return handle_invoke_batch(event.to_dict(), event.context)
+def invoker(event: SQSEvent) -> dict[str, Any]:
+    """The invoke queue's batch: each installation's event handler, through the execution engine."""
+    return handle_invoke_batch(event.to_dict(), event.context)
 
-    # Ten records at once (deliverer.BATCH_CONCURRENCY): a batch of slow endpoints still ends well
-    # inside the 20 s timeout, itself a sixth of the delivery queue's 120 s visibility timeout.
-    @app.on_sqs_message(queue=settings.queue_name("delivery"), batch_size=10, name="deliverer")
-    def deliverer(event: SQSEvent) -> dict[str, Any]:
-        return handle_delivery_batch(event.to_dict())
+
+def deliverer(event: SQSEvent) -> dict[str, Any]:
+    """The delivery queue's batch: signed webhook attempts."""
+    return handle_delivery_batch(event.to_dict())
+
+
+def register(app: Chalice, settings: Settings) -> tuple[Any, Any, Any]:
+    """Register the dispatcher, the invoker and the deliverer; app.py binds them to those names."""
+    return (
+        app.on_sqs_message(queue=settings.queue_name("dispatch"), batch_size=10, name="dispatcher")(dispatcher),
+        app.on_sqs_message(queue=settings.queue_name("invoke"), batch_size=5, name="invoker")(invoker),
+        # Ten records at once (deliverer.BATCH_CONCURRENCY): a batch of slow endpoints still ends well
+        # inside the 20 s timeout, itself a sixth of the delivery queue's 120 s visibility timeout.
+        app.on_sqs_message(queue=settings.queue_name("delivery"), batch_size=10, name="deliverer")(deliverer),
+    )
