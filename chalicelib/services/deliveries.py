@@ -285,19 +285,14 @@ class DeliveryService:
     def _note_success(self, hook: Webhook) -> None:
         if hook.failing_since is None and not hook.failed_attempts:
             return
-        fresh = self._hooks.get(hook.workspace_id, hook.webhook_id)
-        if fresh is not None:
-            fresh.failing_since, fresh.failed_attempts = None, 0
-            self._hooks.put(fresh)
+        self._hooks.reset_failures(hook.workspace_id, hook.webhook_id)
 
     def _note_failure(self, hook: Webhook, now: datetime) -> None:
-        # Re-read right before writing so a concurrent rotation or edit is not overwritten.
-        fresh = self._hooks.get(hook.workspace_id, hook.webhook_id)
+        # One atomic update: concurrent deliverers each count, and no edit of the webhook is overwritten.
+        fresh = self._hooks.record_failure(hook.workspace_id, hook.webhook_id, now)
         if fresh is None or fresh.state != "enabled":
             return
-        fresh.failing_since = fresh.failing_since or now
-        fresh.failed_attempts += 1
-        failing_for = now - fresh.failing_since
+        failing_for = now - (fresh.failing_since or now)
         if failing_for >= self.policy.disable_after and fresh.failed_attempts >= self.policy.disable_min_failures:
             days = failing_for.total_seconds() / 86400
             self._disable(

@@ -148,6 +148,7 @@ class WebhookService:
         hook.state, hook.disabled_reason, hook.disabled_at = "enabled", None, None
         hook.failing_since, hook.failed_attempts = None, 0
         self._repo.put(hook)
+        self._repo.reset_failures(caller.workspace_id, webhook_id)
         self._audit.record(caller.workspace_id, caller.actor, "webhook.enable", webhook_id, was_disabled_for=was)
         return _view(hook)
 

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import threading
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -287,6 +289,71 @@ def test_webhooks(repos: Repos) -> None:
     repos.webhooks.delete(ws, ulid_like(0))
     assert repos.webhooks.get(ws, ulid_like(0)) is None
     assert repos.webhooks.list(u("ws"), limit=10, token=None) == ([], None)
+
+
+def hammer(threads: int, times: int, fn: Callable[[int], None]) -> None:
+    """Run fn(i) ``times`` times in each of ``threads`` threads at once; any exception fails the test."""
+    errors: list[BaseException] = []
+    start = threading.Barrier(threads)
+
+    def run() -> None:
+        start.wait()
+        for i in range(times):
+            try:
+                fn(i)
+            except BaseException as exc:  # surfaced below, never swallowed
+                errors.append(exc)
+
+    workers = [threading.Thread(target=run) for _ in range(threads)]
+    for w in workers:
+        w.start()
+    for w in workers:
+        w.join(timeout=120)
+    assert not errors
+
+
+def test_webhook_failure_streak_is_counted_atomically_and_survives_edits(repos: Repos) -> None:
+    ws = u("ws")
+    hook = Webhook(
+        webhook_id=ulid_like(1),
+        workspace_id=ws,
+        url="https://h.example/",
+        event_types=["task.failed"],
+        secret_ciphertext="c",
+        created_at=NOW,
+        created_by="key:x",
+    )
+    repos.webhooks.put(hook)
+
+    def fail_or_edit(i: int) -> None:
+        repos.webhooks.record_failure(ws, hook.webhook_id, NOW + timedelta(seconds=i))
+        if i % 3 == 0:  # an edit from a stale copy (rotation, rename) must not reset the streak
+            repos.webhooks.put(hook.model_copy(update={"description": f"edit {i}"}))
+
+    hammer(8, 10, fail_or_edit)
+    now = repos.webhooks.get(ws, hook.webhook_id)
+    assert now is not None and now.failed_attempts == 80 and now.failing_since == NOW
+    assert now.description.startswith("edit")
+    repos.webhooks.reset_failures(ws, hook.webhook_id)
+    reset = repos.webhooks.get(ws, hook.webhook_id)
+    assert reset is not None and (reset.failed_attempts, reset.failing_since) == (0, None)
+    repos.webhooks.delete(ws, hook.webhook_id)
+    assert repos.webhooks.record_failure(ws, hook.webhook_id, NOW) is None  # not resurrected as a bare counter
+    assert repos.webhooks.get(ws, hook.webhook_id) is None
+
+
+def test_install_counts_are_atomic_and_survive_plugin_updates(repos: Repos) -> None:
+    pid = u("counted")
+    repos.plugins.put(plugin(pid))
+
+    def install_or_edit(i: int) -> None:
+        repos.plugins.add_installs(pid, 1)
+        if i % 3 == 0:
+            repos.plugins.put(plugin(pid, description=f"edit {i}"))
+
+    hammer(8, 10, install_or_edit)
+    got = repos.plugins.get(pid)
+    assert got is not None and got.install_count == 80
 
 
 def test_audit_newest_first_with_filters_and_pages(repos: Repos) -> None:

@@ -1,11 +1,17 @@
-"""Webhooks and their deliveries."""
+"""Webhooks and their deliveries.
+
+A webhook's failure streak (``failed_attempts``, ``failing_since``) lives in attributes of its own, beside the
+document, and changes only by atomic update expressions: concurrent deliverers never lose a count, and an edit
+of the webhook (``put``) never overwrites one.
+"""
 
 from __future__ import annotations
 
 import builtins
+from datetime import datetime
 
 from pynamodb.attributes import NumberAttribute, UnicodeAttribute
-from pynamodb.exceptions import PutError
+from pynamodb.exceptions import PutError, UpdateError
 
 from chalicelib.adapters.dynamo.base import (
     DocItem,
@@ -18,9 +24,7 @@ from chalicelib.adapters.dynamo.base import (
     page_token,
 )
 from chalicelib.domain.deliveries import Delivery, DeliveryStatus
-from chalicelib.domain.models import (
-    Webhook,
-)
+from chalicelib.domain.models import Webhook
 
 __all__ = ["DeliveryItem", "DynamoDeliveryRepository", "DynamoWebhookRepository", "WebhookItem"]
 
@@ -31,6 +35,17 @@ class WebhookItem(DocItem):
 
     workspace_id = UnicodeAttribute(hash_key=True)
     webhook_id = UnicodeAttribute(range_key=True)
+    failed_attempts = NumberAttribute(null=True)
+    failing_since = UnicodeAttribute(null=True)
+
+    def webhook(self) -> Webhook:
+        hook = self.load(Webhook)
+        hook.failed_attempts = int(self.failed_attempts or 0)
+        hook.failing_since = datetime.fromisoformat(self.failing_since) if self.failing_since else None
+        return hook
+
+
+_STREAK = {"failed_attempts", "failing_since"}
 
 
 class DeliveryItem(DocItem):
@@ -46,17 +61,47 @@ class DeliveryItem(DocItem):
 
 class DynamoWebhookRepository:
     def put(self, webhook: Webhook) -> None:
-        WebhookItem(webhook.workspace_id, webhook.webhook_id, doc=dump(webhook)).save()
+        item = WebhookItem(webhook.workspace_id, webhook.webhook_id)
+        with Translate():
+            item.update(actions=[WebhookItem.doc.set(webhook.model_dump_json(exclude=_STREAK))])
 
     def get(self, workspace_id: str, webhook_id: str) -> Webhook | None:
         with Translate():
             item = get_or_none(WebhookItem, workspace_id, webhook_id)
-        return item.load(Webhook) if item else None
+        return item.webhook() if item else None
+
+    def record_failure(self, workspace_id: str, webhook_id: str, at: datetime) -> Webhook | None:
+        item = WebhookItem(workspace_id, webhook_id)
+        try:
+            with Translate():
+                item.update(
+                    actions=[
+                        WebhookItem.failed_attempts.add(1),
+                        WebhookItem.failing_since.set(WebhookItem.failing_since | at.isoformat()),
+                    ],
+                    condition=WebhookItem.doc.exists(),  # never resurrect a deleted webhook as a bare counter
+                )
+        except UpdateError as exc:
+            if is_conditional(exc):
+                return None
+            raise
+        return item.webhook()
+
+    def reset_failures(self, workspace_id: str, webhook_id: str) -> None:
+        try:
+            with Translate():
+                WebhookItem(workspace_id, webhook_id).update(
+                    actions=[WebhookItem.failed_attempts.set(0), WebhookItem.failing_since.remove()],
+                    condition=WebhookItem.doc.exists(),
+                )
+        except UpdateError as exc:
+            if not is_conditional(exc):
+                raise
 
     def list(self, workspace_id: str, *, limit: int, token: str | None) -> tuple[list[Webhook], str | None]:
         with Translate():
             it = WebhookItem.query(workspace_id, limit=limit, last_evaluated_key=page_start(token))
-            items = [i.load(Webhook) for i in it]
+            items = [i.webhook() for i in it]
             lek = it.last_evaluated_key
         return items, page_token(lek) if len(items) == limit else None
 

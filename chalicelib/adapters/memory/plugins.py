@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
+import threading
+
 from chalicelib.adapters.memory.paging import page
 from chalicelib.domain.errors import ConflictError
-from chalicelib.domain.models import (
-    Plugin,
-    PluginVersion,
-    Publisher,
-)
+from chalicelib.domain.models import Plugin, PluginVersion, Publisher
 
 __all__ = ["InMemoryPluginRepository", "InMemoryPublisherRepository", "InMemoryVersionRepository"]
 
@@ -17,6 +15,7 @@ class InMemoryPluginRepository:
     def __init__(self) -> None:
         self.items: dict[str, Plugin] = {}
         self.counts: dict[str, int] = {}
+        self._lock = threading.Lock()
 
     def get(self, plugin_id: str) -> Plugin | None:
         p = self.items.get(plugin_id)
@@ -36,7 +35,8 @@ class InMemoryPluginRepository:
         return page([p for p in found if p], lambda p: {"plugin_id": p.plugin_id}, limit, token)
 
     def add_installs(self, plugin_id: str, delta: int) -> None:
-        self.counts[plugin_id] = self.counts.get(plugin_id, 0) + delta
+        with self._lock:  # an atomic ADD, like the DynamoDB twin
+            self.counts[plugin_id] = self.counts.get(plugin_id, 0) + delta
 
 
 class InMemoryVersionRepository:

@@ -4,32 +4,61 @@ from __future__ import annotations
 
 import builtins
 import threading
+from datetime import datetime
 
 from chalicelib.adapters.memory.paging import page
 from chalicelib.domain.deliveries import Delivery, DeliveryJob, DeliveryStatus
-from chalicelib.domain.models import (
-    Webhook,
-)
+from chalicelib.domain.models import Webhook
 
 __all__ = ["InMemoryDeliveryQueue", "InMemoryDeliveryRepository", "InMemoryWebhookRepository"]
 
 
 class InMemoryWebhookRepository:
+    """Like the DynamoDB twin, the failure streak is kept beside the webhook and changed only atomically."""
+
     def __init__(self) -> None:
         self.items: dict[tuple[str, str], Webhook] = {}
+        self.streaks: dict[tuple[str, str], tuple[int, datetime | None]] = {}
+        self._lock = threading.Lock()
 
     def put(self, webhook: Webhook) -> None:
-        self.items[(webhook.workspace_id, webhook.webhook_id)] = webhook
+        with self._lock:
+            self.items[(webhook.workspace_id, webhook.webhook_id)] = webhook.model_copy(deep=True)
 
     def get(self, workspace_id: str, webhook_id: str) -> Webhook | None:
-        return self.items.get((workspace_id, webhook_id))
+        with self._lock:
+            return self._view((workspace_id, webhook_id))
+
+    def record_failure(self, workspace_id: str, webhook_id: str, at: datetime) -> Webhook | None:
+        key = (workspace_id, webhook_id)
+        with self._lock:
+            if key not in self.items:
+                return None
+            count, since = self.streaks.get(key, (0, None))
+            self.streaks[key] = (count + 1, since or at)
+            return self._view(key)
+
+    def reset_failures(self, workspace_id: str, webhook_id: str) -> None:
+        with self._lock:
+            if (workspace_id, webhook_id) in self.items:
+                self.streaks[(workspace_id, webhook_id)] = (0, None)
 
     def list(self, workspace_id: str, *, limit: int, token: str | None) -> tuple[list[Webhook], str | None]:
-        items = [h for (ws, _), h in sorted(self.items.items()) if ws == workspace_id]
+        with self._lock:
+            items = [v for k in sorted(self.items) if k[0] == workspace_id and (v := self._view(k)) is not None]
         return page(items, lambda h: {"workspace_id": h.workspace_id, "webhook_id": h.webhook_id}, limit, token)
 
     def delete(self, workspace_id: str, webhook_id: str) -> None:
-        self.items.pop((workspace_id, webhook_id), None)
+        with self._lock:
+            self.items.pop((workspace_id, webhook_id), None)
+            self.streaks.pop((workspace_id, webhook_id), None)
+
+    def _view(self, key: tuple[str, str]) -> Webhook | None:
+        hook = self.items.get(key)
+        if hook is None:
+            return None
+        count, since = self.streaks.get(key, (0, None))
+        return hook.model_copy(deep=True, update={"failed_attempts": count, "failing_since": since})
 
 
 class InMemoryDeliveryRepository:
