@@ -82,12 +82,14 @@ def make_zip(
 
 
 @pytest.fixture(scope="session")
-def stack() -> Iterator[LocalStack]:
+def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalStack]:
     """The local stack, allow-private webhooks OFF (as in production)."""
+    # moto records requests only while a test turns its recorder on; the file stays out of the worktree.
+    recording = tmp_path_factory.mktemp("moto") / "recording.jsonl"
     s = LocalStack(
         api_port=free_port(),
         moto_port=free_port(),
-        extra_env={"PLUGYARD_WEBHOOKS_ALLOW_PRIVATE": "false"},
+        extra_env={"PLUGYARD_WEBHOOKS_ALLOW_PRIVATE": "false", "MOTO_RECORDER_FILEPATH": str(recording)},
     )
     try:
         s.start(quiet_api=True)

@@ -420,3 +420,37 @@ def test_audit_head_is_kept_apart_and_only_moves_forward_and_the_chain_key_is_cr
     assert repos.audit.chain_key(key_id) is None
     assert repos.audit.create_chain_key(key_id, "ciphertext-a") == "ciphertext-a"
     assert repos.audit.create_chain_key(key_id, "ciphertext-b") == "ciphertext-a" == repos.audit.chain_key(key_id)
+
+
+# --- indexed reads that requests rely on (no Scan) ---------------------------------------
+
+
+def test_review_queue_holds_only_pending_versions(repos: Repos) -> None:
+    pid = u("rq")
+    made = [version(pid, f"1.{i}.0", uuid.uuid4().hex * 2) for i in range(3)]
+    for v in made:
+        repos.versions.create(v)
+    repos.versions.update(made[1].model_copy(update={"state": "approved"}))
+    mine = sorted(v.version for v in repos.versions.list_pending() if v.plugin_id == pid)
+    assert mine == ["1.0.0", "1.2.0"]
+    repos.versions.update(made[0].model_copy(update={"state": "rejected"}))
+    assert [v.version for v in repos.versions.list_pending() if v.plugin_id == pid] == ["1.2.0"]
+
+
+def test_installations_on_a_version_across_workspaces(repos: Repos) -> None:
+    pid, other_pid = u("yk"), u("yk")
+    on_1 = [installation(u("ws"), pid) for _ in range(3)]
+    on_2 = installation(u("ws"), pid).model_copy(update={"version": "2.0.0"})
+    elsewhere = installation(on_1[0].workspace_id, other_pid)
+    for inst in [*on_1, on_2, elsewhere]:
+        repos.installs.create(inst)
+    found = repos.installs.list_on_version(pid, "1.0.0")
+    assert sorted(i.installation_id for i in found) == sorted(i.installation_id for i in on_1)
+    assert found[0].granted == ["tasks:read"]  # whole documents, not just keys
+    repos.installs.put(on_1[1].model_copy(update={"version": "2.0.0"}))  # upgraded: no longer on 1.0.0
+    repos.installs.delete(on_1[2])
+    assert [i.installation_id for i in repos.installs.list_on_version(pid, "1.0.0")] == [on_1[0].installation_id]
+    assert sorted(i.installation_id for i in repos.installs.list_on_version(pid, "2.0.0")) == sorted(
+        [on_1[1].installation_id, on_2.installation_id]
+    )
+    assert repos.installs.list_on_version(pid, "9.9.9") == []

@@ -8,7 +8,7 @@ from datetime import datetime
 
 from pynamodb.attributes import UnicodeAttribute
 from pynamodb.exceptions import PutError
-from pynamodb.indexes import AllProjection, GlobalSecondaryIndex
+from pynamodb.indexes import AllProjection, GlobalSecondaryIndex, KeysOnlyProjection
 from pynamodb.models import Model
 
 from chalicelib.adapters.dynamo.base import (
@@ -36,6 +36,21 @@ class ByInstallationIdIndex(GlobalSecondaryIndex["InstallationItem"]):
     installation_id = UnicodeAttribute(hash_key=True)
 
 
+class ByPluginVersionIndex(GlobalSecondaryIndex["InstallationItem"]):
+    """Installations of one plugin version in every workspace (yanks).
+
+    Keys only: installs and config changes rewrite the item often and yanks are rare, so the index is
+    written only when an installation is created, removed or moves to another version.
+    """
+
+    class Meta:
+        index_name = "by-plugin-version"
+        projection = KeysOnlyProjection()
+
+    plugin_id = UnicodeAttribute(hash_key=True)
+    version = UnicodeAttribute(range_key=True)
+
+
 class InstallationItem(DocItem):
     class Meta(TableMeta):
         purpose = "installations"
@@ -45,6 +60,7 @@ class InstallationItem(DocItem):
     installation_id = UnicodeAttribute()
     version = UnicodeAttribute(null=True)
     by_installation_id = ByInstallationIdIndex()
+    by_plugin_version = ByPluginVersionIndex()
 
 
 class PermissionItem(Model):
@@ -98,10 +114,15 @@ class DynamoInstallationRepository:
         InstallationItem(installation.workspace_id, installation.plugin_id).delete()
 
     def list_on_version(self, plugin_id: str, version: str) -> builtins.list[Installation]:
-        # Across workspaces, for yanks: rare enough that a filtered scan beats another index.
-        cond = (InstallationItem.plugin_id == plugin_id) & (InstallationItem.version == version)
+        # The keys-only index names them; the documents come in batches of 100 GetItems.
         with Translate():
-            return [i.load(Installation) for i in InstallationItem.scan(cond)]
+            keys = [
+                (i.workspace_id, i.plugin_id)
+                for i in InstallationItem.by_plugin_version.query(plugin_id, InstallationItem.version == version)
+            ]
+            found = [i.load(Installation) for i in InstallationItem.batch_get(keys)] if keys else []
+        # An installation moved to another version between the two reads is not on this one any more.
+        return sorted((i for i in found if i.version == version), key=lambda i: (i.workspace_id, i.plugin_id))
 
     @staticmethod
     def _item(inst: Installation) -> InstallationItem:

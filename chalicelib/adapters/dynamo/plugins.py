@@ -51,6 +51,16 @@ class ByDigestIndex(GlobalSecondaryIndex["VersionItem"]):
     artifact_sha256 = UnicodeAttribute(hash_key=True)
 
 
+class ByStateIndex(GlobalSecondaryIndex["VersionItem"]):
+    """Versions by review state: the review queue is one Query on ``pending``."""
+
+    class Meta:
+        index_name = "by-state"
+        projection = AllProjection()
+
+    state = UnicodeAttribute(hash_key=True)
+
+
 class VersionItem(DocItem):
     class Meta(TableMeta):
         purpose = "plugin-versions"
@@ -60,6 +70,7 @@ class VersionItem(DocItem):
     artifact_sha256 = UnicodeAttribute()
     state = UnicodeAttribute(null=True)
     by_digest = ByDigestIndex()
+    by_state = ByStateIndex()
 
 
 class DynamoPluginRepository:
@@ -124,7 +135,7 @@ class DynamoVersionRepository:
 
     def list_pending(self) -> list[PluginVersion]:
         with Translate():
-            return [i.load(PluginVersion) for i in VersionItem.scan(VersionItem.state == "pending")]
+            return [i.load(PluginVersion) for i in VersionItem.by_state.query("pending")]
 
     def update(self, version: PluginVersion) -> None:
         """Store a changed review/deprecation state; the artifact and manifest never change."""
