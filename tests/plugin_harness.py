@@ -56,12 +56,12 @@ class Harness:
     stack: LocalStack
     operator: Any
     signing_key: Ed25519PrivateKey = field(default_factory=Ed25519PrivateKey.generate)
+    publisher_id: str = field(default_factory=lambda: uid("pub"))
     clients: list[httpx.Client] = field(default_factory=list)
     # (plugin_id, version) -> sha256 of the published zip (the code cache's directory name)
     digests: dict[tuple[str, str], str] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
-        self.publisher_id = uid("pub")
         self.publisher = self.workspace(publisher_id=self.publisher_id)
         reviewer_ws = uid("ws")
         self.operator.auth.create_workspace(reviewer_ws, "reviewers")
@@ -92,6 +92,11 @@ class Harness:
         plugin_id = plugin_id or uid("plg")
         man = manifest(plugin_id, self.publisher_id, version, **overrides)
         data = make_zip(man, {name: textwrap.dedent(src) for name, src in files.items()})
+        self.publish_zip(data, plugin_id, version)
+        return plugin_id
+
+    def publish_zip(self, data: bytes, plugin_id: str, version: str) -> None:
+        """Upload, sign, submit and approve one plugin zip."""
         self.digests[(plugin_id, version)] = hashlib.sha256(data).hexdigest()
         client = self.publisher.admin
         ticket = client.post("/api/plugins/uploads")
@@ -103,7 +108,6 @@ class Harness:
         assert resp.status_code == 201, resp.text
         approve = self.reviewer.post(f"/api/review/{plugin_id}/{version}/approve", json={"reason": "test"})
         assert approve.status_code == 200, approve.text
-        return plugin_id
 
     def install(
         self,
