@@ -3,7 +3,7 @@
 from chalicelib.api import admin, events, installations, invocations, lifecycle, live, plugins, system, webhooks
 from chalicelib.api.chalice_app import ThreadSafeChalice
 from chalicelib.api.errors_middleware import problem_middleware
-from chalicelib.config import Settings
+from chalicelib.container import settings
 from chalicelib.telemetry import flush_metrics_middleware
 from chalicelib.workers import functions as workers
 
@@ -19,5 +19,5 @@ app.register_blueprint(lifecycle.bp)
 app.register_blueprint(invocations.bp)
 app.register_blueprint(events.bp)
 # Lambda loads each function as `app.<name>`: every handler chalice packages is a module-level name here.
-dispatcher, invoker, deliverer = workers.register(app, Settings())
+dispatcher, invoker, deliverer = workers.register(app, settings())
 live_connect, live_message, live_disconnect = live.register(app)  # WebSocket API: live events to clients

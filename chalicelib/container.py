@@ -72,12 +72,25 @@ from chalicelib.services.tasks import TaskService
 from chalicelib.services.triggers import TriggerService
 from chalicelib.services.webhooks import WebhookService
 
-__all__ = ["Adapters", "Services", "build_services", "in_memory_adapters", "reset_services", "services"]
+__all__ = [
+    "Adapters",
+    "Services",
+    "aws_adapters",
+    "build_services",
+    "in_memory_adapters",
+    "reset_services",
+    "services",
+    "settings",
+]
 
 
-@dataclass
+@dataclass(kw_only=True)
 class Adapters:
-    """Every port, filled in."""
+    """Every port, filled in by exactly one of two builders: ``aws_adapters`` (the real ones, on AWS and on
+    moto) or ``in_memory_adapters`` (fakes, unit tests only). No port defaults to a fake, so a production
+    wiring that forgets one fails to build instead of silently keeping data in one process's memory.
+    ``None`` on the optional ports means "the real one, chosen from Settings" (never a fake).
+    """
 
     workspaces: WorkspaceRepository
     keys: ApiKeyRepository
@@ -97,27 +110,27 @@ class Adapters:
     resolver: Resolver = system_resolver
     readiness: dict[str, Callable[[], None]] = field(default_factory=dict)
     # Plugin execution; None = chosen from Settings by container_execution.build_execution.
-    invocations: InvocationRepository = field(default_factory=InMemoryInvocationRepository)
-    plugin_data: PluginDataRepository = field(default_factory=InMemoryPluginDataRepository)
+    invocations: InvocationRepository
+    plugin_data: PluginDataRepository
     executor: PluginExecutor | None = None
     code: CodeCache | None = None
     http: HttpFetcher | None = None
     ai: AiProvider | None = None
-    # Webhook deliveries (in-memory by default; aws_adapters fills in DynamoDB and SQS).
-    deliveries: DeliveryRepository = field(default_factory=memory.InMemoryDeliveryRepository)
-    delivery_queue: DeliveryQueue = field(default_factory=memory.InMemoryDeliveryQueue)
+    # Webhook deliveries.
+    deliveries: DeliveryRepository
+    delivery_queue: DeliveryQueue
     webhook_sender: WebhookSender | None = None  # None: the httpx sender, built from Settings
-    # Events (in-memory by default; aws_adapters fills in EventBridge, SQS and DynamoDB).
-    bus: EventBus = field(default_factory=memory.InMemoryEventBus)
-    queues: WorkQueues = field(default_factory=memory.InMemoryWorkQueues)
-    tasks: TaskRepository = field(default_factory=memory.InMemoryTaskRepository)
-    subscriptions: SubscriptionRepository = field(default_factory=memory.InMemorySubscriptionRepository)
-    triggers: TriggerRepository = field(default_factory=memory.InMemoryTriggerRepository)
+    # Events.
+    bus: EventBus
+    queues: WorkQueues
+    tasks: TaskRepository
+    subscriptions: SubscriptionRepository
+    triggers: TriggerRepository
     hooks: HookRunner | None = None  # None: plugins through the execution engine
     plugin_events: PluginEventHandler | None = None  # None: plugins through the execution engine
-    metrics: Metrics = field(default_factory=InMemoryMetrics)  # EMF on AWS (Settings.metrics)
+    metrics: Metrics  # EMF on AWS (Settings.metrics)
     live: Callable[[EventEnvelope], None] | None = None  # replaces the live fan-out (None: services.live.push)
-    live_connections: LiveConnectionRepository = field(default_factory=InMemoryLiveConnectionRepository)
+    live_connections: LiveConnectionRepository
     live_sender: LiveSender | None = None  # None: chosen from Settings.live_events_url (unset: no live fan-out)
 
 
@@ -160,6 +173,17 @@ def in_memory_adapters() -> Adapters:
         idempotency=memory.InMemoryIdempotencyStore(),
         publishers=memory.InMemoryPublisherRepository(),
         generations=memory.InMemoryGenerationStore(),
+        invocations=InMemoryInvocationRepository(),
+        plugin_data=InMemoryPluginDataRepository(),
+        deliveries=memory.InMemoryDeliveryRepository(),
+        delivery_queue=memory.InMemoryDeliveryQueue(),
+        bus=memory.InMemoryEventBus(),
+        queues=memory.InMemoryWorkQueues(),
+        tasks=memory.InMemoryTaskRepository(),
+        subscriptions=memory.InMemorySubscriptionRepository(),
+        triggers=memory.InMemoryTriggerRepository(),
+        metrics=InMemoryMetrics(),
+        live_connections=InMemoryLiveConnectionRepository(),
     )
 
 
@@ -319,21 +343,34 @@ def _webhook_sender(settings: Settings, resolve: Resolver) -> WebhookSender:
 
 
 _lock = threading.Lock()
+_settings: Settings | None = None
 _services: Services | None = None
 
 
+def settings() -> Settings:
+    """The process's Settings, read from the environment once (app.py and the services share it)."""
+    global _settings
+    if _settings is None:
+        with _lock:
+            if _settings is None:
+                _settings = Settings()
+    return _settings
+
+
 def services() -> Services:
-    """The process's services, built on first use (never at import time)."""
+    """The process's services, built on first use (never at import time) from ``settings()``."""
     global _services
     if _services is None:
+        current = settings()
         with _lock:
             if _services is None:
-                settings = Settings()
-                _services = build_services(settings, aws_adapters(settings))
+                _services = build_services(current, aws_adapters(current))
     return _services
 
 
 def reset_services(value: Services | None = None) -> None:
-    """Replace the process's services (tests) or drop them so the next call rebuilds."""
-    global _services
+    """Replace the process's services (tests) or drop them (and the Settings) so the next call rebuilds."""
+    global _services, _settings
     _services = value
+    if value is None:
+        _settings = None

@@ -118,9 +118,9 @@ def main(argv: list[str] | None = None) -> None:
     sys.path.insert(0, root)
     logging.getLogger("waitress").setLevel(logging.WARNING)
     from app import app  # the project's Chalice app
-    from chalicelib.config import Settings
+    from chalicelib.container import settings as process_settings
 
-    settings = Settings()
+    settings = process_settings()  # the one read of this process, shared with its services
     # Oversize bodies are refused before they are read; the route layer checks JSON bodies again.
     wsgi = GatewayApp(app, stage=settings.stage, max_body_bytes=max(settings.max_body_bytes, 1024 * 1024))
     waitress.serve(

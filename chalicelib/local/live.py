@@ -268,10 +268,10 @@ def main(argv: list[str] | None = None) -> None:
     logging.getLogger("botocore").setLevel(logging.WARNING)
     logging.getLogger("websockets").setLevel(logging.WARNING)
 
-    from chalicelib.config import Settings
     from chalicelib.container import services
+    from chalicelib.container import settings as process_settings
 
-    settings = Settings()
+    settings = process_settings()  # the one read of this process, shared with its services
     if settings.live_secret is None:
         raise SystemExit("PLUGYARD_LIVE_SECRET must be set: it guards the control port.")
     server = LiveServer(port=args.port, control_port=args.control_port, secret=settings.live_secret.get_secret_value())

@@ -157,9 +157,9 @@ def main(argv: list[str] | None = None) -> None:
     logging.getLogger("botocore").setLevel(logging.WARNING)
     logging.getLogger("pynamodb").setLevel(logging.WARNING)  # "Override settings … not available" at start
 
-    from chalicelib.config import Settings
+    from chalicelib.container import settings as process_settings
 
-    settings = Settings()
+    settings = process_settings()  # the one read of this process, shared with its services
     sqs = _client(settings.aws_endpoint_url, settings.region)
     targets: list[tuple[str, Handler, int]] = []
     if args.queue_url:
