@@ -7,6 +7,8 @@ from urllib.parse import urlsplit, urlunsplit
 
 import httpx
 
+from chalicelib.domain.errors import NetworkError
+
 __all__ = ["HttpxFetcher"]
 
 _DROP_HEADERS = {"host", "connection", "transfer-encoding", "content-length", "proxy-authorization"}
@@ -30,6 +32,15 @@ class HttpxFetcher:
         pinned_url = urlunsplit((parts.scheme, netloc, parts.path or "/", parts.query, ""))
         out_headers = {k: v for k, v in headers.items() if k.lower() not in _DROP_HEADERS}
         out_headers["Host"] = parts.netloc.rsplit("@", 1)[-1]
+        try:
+            return self._send(method, pinned_url, out_headers, body, host)
+        except httpx.TransportError as exc:
+            # Connect refused, TLS failure, timeout: the plugin learns the network failed, nothing more.
+            raise NetworkError(f"{parts.hostname} could not be reached ({type(exc).__name__}).") from exc
+
+    def _send(
+        self, method: str, pinned_url: str, out_headers: dict[str, str], body: str | None, host: str
+    ) -> dict[str, Any]:
         with (
             httpx.Client(timeout=self._timeout, follow_redirects=False, trust_env=False) as client,
             client.stream(

@@ -83,7 +83,7 @@ def audit(r: RequestContext) -> AuditPage:
         since=r.query_time("since"),
         until=r.query_time("until"),
         limit=r.limit(),
-        token=r.query("next_token"),
+        token=r.page_token(),
     )
 
 

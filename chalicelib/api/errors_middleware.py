@@ -7,7 +7,7 @@ from collections.abc import Callable
 
 from chalice.app import Request, Response
 
-from chalicelib.api.problems import PROBLEM_TYPE, problem
+from chalicelib.api.problems import PROBLEM_TYPE, problem, request_id_of, request_instance
 
 __all__ = ["problem_middleware"]
 
@@ -41,5 +41,7 @@ def problem_middleware(request: Request, get_response: Callable[[Request], Respo
         _CODES.get(status, "http-error"),
         message.split(":")[0] if message and status != 500 else "Error",
         detail or "The request failed.",
+        instance=request_instance(request),
+        request_id=request_id_of(request),
         headers=extra,
     )

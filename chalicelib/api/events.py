@@ -49,7 +49,7 @@ def create_task(r: RequestContext) -> Task:
 
 @route(bp, "/api/tasks", "GET", summary="The workspace's tasks", tag="Tasks", response=TaskPage, query=PAGING)
 def list_tasks(r: RequestContext) -> TaskPage:
-    return services().tasks.list(r.caller, limit=r.limit(), token=r.query("next_token"))
+    return services().tasks.list(r.caller, limit=r.limit(), token=r.page_token())
 
 
 @route(bp, "/api/tasks/{task_id}", "GET", summary="One task", tag="Tasks", response=Task, errors=[401, 403, 404])

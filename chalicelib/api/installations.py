@@ -43,7 +43,7 @@ def install(r: RequestContext) -> Installation:
     errors=[400, 401, 403],
 )
 def list_installations(r: RequestContext) -> InstallationPage:
-    return services().installs.list(r.caller, limit=r.limit(), token=r.query("next_token"))
+    return services().installs.list(r.caller, limit=r.limit(), token=r.page_token())
 
 
 @route(

@@ -61,7 +61,7 @@ def invoke(r: RequestContext, installation_id: str) -> InvocationResult:
     errors=[400, 401, 403, 404],
 )
 def list_invocations(r: RequestContext, installation_id: str) -> InvocationPage:
-    return services().invocations.list(r.caller, installation_id, limit=r.limit(), token=r.query("next_token"))
+    return services().invocations.list(r.caller, installation_id, limit=r.limit(), token=r.page_token())
 
 
 def _capability(r: RequestContext, capability: str) -> Response:

@@ -34,7 +34,7 @@ def list_plugins(r: RequestContext) -> PluginPage:
         query=r.query("query"),
         category=r.query("category"),
         limit=r.query_int("limit", 20),
-        token=r.query("next_token"),
+        token=r.page_token(),
         sort=r.query("sort") or "name",
     )
 

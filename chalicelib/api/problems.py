@@ -3,17 +3,30 @@
 from __future__ import annotations
 
 import json
+import uuid
 from collections.abc import Mapping
 from typing import Any
 
-from chalice.app import Response
+from chalice.app import Request, Response
 
 from chalicelib.domain.errors import PlugyardError
 
-__all__ = ["PROBLEM_BASE", "PROBLEM_TYPE", "problem", "problem_from_error"]
+__all__ = ["PROBLEM_BASE", "PROBLEM_TYPE", "problem", "problem_from_error", "request_id_of", "request_instance"]
 
 PROBLEM_BASE = "https://plugyard.dev/problems/"
 PROBLEM_TYPE = "application/problem+json"
+
+
+def request_id_of(request: Request | None) -> str:
+    """API Gateway's request id (the local gateway sets one too); minted when there is none."""
+    ctx = (request.context if request is not None else None) or {}
+    return str(ctx.get("requestId") or ctx.get("extendedRequestId") or uuid.uuid4())
+
+
+def request_instance(request: Request | None, default: str = "/") -> str:
+    """The problem's ``instance``: the path the caller asked for."""
+    ctx = (request.context if request is not None else None) or {}
+    return str(ctx.get("path") or default)
 
 
 def problem(

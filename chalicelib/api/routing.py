@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import functools
 import json
-import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -14,11 +13,21 @@ from aws_lambda_powertools import Logger
 from chalice.app import Blueprint, Request, Response
 from pydantic import BaseModel, ValidationError
 
-from chalicelib.api.problems import problem, problem_from_error
+from chalicelib.api.paging import page_sealer
+from chalicelib.api.problems import problem, problem_from_error, request_id_of, request_instance
 from chalicelib.container import services
-from chalicelib.domain.errors import InvalidRequestError, PayloadTooLargeError, PlugyardError, ValidationFailedError
+from chalicelib.domain.errors import (
+    InvalidRequestError,
+    PathParameterEmptyError,
+    PayloadTooLargeError,
+    PlugyardError,
+    UnsupportedMediaTypeError,
+    ValidationFailedError,
+)
+from chalicelib.domain.json_input import parse_json
 from chalicelib.domain.manifest import validation_errors
 from chalicelib.domain.models import Caller
+from chalicelib.domain.pagination import PageTokenSealer
 
 __all__ = ["PAGING", "REGISTRY", "QueryParam", "RequestContext", "RouteSpec", "logger", "route"]
 
@@ -60,16 +69,31 @@ PAGING = [
 ]
 
 
+# Query parameters that page through a listing rather than choose it.
+_PAGING_PARAMS = frozenset({"limit", "next_token"})
+
+
+def _is_json(content_type: str | None) -> bool:
+    """application/json or a structured ``+json`` type, parameters (charset) ignored."""
+    media = (content_type or "").split(";", 1)[0].strip().lower()
+    return media == "application/json" or (media.startswith("application/") and media.endswith("+json"))
+
+
 class RequestContext:
     """The parts of a request a route needs, parsed once."""
 
-    def __init__(self, request: Request, caller: Caller | None) -> None:
+    def __init__(
+        self, request: Request, caller: Caller | None, *, listing: str = "", sealer: PageTokenSealer | None = None
+    ) -> None:
         self._request = request
         self._caller = caller
+        self._listing = listing
+        self._sealer = sealer
 
     @property
     def caller(self) -> Caller:
-        assert self._caller is not None, "route declared auth=False"
+        if self._caller is None:
+            raise RuntimeError("this route is declared auth=False and has no caller")
         return self._caller
 
     def header(self, name: str) -> str | None:
@@ -108,6 +132,19 @@ class RequestContext:
             raise InvalidRequestError(f"limit must be between 1 and {maximum}.", limit=limit)
         return limit
 
+    def page_scope(self) -> str:
+        """What a next_token is bound to: the listing (route, path parameters, filters) and the workspace."""
+        params: dict[str, Any] = dict(self._request.query_params or {})
+        filters = sorted((k, str(v)) for k, v in params.items() if k not in _PAGING_PARAMS)
+        workspace = self._caller.workspace_id if self._caller else "-"
+        return json.dumps([self._listing, workspace, filters], separators=(",", ":"))
+
+    def page_token(self) -> str | None:
+        """The storage position inside the ``next_token`` query parameter; 400 unless this listing issued it."""
+        if self._sealer is None:
+            raise RuntimeError("this route is not declared with a next_token query parameter")
+        return self._sealer.open(self.query("next_token"), self.page_scope())
+
     def raw_body(self) -> bytes:
         """The request body exactly as received (for signature checks and free-form JSON)."""
         raw = self._request.raw_body or b""
@@ -118,14 +155,17 @@ class RequestContext:
         return bool((self._request.raw_body or b"").strip())
 
     def body(self, model: type[B]) -> B:
-        """The JSON body validated against ``model``; 400 for bad JSON, 422 for bad content."""
+        """The JSON body validated against ``model``; 415 unless sent as JSON, 400 for bad JSON, 422 for bad content."""
         raw = self._request.raw_body or b""
         if not raw.strip():
             raise InvalidRequestError("This route needs a JSON body.")
-        try:
-            data = json.loads(raw)
-        except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-            raise InvalidRequestError(f"The body is not valid JSON: {exc}.") from exc
+        content_type = self.header("content-type")
+        if not _is_json(content_type):
+            raise UnsupportedMediaTypeError(
+                f"The body must be sent as application/json, not '{content_type or 'no Content-Type'}'.",
+                accepted=["application/json"],
+            )
+        data = parse_json(raw)
         if not isinstance(data, dict):
             raise ValidationFailedError("The body must be a JSON object.")
         try:
@@ -134,12 +174,6 @@ class RequestContext:
             raise ValidationFailedError(
                 "The body does not match the request schema.", errors=validation_errors(exc)
             ) from exc
-
-
-def _request_id(request: Request) -> str:
-    ctx = request.context or {}
-    # API Gateway sets requestId; chalice's local gateway does not, so mint one.
-    return str(ctx.get("requestId") or ctx.get("extendedRequestId") or uuid.uuid4())
 
 
 def _render(result: Any, status: int, request_id: str) -> Response:
@@ -171,13 +205,14 @@ def route(
     """Declare a route: the view gets a RequestContext and the path parameters."""
     spec = RouteSpec(path, method, summary, tag, status, body, response, auth, query or [], headers or [], errors or [])
     REGISTRY.append(spec)
+    paged = any(q.name == "next_token" for q in spec.query)
 
     def decorate(fn: Callable[..., Any]) -> Callable[..., Response]:
         @functools.wraps(fn)
         def view(**path_params: str) -> Response:
             request = bp.current_request
-            request_id = _request_id(request)
-            instance = str((request.context or {}).get("path") or path)
+            request_id = request_id_of(request)
+            instance = request_instance(request, path)
             logger.thread_safe_append_keys(request_id=request_id)
             try:
                 svc = services()
@@ -187,10 +222,19 @@ def route(
                         f"The body is {len(raw)} bytes; the limit is {svc.settings.max_body_bytes}.",
                         limit=svc.settings.max_body_bytes,
                     )
+                empty = sorted(name for name, value in path_params.items() if not value)
+                if empty:
+                    raise PathParameterEmptyError(f"The path parameter '{empty[0]}' is empty.", parameter=empty[0])
                 caller = svc.auth.authenticate(request.headers.get("authorization")) if auth else None
                 if caller is not None:
                     logger.thread_safe_append_keys(workspace_id=caller.workspace_id)
-                result = fn(RequestContext(request, caller), **path_params)
+                sealer = page_sealer(svc.settings) if paged else None
+                listing = json.dumps([method, path, sorted(path_params.items())], separators=(",", ":"))
+                ctx = RequestContext(request, caller, listing=listing, sealer=sealer)
+                result = fn(ctx, **path_params)
+                inner = getattr(result, "next_token", None) if isinstance(result, BaseModel) else None
+                if sealer is not None and isinstance(result, BaseModel) and isinstance(inner, str):
+                    result = result.model_copy(update={"next_token": sealer.seal(inner, ctx.page_scope())})
                 return _render(result, status, request_id)
             except PlugyardError as exc:
                 if exc.status >= 500:

@@ -38,7 +38,7 @@ def register(r: RequestContext) -> WebhookCreated:
 
 @route(bp, "/api/webhooks", "GET", summary="The workspace's webhooks", tag=TAG, response=WebhookPage, query=PAGING)
 def list_webhooks(r: RequestContext) -> WebhookPage:
-    return services().webhooks.list(r.caller, limit=r.limit(), token=r.query("next_token"))
+    return services().webhooks.list(r.caller, limit=r.limit(), token=r.page_token())
 
 
 @route(
@@ -162,7 +162,7 @@ def list_deliveries(r: RequestContext, webhook_id: str) -> DeliveryPage:
         webhook_id,
         status=status,  # type: ignore[arg-type]  # checked against _STATUSES above
         limit=r.limit(),
-        token=r.query("next_token"),
+        token=r.page_token(),
     )
 
 

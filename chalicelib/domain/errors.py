@@ -1,23 +1,28 @@
 """The one tree of domain errors; ``api/problems.py`` maps each to an RFC 7807 problem.
 
 PlugyardError
- ├─ InvalidRequestError (400)            malformed JSON, bad query parameters
- │   └─ PayloadTooLargeError (413)
+ ├─ InvalidRequestError (400)            malformed or too deeply nested JSON, bad query parameters
+ │   ├─ PayloadTooLargeError (413)
+ │   └─ UnsupportedMediaTypeError (415)  a body not sent as application/json
  ├─ UnauthenticatedError (401)           missing or unknown API key
  │   └─ InvalidTriggerSecretError        inbound trigger call without its secret
  ├─ ForbiddenError (403)                 role does not allow the action
  ├─ NotFoundError (404)                  also for things of another workspace
  │   ├─ PluginNotFoundError, VersionNotFoundError, InstallationNotFoundError,
  │   ├─ WebhookNotFoundError, UploadNotFoundError, ApiKeyNotFoundError
- │   └─ TaskNotFoundError, TriggerNotFoundError
+ │   ├─ TaskNotFoundError, TriggerNotFoundError
+ │   └─ PathParameterEmptyError          e.g. /api/installations//invocations
  ├─ ConflictError (409)                  already installed, version exists, key in flight
  │   ├─ TaskStateError                   e.g. completing a task that never ran
  │   └─ UpgradeAwaitsConsentError        enabling an installation whose upgrade waits for consent
  ├─ TooManyRequestsError (429)          rate or concurrency limit reached (carries retry_after_s)
  ├─ ValidationFailedError (422)          body/manifest/config does not match its schema
  │   ├─ InvalidManifestError, InvalidArtifactError, InvalidConfigError
+ │   ├─ UnsafeUrlError                   a URL the SSRF guard refuses (private target, too long, …)
+ │   │   └─ HostUnresolvableError        its host does not resolve (a network condition for http.fetch)
  │   ├─ ScopesNotGrantedError            the grant does not cover the requested scopes
  │   └─ IdempotencyKeyReusedError        same key, different request
+ ├─ NetworkError (502)                   a plugin's http.fetch could not reach its host
  └─ DependencyUnavailableError (503)     AWS dependency down (never for caller mistakes)
 """
 
@@ -30,6 +35,7 @@ __all__ = [
     "ConflictError",
     "DependencyUnavailableError",
     "ForbiddenError",
+    "HostUnresolvableError",
     "IdempotencyKeyReusedError",
     "InstallationNotFoundError",
     "InvalidArtifactError",
@@ -37,7 +43,9 @@ __all__ = [
     "InvalidManifestError",
     "InvalidRequestError",
     "InvalidTriggerSecretError",
+    "NetworkError",
     "NotFoundError",
+    "PathParameterEmptyError",
     "PayloadTooLargeError",
     "PluginNotFoundError",
     "PlugyardError",
@@ -47,6 +55,8 @@ __all__ = [
     "TooManyRequestsError",
     "TriggerNotFoundError",
     "UnauthenticatedError",
+    "UnsafeUrlError",
+    "UnsupportedMediaTypeError",
     "UpgradeAwaitsConsentError",
     "UploadNotFoundError",
     "ValidationFailedError",
@@ -78,6 +88,12 @@ class PayloadTooLargeError(InvalidRequestError):
     """The body is larger than the platform accepts."""
 
     status, code, title = 413, "payload-too-large", "The request body is too large"
+
+
+class UnsupportedMediaTypeError(InvalidRequestError):
+    """The body is not in a media type the route reads."""
+
+    status, code, title = 415, "unsupported-media-type", "Unsupported media type"
 
 
 class UnauthenticatedError(PlugyardError):
@@ -144,6 +160,12 @@ class UploadNotFoundError(NotFoundError):
     code, title = "upload-not-found", "Upload not found"
 
 
+class PathParameterEmptyError(NotFoundError):
+    """A path segment that names something is empty, so it names nothing."""
+
+    code, title = "path-parameter-empty", "A path parameter is empty"
+
+
 class ApiKeyNotFoundError(NotFoundError):
     """Unknown API key id in the caller's workspace."""
 
@@ -202,6 +224,24 @@ class IdempotencyKeyReusedError(ValidationFailedError):
     """The Idempotency-Key was already used for a different request."""
 
     code, title = "idempotency-key-reused", "Idempotency-Key reused with a different request"
+
+
+class UnsafeUrlError(ValidationFailedError):
+    """The URL points at an address the platform will not call."""
+
+    code, title = "unsafe-url", "The URL is not allowed"
+
+
+class HostUnresolvableError(UnsafeUrlError):
+    """The URL's host does not resolve; for webhooks a refusal, for ``http.fetch`` a network error."""
+
+    title = "The host does not resolve"
+
+
+class NetworkError(PlugyardError):
+    """An outbound call a plugin asked for could not reach its host (DNS, connect, timeout)."""
+
+    status, code, title = 502, "network-error", "The remote host could not be reached"
 
 
 class TooManyRequestsError(PlugyardError):

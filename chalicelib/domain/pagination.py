@@ -1,15 +1,17 @@
-"""Opaque pagination tokens: base64url JSON of a storage position, refused if tampered."""
+"""Opaque pagination tokens: base64url JSON of a storage position, sealed to the listing that issued it."""
 
 from __future__ import annotations
 
 import base64
 import binascii
+import hashlib
+import hmac
 import json
 from typing import Any
 
 from chalicelib.domain.errors import InvalidRequestError
 
-__all__ = ["decode_token", "encode_token"]
+__all__ = ["PageTokenSealer", "decode_token", "encode_token"]
 
 
 def encode_token(position: dict[str, Any] | None) -> str | None:
@@ -32,3 +34,37 @@ def decode_token(token: str | None) -> dict[str, Any] | None:
     if not isinstance(position, dict) or not all(isinstance(v, str) for v in position.values()):
         raise InvalidRequestError("next_token is not a valid pagination token.")
     return position
+
+
+class PageTokenSealer:
+    """Binds pagination tokens to the listing and workspace that issued them (HMAC-SHA256).
+
+    The storage layer's token says where a page ends; sealed, it reads ``<token>.<mac>`` where the MAC
+    covers the token and its scope (route, path parameters, filters, workspace). A token that was
+    altered, invented, or issued for another listing or workspace fails the check: a 400, never a
+    query with a position the caller made up.
+    """
+
+    def __init__(self, key: bytes) -> None:
+        if len(key) < 32:
+            raise ValueError("the pagination key must be at least 32 bytes")
+        self._key = key
+
+    def seal(self, token: str | None, scope: str) -> str | None:
+        """The token handed to the caller (None at the end of the listing)."""
+        if token is None:
+            return None
+        return f"{token}.{self._mac(token, scope)}"
+
+    def open(self, sealed: str | None, scope: str) -> str | None:
+        """The storage token inside ``sealed``; InvalidRequestError unless this listing issued it."""
+        if not sealed:
+            return None
+        token, _, mac = sealed.rpartition(".")
+        if not token or not hmac.compare_digest(mac.encode(), self._mac(token, scope).encode()):
+            raise InvalidRequestError("next_token does not belong to this listing.")
+        return token
+
+    def _mac(self, token: str, scope: str) -> str:
+        digest = hmac.new(self._key, f"{scope}\n{token}".encode(), hashlib.sha256).digest()
+        return base64.urlsafe_b64encode(digest[:20]).decode().rstrip("=")

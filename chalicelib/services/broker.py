@@ -14,12 +14,19 @@ from typing import Any, NoReturn
 from plugyard_runtime.protocol import CAPABILITY_SCOPES
 from plugyard_runtime.rules import CallLimits, RuleViolation, check_call
 
-from chalicelib.domain.errors import PlugyardError, TooManyRequestsError, ValidationFailedError
+from chalicelib.domain.errors import (
+    HostUnresolvableError,
+    NetworkError,
+    PlugyardError,
+    TooManyRequestsError,
+    UnsafeUrlError,
+    ValidationFailedError,
+)
 from chalicelib.domain.execution import CapabilityDenied
 from chalicelib.domain.iam import plugin_data_partition, plugin_event_source
 from chalicelib.domain.manifest import Manifest
 from chalicelib.domain.models import EventEnvelope, Installation
-from chalicelib.domain.netguard import Resolver, UnsafeUrlError, check_public_url, system_resolver
+from chalicelib.domain.netguard import Resolver, check_public_url, system_resolver
 from chalicelib.ports import AiProvider, Clock, EventBus, HttpFetcher, IdGenerator, PluginDataRepository, TaskRepository
 from chalicelib.services.audit import AuditService
 
@@ -197,6 +204,8 @@ class InstallationBroker:
         headers = args.get("headers") or {}
         try:
             addrs = check_public_url(url, allow_private=self._svc.allow_private, resolve=self._svc.resolve)
+        except HostUnresolvableError as exc:
+            raise NetworkError(exc.detail, url=url[:200]) from exc
         except UnsafeUrlError as exc:
             self._deny("http.fetch", "http:fetch", exc.detail)
         if self._svc.http is None:

@@ -108,6 +108,8 @@ class MarketplaceService:
     def request_upload(self, caller: Caller) -> UploadTicket:
         """A presigned PUT URL for one plugin zip, valid for a few minutes."""
         self._audit.authorize(caller, Action.PUBLISH, "plugin.upload")
+        if caller.publisher_id is None:  # nothing it uploaded could ever be submitted
+            raise ForbiddenError("This workspace is not registered as a publisher; it cannot upload plugins.")
         upload_id = self._ids.new_id()
         url, headers = self._artifacts.presign_put(
             _upload_key(caller.workspace_id, upload_id), expires_s=self._upload_ttl_s

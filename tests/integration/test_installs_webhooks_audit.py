@@ -266,7 +266,13 @@ def test_unknown_route_is_a_404_problem(stack: LocalStack, tenant: Tenant) -> No
     [
         ("GET", "/api/installations", {"headers": {"Authorization": "Bearer nope"}}, 401),
         ("GET", "/api/installations", {"headers": {"Authorization": ""}}, 401),
-        ("POST", "/api/plugins/install", {"content": b"{bad json"}, 400),
+        (
+            "POST",
+            "/api/plugins/install",
+            {"content": b"{bad json", "headers": {"Content-Type": "application/json"}},
+            400,
+        ),
+        ("POST", "/api/plugins/install", {"content": b'{"plugin_id": "x"}'}, 415),
         ("POST", "/api/plugins/install", {"json": {"plugin_id": "x", "extra": 1}}, 422),
         ("POST", "/api/plugins/install", {"json": {"plugin_id": ["x"]}}, 422),
         ("POST", "/api/plugins/install", {"content": b'{"plugin_id":"' + b"x" * 300_000 + b'"}'}, 413),

@@ -109,7 +109,9 @@ def test_plugin_owned_by_another_workspace_is_403(new_tenant: Callable[..., Tena
 
 def test_non_publisher_workspace_cannot_publish(new_tenant: Callable[..., Tenant]) -> None:
     t = new_tenant(publisher=False)
-    assert_problem(t.publish(manifest(uid("np"), "anyone")), 403, "forbidden")
+    # Refused at the first step: nothing it uploaded could ever be submitted, so it gets no upload URL.
+    body = assert_problem(t.admin.post("/api/plugins/uploads"), 403, "forbidden")
+    assert "url" not in body and "not registered as a publisher" in body["detail"]
 
 
 def test_upload_id_of_another_workspace_is_404(new_tenant: Callable[..., Tenant]) -> None:
