@@ -105,7 +105,8 @@ def package(stage: str, out: Path) -> Path:
         merge = Path(tmp) / "merge-template.yaml"
         merge.write_text(yaml.safe_dump(merged_template(), sort_keys=False), encoding="utf-8")
         cmd = [_chalice(), "package", "--stage", stage, "--merge-template", str(merge), str(out)]
-        done = subprocess.run(cmd, cwd=project, env=env, capture_output=True, text=True, check=False)
+        # chalice from this venv with the operator's own stage name; no shell.
+        done = subprocess.run(cmd, cwd=project, env=env, capture_output=True, text=True, check=False)  # noqa: S603
     if done.returncode != 0:
         raise DeployError(f"chalice package failed: {(done.stderr or done.stdout).strip()}")
     sam = out / "sam.yaml"

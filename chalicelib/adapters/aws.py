@@ -31,7 +31,9 @@ def aws_client(settings: Settings, service: str) -> Any:
     }
     if settings.aws_endpoint_url:
         kwargs.update(
-            endpoint_url=settings.aws_endpoint_url, aws_access_key_id="testing", aws_secret_access_key="testing"
+            endpoint_url=settings.aws_endpoint_url,
+            aws_access_key_id="testing",
+            aws_secret_access_key="testing",  # noqa: S106 - moto's dummy credentials, only with a local endpoint
         )
     return boto3.session.Session().client(service, **kwargs)
 

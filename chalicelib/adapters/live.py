@@ -36,7 +36,7 @@ __all__ = [
     "live_sender",
 ]
 
-LIVE_SECRET_HEADER = "X-Plugyard-Live-Secret"
+LIVE_SECRET_HEADER = "X-Plugyard-Live-Secret"  # noqa: S105 - the header's name, not a secret
 
 
 # --- connections ---------------------------------------------------------------------------------

@@ -10,7 +10,7 @@ from chalicelib.domain.events import TRIGGER_NAME_PATTERN
 
 __all__ = ["TRIGGER_SECRET_HEADER", "CreateTriggerRequest", "Trigger", "TriggerCreated", "TriggerList", "TriggerView"]
 
-TRIGGER_SECRET_HEADER = "X-Plugyard-Trigger-Secret"
+TRIGGER_SECRET_HEADER = "X-Plugyard-Trigger-Secret"  # noqa: S105 - the header's name, not a secret
 
 
 class CreateTriggerRequest(BaseModel):

@@ -124,7 +124,7 @@ def _client(service: str, endpoint_url: str, region: str) -> Any:
             endpoint_url=endpoint_url,
             region_name=region,
             aws_access_key_id="testing",  # moto's dummy credentials
-            aws_secret_access_key="testing",
+            aws_secret_access_key="testing",  # noqa: S106 - moto's dummy credentials
             config=config,
         ),
     )

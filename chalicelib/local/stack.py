@@ -148,7 +148,8 @@ class LocalStack:
             self._spawn([sys.executable, "-m", "chalicelib.local.workers"], quiet=quiet_api)
 
     def _spawn(self, cmd: list[str], quiet: bool = False) -> subprocess.Popen[bytes]:
-        proc = subprocess.Popen(
+        # Our own interpreter and modules (moto server, gateway, workers); no shell.
+        proc = subprocess.Popen(  # noqa: S603
             cmd,
             cwd=ROOT,
             env=self.env(),

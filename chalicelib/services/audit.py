@@ -99,7 +99,7 @@ class AuditService:
                     if time.monotonic() > deadline:
                         raise DependencyUnavailableError("The audit log is too busy to append; retry.") from None
                     # Another process took this position: back off a little (full jitter) and chain onto theirs.
-                    time.sleep(random.uniform(0, min(0.2, 0.005 * 2**attempt)))
+                    time.sleep(random.uniform(0, min(0.2, 0.005 * 2**attempt)))  # noqa: S311 - jitter, not a secret
                     prev = self._repo.tail(workspace_id)
                     continue
                 if len(self._tail) >= MAX_TAILS:

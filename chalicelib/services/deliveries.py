@@ -154,7 +154,7 @@ class DeliveryService:
         self._bus = bus
         self.policy = policy or RetryPolicy()
         self._limiter = limiter or RateLimiter()
-        self._rng = rng or random.Random()
+        self._rng = rng or random.Random()  # noqa: S311 - retry jitter spreads load; nothing secret depends on it
         self._sleep = sleep
         self._keys = _KeyCache()
 

@@ -359,7 +359,8 @@ class InstallService:
 
     def _refuse_enable_pending(self, caller: Caller, inst: Installation) -> None:
         pending = inst.pending_upgrade
-        assert pending is not None
+        if pending is None:
+            raise RuntimeError("only an installation whose upgrade awaits consent is refused this way")
         scopes = [change.scope for change in pending.new_scopes]
         self._audit.record(
             caller.workspace_id, caller.actor, "plugin.enable", inst.installation_id, "failed", reason="pending"

@@ -73,7 +73,7 @@ def bind_models(models: tuple[type[Model], ...], settings: Settings, table_names
         if settings.aws_endpoint_url:
             # The local AWS needs some credentials; real ones come from the environment on AWS.
             meta.aws_access_key_id = "testing"
-            meta.aws_secret_access_key = "testing"
+            meta.aws_secret_access_key = "testing"  # noqa: S105 - moto's dummy credentials, local endpoint only
         # Re-create the connection so a rebind (tests) takes effect.
         model._connection = None
         for index in getattr(model, "_indexes", {}).values():

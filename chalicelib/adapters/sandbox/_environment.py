@@ -72,10 +72,10 @@ class SandboxEnvironment:
             "--symlink", "usr/bin", "/bin",
             "--proc", "/proc",
             "--dev", "/dev",
-            "--size", str(tmpfs_mb * MIB), "--tmpfs", "/tmp",
+            "--size", str(tmpfs_mb * MIB), "--tmpfs", "/tmp",  # noqa: S108 - the sandbox's own private tmpfs
             "--ro-bind", code_dir, "/plugin",
             "--ro-bind", self.runtime_package, "/runtime/plugyard_runtime",
-            "--chdir", "/tmp",
+            "--chdir", "/tmp",  # noqa: S108 - inside the sandbox: its private tmpfs, not the host's /tmp
         ]  # fmt: skip
         if not self.python_prefix.startswith("/usr/") and self.python_prefix != "/usr":
             args += ["--ro-bind", self.python_prefix, self.python_prefix]
@@ -94,7 +94,8 @@ class SandboxEnvironment:
         argv = self.command(code_dir="/var/empty" if os.path.isdir("/var/empty") else "/usr", tmpfs_mb=1, extra_fds={})
         argv = [*argv[: argv.index(self.python) + 1], "-I", "-S", "-c", "pass"]
         try:
-            done = subprocess.run(argv, capture_output=True, timeout=20, env={}, check=False)
+            # argv is bwrap and the interpreter at absolute paths we resolved; no shell, nothing from callers.
+            done = subprocess.run(argv, capture_output=True, timeout=20, env={}, check=False)  # noqa: S603
         except (OSError, subprocess.TimeoutExpired) as exc:
             raise SandboxUnavailableError(f"bubblewrap could not start: {exc}") from None
         if done.returncode != 0:

@@ -148,7 +148,8 @@ class Worker:
         )
         try:
             self._proc = self._launcher(
-                lambda: subprocess.Popen(
+                # bwrap's argv from our own resolved paths; the plugin's code is only bound read-only inside it.
+                lambda: subprocess.Popen(  # noqa: S603
                     [*argv, str(to_r), str(from_w)],
                     stdin=subprocess.DEVNULL,
                     stdout=log_w,
