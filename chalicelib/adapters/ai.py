@@ -7,15 +7,9 @@ from typing import Any
 
 import httpx
 
-from chalicelib.domain.errors import DependencyUnavailableError
+from chalicelib.domain.errors import AiUnavailableError
 
 __all__ = ["AiUnavailableError", "BedrockAiProvider", "LocalAiProvider", "NoAiProvider", "OpenAiCompatibleProvider"]
-
-
-class AiUnavailableError(DependencyUnavailableError):
-    """No AI backend is configured, or it failed; the plugin gets this message."""
-
-    code, title = "ai-unavailable", "AI completion is unavailable"
 
 
 class LocalAiProvider:

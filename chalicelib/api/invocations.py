@@ -8,7 +8,7 @@ from typing import Any
 from chalice.app import Blueprint, Response
 from pydantic import BaseModel, ConfigDict, Field
 
-from chalicelib.api.problems import problem
+from chalicelib.api.problems import problem, status_of
 from chalicelib.api.routing import PAGING, RequestContext, route
 from chalicelib.container import services
 from chalicelib.domain.errors import PlugyardError, UnauthenticatedError
@@ -77,9 +77,9 @@ def _capability(r: RequestContext, capability: str) -> Response:
     except UnauthenticatedError:
         raise  # a 401 problem: forged, expired or misapplied token
     except PlugyardError as exc:
-        if exc.status == 429:
+        if status_of(exc) == 429:
             raise  # a 429 problem with Retry-After
-        status = exc.status if exc.status < 500 else 503
+        status = status_of(exc) if status_of(exc) < 500 else 503
         return _refusal(status, exc.code, exc.title, type(exc).__name__, exc.detail)
     body = json.dumps(CapabilityReply(ok=True, result=result).model_dump(exclude_none=True), default=str)
     return Response(body=body, status_code=200, headers={"Content-Type": "application/json"})

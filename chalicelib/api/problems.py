@@ -9,12 +9,58 @@ from typing import Any
 
 from chalice.app import Request, Response
 
-from chalicelib.domain.errors import PlugyardError
+from chalicelib.domain.errors import (
+    ConflictError,
+    DependencyUnavailableError,
+    ForbiddenError,
+    InvalidRequestError,
+    NetworkError,
+    NotFoundError,
+    PayloadTooLargeError,
+    PlugyardError,
+    TooManyRequestsError,
+    UnauthenticatedError,
+    UnsupportedMediaTypeError,
+    ValidationFailedError,
+)
 
-__all__ = ["PROBLEM_BASE", "PROBLEM_TYPE", "problem", "problem_from_error", "request_id_of", "request_instance"]
+__all__ = [
+    "HTTP_STATUS",
+    "PROBLEM_BASE",
+    "PROBLEM_TYPE",
+    "problem",
+    "problem_from_error",
+    "request_id_of",
+    "request_instance",
+    "status_of",
+]
 
 PROBLEM_BASE = "https://plugyard.dev/problems/"
 PROBLEM_TYPE = "application/problem+json"
+
+
+# The one table from the error tree (domain/errors.py) to HTTP: an error answers with the status of
+# its nearest ancestor listed here. Caller mistakes are 4xx; only a failing dependency is a 5xx.
+HTTP_STATUS: dict[type[PlugyardError], int] = {
+    PlugyardError: 500,
+    InvalidRequestError: 400,
+    UnauthenticatedError: 401,
+    ForbiddenError: 403,
+    NotFoundError: 404,
+    ConflictError: 409,
+    PayloadTooLargeError: 413,
+    UnsupportedMediaTypeError: 415,
+    ValidationFailedError: 422,
+    TooManyRequestsError: 429,
+    NetworkError: 502,
+    DependencyUnavailableError: 503,
+}
+
+
+def status_of(exc: PlugyardError | type[PlugyardError]) -> int:
+    """The HTTP status of a domain error, from HTTP_STATUS."""
+    cls = exc if isinstance(exc, type) else type(exc)
+    return next(HTTP_STATUS[c] for c in cls.__mro__ if c in HTTP_STATUS)
 
 
 def request_id_of(request: Request | None) -> str:
@@ -65,7 +111,7 @@ def problem_from_error(exc: PlugyardError, *, instance: str | None, request_id: 
     if retry is not None:
         headers["Retry-After"] = str(retry)
     return problem(
-        exc.status,
+        status_of(exc),
         exc.code,
         exc.title,
         exc.detail,

@@ -14,7 +14,7 @@ from chalice.app import Blueprint, Request, Response
 from pydantic import BaseModel, ValidationError
 
 from chalicelib.api.paging import page_sealer
-from chalicelib.api.problems import problem, problem_from_error, request_id_of, request_instance
+from chalicelib.api.problems import problem, problem_from_error, request_id_of, request_instance, status_of
 from chalicelib.container import services
 from chalicelib.domain.errors import (
     InvalidRequestError,
@@ -237,7 +237,7 @@ def route(
                     result = result.model_copy(update={"next_token": sealer.seal(inner, ctx.page_scope())})
                 return _render(result, status, request_id)
             except PlugyardError as exc:
-                if exc.status >= 500:
+                if status_of(exc) >= 500:
                     logger.exception("dependency failure", extra={"code": exc.code})
                 return problem_from_error(exc, instance=instance, request_id=request_id)
             except Exception:

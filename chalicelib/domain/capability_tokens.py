@@ -16,17 +16,11 @@ from datetime import datetime, timedelta
 
 from pydantic import BaseModel, ConfigDict, ValidationError
 
-from chalicelib.domain.errors import UnauthenticatedError
+from chalicelib.domain.errors import InvalidCapabilityTokenError
 
 __all__ = ["CapabilityClaims", "CapabilityTokenSigner", "InvalidCapabilityTokenError"]
 
 _MIN_KEY_BYTES = 32
-
-
-class InvalidCapabilityTokenError(UnauthenticatedError):
-    """Missing, forged, expired or misapplied capability token."""
-
-    code, title = "invalid-capability-token", "Invalid capability token"
 
 
 class CapabilityClaims(BaseModel):

@@ -1,29 +1,44 @@
-"""The one tree of domain errors; ``api/problems.py`` maps each to an RFC 7807 problem.
+"""The one tree of errors; ``api/problems.py`` maps it to RFC 7807 problems in one table.
 
-PlugyardError
- ├─ InvalidRequestError (400)            malformed or too deeply nested JSON, bad query parameters
- │   ├─ PayloadTooLargeError (413)
- │   └─ UnsupportedMediaTypeError (415)  a body not sent as application/json
- ├─ UnauthenticatedError (401)           missing or unknown API key
- │   └─ InvalidTriggerSecretError        inbound trigger call without its secret
- ├─ ForbiddenError (403)                 role does not allow the action
- ├─ NotFoundError (404)                  also for things of another workspace
+Each caller-facing error has a stable ``code`` (the problem's ``type`` is ``…/problems/<code>``) and a
+``title``; which HTTP status a branch answers with is decided by the table in the API layer (shown
+here in brackets).
+
+PlugyardError [500]
+ ├─ InvalidRequestError [400]            malformed or too deeply nested JSON, bad query parameters
+ │   ├─ PayloadTooLargeError [413]
+ │   └─ UnsupportedMediaTypeError [415]  a body not sent as application/json
+ ├─ UnauthenticatedError [401]           missing or unknown API key
+ │   ├─ InvalidTriggerSecretError        inbound trigger call without its secret
+ │   └─ InvalidCapabilityTokenError      a plugin's capability token is forged, expired or misapplied
+ ├─ ForbiddenError [403]                 role does not allow the action
+ ├─ NotFoundError [404]                  also for things of another workspace
  │   ├─ PluginNotFoundError, VersionNotFoundError, InstallationNotFoundError,
- │   ├─ WebhookNotFoundError, UploadNotFoundError, ApiKeyNotFoundError
- │   ├─ TaskNotFoundError, TriggerNotFoundError
+ │   ├─ WebhookNotFoundError, UploadNotFoundError, ApiKeyNotFoundError, PublisherNotFoundError,
+ │   ├─ TaskNotFoundError, TriggerNotFoundError, DeliveryNotFoundError
  │   └─ PathParameterEmptyError          e.g. /api/installations//invocations
- ├─ ConflictError (409)                  already installed, version exists, key in flight
+ ├─ ConflictError [409]                  already installed, version exists, key in flight
  │   ├─ TaskStateError                   e.g. completing a task that never ran
- │   └─ UpgradeAwaitsConsentError        enabling an installation whose upgrade waits for consent
- ├─ TooManyRequestsError (429)          rate or concurrency limit reached (carries retry_after_s)
- ├─ ValidationFailedError (422)          body/manifest/config does not match its schema
- │   ├─ InvalidManifestError, InvalidArtifactError, InvalidConfigError
+ │   ├─ UpgradeAwaitsConsentError        enabling an installation whose upgrade waits for consent
+ │   └─ ConflictDuringRequeueError       a delivery changed while it was queued again
+ ├─ TooManyRequestsError [429]           rate or concurrency limit reached (carries retry_after_s)
+ ├─ ValidationFailedError [422]          body/manifest/config does not match its schema
+ │   ├─ InvalidManifestError, InvalidArtifactError, InvalidConfigError, InvalidSignatureError
  │   ├─ UnsafeUrlError                   a URL the SSRF guard refuses (private target, too long, …)
  │   │   └─ HostUnresolvableError        its host does not resolve (a network condition for http.fetch)
  │   ├─ ScopesNotGrantedError            the grant does not cover the requested scopes
- │   └─ IdempotencyKeyReusedError        same key, different request
- ├─ NetworkError (502)                   a plugin's http.fetch could not reach its host
- └─ DependencyUnavailableError (503)     AWS dependency down (never for caller mistakes)
+ │   ├─ IdempotencyKeyReusedError        same key, different request
+ │   └─ CapabilityFailedError            a plugin's capability call was wrong or could not be served
+ ├─ NetworkError [502]                   a plugin's http.fetch could not reach its host
+ └─ DependencyUnavailableError [503]     AWS dependency down (never for caller mistakes)
+     └─ AiUnavailableError               no AI backend, or it failed
+
+Not for callers (never rendered as problems):
+ CapabilityDenied                        a broker's refusal of an ungranted scope (the plugin sees PermissionDenied)
+ HookFailedError                         a synchronous hook's plugin ran without success
+ PoisonMessageError                      a queue message no retry can fix (goes to the DLQ)
+ SignatureVerificationError              an incoming webhook signature does not verify
+ EngineNotWiredError, SandboxUnavailableError, MigrationError, ProvisionError   operator-facing failures
 """
 
 from __future__ import annotations
@@ -31,25 +46,40 @@ from __future__ import annotations
 from typing import Any
 
 __all__ = [
+    "AiUnavailableError",
     "ApiKeyNotFoundError",
+    "CapabilityDenied",
+    "CapabilityFailedError",
+    "ConflictDuringRequeueError",
     "ConflictError",
+    "DeliveryNotFoundError",
     "DependencyUnavailableError",
+    "EngineNotWiredError",
     "ForbiddenError",
+    "HookFailedError",
     "HostUnresolvableError",
     "IdempotencyKeyReusedError",
     "InstallationNotFoundError",
     "InvalidArtifactError",
+    "InvalidCapabilityTokenError",
     "InvalidConfigError",
     "InvalidManifestError",
     "InvalidRequestError",
+    "InvalidSignatureError",
     "InvalidTriggerSecretError",
+    "MigrationError",
     "NetworkError",
     "NotFoundError",
     "PathParameterEmptyError",
     "PayloadTooLargeError",
     "PluginNotFoundError",
     "PlugyardError",
+    "PoisonMessageError",
+    "ProvisionError",
+    "PublisherNotFoundError",
+    "SandboxUnavailableError",
     "ScopesNotGrantedError",
+    "SignatureVerificationError",
     "TaskNotFoundError",
     "TaskStateError",
     "TooManyRequestsError",
@@ -68,7 +98,6 @@ __all__ = [
 class PlugyardError(Exception):
     """Base of every error a caller may see; ``code`` is the stable problem type."""
 
-    status = 500
     code = "internal-error"
     title = "Internal error"
 
@@ -81,37 +110,37 @@ class PlugyardError(Exception):
 class InvalidRequestError(PlugyardError):
     """The request cannot be parsed."""
 
-    status, code, title = 400, "invalid-request", "The request is malformed"
+    code, title = "invalid-request", "The request is malformed"
 
 
 class PayloadTooLargeError(InvalidRequestError):
     """The body is larger than the platform accepts."""
 
-    status, code, title = 413, "payload-too-large", "The request body is too large"
+    code, title = "payload-too-large", "The request body is too large"
 
 
 class UnsupportedMediaTypeError(InvalidRequestError):
     """The body is not in a media type the route reads."""
 
-    status, code, title = 415, "unsupported-media-type", "Unsupported media type"
+    code, title = "unsupported-media-type", "Unsupported media type"
 
 
 class UnauthenticatedError(PlugyardError):
     """No valid API key."""
 
-    status, code, title = 401, "unauthenticated", "Authentication required"
+    code, title = "unauthenticated", "Authentication required"
 
 
 class ForbiddenError(PlugyardError):
     """The caller's role does not allow this action."""
 
-    status, code, title = 403, "forbidden", "Not allowed"
+    code, title = "forbidden", "Not allowed"
 
 
 class NotFoundError(PlugyardError):
     """Nothing of that name is visible to the caller."""
 
-    status, code, title = 404, "not-found", "Not found"
+    code, title = "not-found", "Not found"
 
 
 class PluginNotFoundError(NotFoundError):
@@ -175,7 +204,7 @@ class ApiKeyNotFoundError(NotFoundError):
 class ConflictError(PlugyardError):
     """The request conflicts with the current state."""
 
-    status, code, title = 409, "conflict", "Conflict"
+    code, title = "conflict", "Conflict"
 
 
 class UpgradeAwaitsConsentError(ConflictError):
@@ -187,7 +216,7 @@ class UpgradeAwaitsConsentError(ConflictError):
 class ValidationFailedError(PlugyardError):
     """The request is well-formed but its content is invalid."""
 
-    status, code, title = 422, "validation-failed", "The request is invalid"
+    code, title = "validation-failed", "The request is invalid"
 
 
 class InvalidManifestError(ValidationFailedError):
@@ -241,19 +270,19 @@ class HostUnresolvableError(UnsafeUrlError):
 class NetworkError(PlugyardError):
     """An outbound call a plugin asked for could not reach its host (DNS, connect, timeout)."""
 
-    status, code, title = 502, "network-error", "The remote host could not be reached"
+    code, title = "network-error", "The remote host could not be reached"
 
 
 class TooManyRequestsError(PlugyardError):
     """A rate or concurrency limit was reached; retry after ``retry_after_s`` (sent as Retry-After)."""
 
-    status, code, title = 429, "too-many-requests", "Too many requests"
+    code, title = "too-many-requests", "Too many requests"
 
 
 class DependencyUnavailableError(PlugyardError):
     """A backing service is unreachable; the caller may retry."""
 
-    status, code, title = 503, "dependency-unavailable", "A backing service is unavailable"
+    code, title = "dependency-unavailable", "A backing service is unavailable"
 
 
 # --- events, tasks and triggers (the events issue) ----------------------------------------------
@@ -289,3 +318,106 @@ class TaskStateError(ConflictError):
     """The task is not in a state that allows the transition."""
 
     code, title = "task-state-conflict", "The task is not in a state that allows this"
+
+
+# --- raised by services and adapters, shown to callers through the table in api/problems.py ----
+
+
+class PublisherNotFoundError(NotFoundError):
+    """No such publisher."""
+
+    code, title = "publisher-not-found", "Publisher not found"
+
+
+class DeliveryNotFoundError(NotFoundError):
+    """Unknown delivery of a webhook in the caller's workspace."""
+
+    code, title = "delivery-not-found", "Delivery not found"
+
+    def __init__(self, webhook_id: str, delivery_id: str) -> None:
+        super().__init__(
+            f"Webhook '{webhook_id}' has no delivery '{delivery_id}'.", webhook_id=webhook_id, delivery_id=delivery_id
+        )
+
+
+class ConflictDuringRequeueError(ConflictError):
+    """The delivery changed while it was being queued again; the caller may retry."""
+
+    code, title = "delivery-busy", "The delivery is being processed"
+
+    def __init__(self, delivery_id: str) -> None:
+        super().__init__(
+            "The delivery changed while it was being queued; retry shortly.", delivery_id=delivery_id, retry_after_s=1
+        )
+
+
+class CapabilityFailedError(ValidationFailedError):
+    """A capability call the plugin got wrong (bad arguments, over a cap) or the host could not serve."""
+
+    code, title = "capability-failed", "The capability call failed"
+
+
+class InvalidCapabilityTokenError(UnauthenticatedError):
+    """Missing, forged, expired or misapplied capability token."""
+
+    code, title = "invalid-capability-token", "Invalid capability token"
+
+
+class InvalidSignatureError(ValidationFailedError):
+    """The artifact's signature is missing, malformed, or made by no registered key."""
+
+    code, title = "invalid-signature", "The artifact signature is invalid"
+
+
+class AiUnavailableError(DependencyUnavailableError):
+    """No AI backend is configured, or it failed; the plugin gets this message."""
+
+    code, title = "ai-unavailable", "AI completion is unavailable"
+
+
+# --- not for callers: signals and operator failures, never rendered as problems -------------
+
+
+class EngineNotWiredError(RuntimeError):
+    """No execution engine is wired into this process, so a plugin that should run cannot."""
+
+
+class HookFailedError(Exception):
+    """The hook's plugin ran but did not succeed (status carried for the outcome)."""
+
+    def __init__(self, status: str) -> None:
+        super().__init__(status)
+        self.status = status
+
+
+class MigrationError(RuntimeError):
+    """A migration run could not proceed (unknown id, lock held, gap in the applied history)."""
+
+
+class ProvisionError(RuntimeError):
+    """The stack could not be created; the message carries CloudFormation's reasons."""
+
+
+class PoisonMessageError(Exception):
+    """A message no retry can fix (unparseable, wrong shape); it goes to the DLQ with ``reason``."""
+
+    def __init__(self, reason: str, code: str = "malformed-message") -> None:
+        super().__init__(reason)
+        self.reason = reason
+        self.code = code
+
+
+class CapabilityDenied(Exception):
+    """Raised by a broker when the installation lacks the scope a capability needs."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+
+class SignatureVerificationError(Exception):
+    """A signature does not verify (or its headers are missing or out of the time window)."""
+
+
+class SandboxUnavailableError(RuntimeError):
+    """The machine cannot run the bubblewrap sandbox; plugins are never run unsandboxed instead."""

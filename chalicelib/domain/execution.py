@@ -11,6 +11,8 @@ from typing import Any, Literal
 from plugyard_runtime.protocol import CAPABILITIES
 from pydantic import BaseModel, ConfigDict, Field
 
+from chalicelib.domain.errors import CapabilityDenied
+
 __all__ = [
     "CAPABILITY_NAMES",
     "Broker",
@@ -35,14 +37,6 @@ InvocationStatus = Literal[
 
 # The one capability table is plugyard_runtime.protocol's; this is its set of names.
 CAPABILITY_NAMES: frozenset[str] = CAPABILITIES
-
-
-class CapabilityDenied(Exception):
-    """Raised by a broker when the installation lacks the scope a capability needs."""
-
-    def __init__(self, message: str) -> None:
-        super().__init__(message)
-        self.message = message
 
 
 # broker(capability_name, args) -> result; raises CapabilityDenied, anything else becomes an error frame.

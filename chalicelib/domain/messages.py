@@ -13,6 +13,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ValidationError
 
+from chalicelib.domain.errors import PoisonMessageError
 from chalicelib.domain.models import EventEnvelope
 
 __all__ = [
@@ -25,15 +26,6 @@ __all__ = [
     "parse_target",
     "webhook_target",
 ]
-
-
-class PoisonMessageError(Exception):
-    """A message no retry can fix (unparseable, wrong shape); it goes to the DLQ with ``reason``."""
-
-    def __init__(self, reason: str, code: str = "malformed-message") -> None:
-        super().__init__(reason)
-        self.reason = reason
-        self.code = code
 
 
 class InvokeMessage(BaseModel):

@@ -9,15 +9,9 @@ import hashlib
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
-from chalicelib.domain.errors import ValidationFailedError
+from chalicelib.domain.errors import InvalidSignatureError
 
 __all__ = ["InvalidSignatureError", "key_fingerprint", "load_public_key", "sign_digest", "verify_digest"]
-
-
-class InvalidSignatureError(ValidationFailedError):
-    """The artifact's signature is missing, malformed, or made by no registered key."""
-
-    code, title = "invalid-signature", "The artifact signature is invalid"
 
 
 def _b64(value: str, what: str) -> bytes:

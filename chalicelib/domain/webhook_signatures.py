@@ -23,6 +23,8 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey,
 from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 from standardwebhooks.webhooks import Webhook as StandardWebhook
 
+from chalicelib.domain.errors import SignatureVerificationError
+
 __all__ = [
     "SignatureScheme",
     "SignatureVerificationError",
@@ -37,10 +39,6 @@ __all__ = [
 
 SignatureScheme = Literal["v1", "v1a"]
 TOLERANCE = timedelta(minutes=5)
-
-
-class SignatureVerificationError(Exception):
-    """A signature does not verify (or its headers are missing or out of the time window)."""
 
 
 def new_secret() -> str:

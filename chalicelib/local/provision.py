@@ -29,6 +29,8 @@ from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
 from botocore.parsers import ResponseParserError
 
+from chalicelib.domain.errors import ProvisionError
+
 __all__ = ["ProvisionError", "provision", "stack_name", "template_path"]
 
 _TIMEOUT_S = 60.0
@@ -36,10 +38,6 @@ _POLL_S = 0.05
 _TEMPLATE_HASH_TAG = "plugyard:template-sha256"
 _DONE = frozenset({"CREATE_COMPLETE", "UPDATE_COMPLETE"})
 _IN_PROGRESS = frozenset({"CREATE_IN_PROGRESS", "UPDATE_IN_PROGRESS", "UPDATE_COMPLETE_CLEANUP_IN_PROGRESS"})
-
-
-class ProvisionError(RuntimeError):
-    """The stack could not be created; the message carries CloudFormation's reasons."""
 
 
 def template_path() -> Path:

@@ -20,6 +20,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from chalicelib.config import Settings
+from chalicelib.domain.errors import MigrationError
 
 __all__ = [
     "MIGRATIONS",
@@ -35,10 +36,6 @@ __all__ = [
 STATE_PK = "migration"
 LOCK_PK = "migration-lock"
 LOCK_TTL_S = 15 * 60
-
-
-class MigrationError(RuntimeError):
-    """A migration run could not proceed (unknown id, lock held, gap in the applied history)."""
 
 
 @dataclass(frozen=True)

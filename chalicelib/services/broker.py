@@ -15,12 +15,12 @@ from plugyard_runtime.protocol import CAPABILITY_SCOPES
 from plugyard_runtime.rules import CallLimits, RuleViolation, check_call
 
 from chalicelib.domain.errors import (
+    CapabilityFailedError,
     HostUnresolvableError,
     NetworkError,
     PlugyardError,
     TooManyRequestsError,
     UnsafeUrlError,
-    ValidationFailedError,
 )
 from chalicelib.domain.execution import CapabilityDenied
 from chalicelib.domain.iam import plugin_data_partition, plugin_event_source
@@ -36,12 +36,6 @@ log = logging.getLogger(__name__)
 
 # The capability table and the argument rules live in plugyard_runtime (protocol, rules): the sandbox,
 # the Lambda bootstrap, the test kit and this broker all read the same ones.
-
-
-class CapabilityFailedError(ValidationFailedError):
-    """A capability call the plugin got wrong (bad arguments, over a cap) or the host could not serve."""
-
-    code, title = "capability-failed", "The capability call failed"
 
 
 @dataclass(frozen=True)

@@ -37,7 +37,11 @@ from chalicelib.domain.deliveries import (
     Trigger,
     ulid_floor,
 )
-from chalicelib.domain.errors import ConflictError, NotFoundError, WebhookNotFoundError
+from chalicelib.domain.errors import (
+    ConflictDuringRequeueError,
+    DeliveryNotFoundError,
+    WebhookNotFoundError,
+)
 from chalicelib.domain.models import Caller, EventEnvelope, Webhook
 from chalicelib.domain.permissions import Action
 from chalicelib.domain.webhook_signatures import signed_headers
@@ -62,17 +66,6 @@ SYSTEM_ACTOR = "system:deliverer"
 RETENTION = timedelta(days=30)
 # Rate-limit waits up to this long happen in the worker; longer ones go back on the queue.
 MAX_INLINE_WAIT_S = 1.0
-
-
-class DeliveryNotFoundError(NotFoundError):
-    """Unknown delivery of a webhook in the caller's workspace."""
-
-    code, title = "delivery-not-found", "Delivery not found"
-
-    def __init__(self, webhook_id: str, delivery_id: str) -> None:
-        super().__init__(
-            f"Webhook '{webhook_id}' has no delivery '{delivery_id}'.", webhook_id=webhook_id, delivery_id=delivery_id
-        )
 
 
 class RateLimiter:
@@ -442,17 +435,6 @@ class DeliveryService:
         if delivery is None or delivery.workspace_id != caller.workspace_id:
             raise DeliveryNotFoundError(webhook_id, delivery_id)
         return delivery
-
-
-class ConflictDuringRequeueError(ConflictError):
-    """The delivery changed while it was being queued again; the caller may retry."""
-
-    code, title = "delivery-busy", "The delivery is being processed"
-
-    def __init__(self, delivery_id: str) -> None:
-        super().__init__(
-            "The delivery changed while it was being queued; retry shortly.", delivery_id=delivery_id, retry_after_s=1
-        )
 
 
 def _new_delivery(

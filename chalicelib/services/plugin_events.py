@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 from typing import Any, Protocol
 
+from chalicelib.domain.errors import EngineNotWiredError, HookFailedError
 from chalicelib.domain.events import parse_trigger_event_type
 from chalicelib.domain.models import EventEnvelope, Installation
 from chalicelib.ports import VersionRepository
@@ -43,18 +44,6 @@ class _Runner(Protocol):
         actor: str,
         timeout_cap_s: float | None = None,
     ) -> Any: ...
-
-
-class EngineNotWiredError(RuntimeError):
-    """No execution engine is wired into this process, so a plugin that should run cannot."""
-
-
-class HookFailedError(Exception):
-    """The hook's plugin ran but did not succeed (status carried for the outcome)."""
-
-    def __init__(self, status: str) -> None:
-        super().__init__(status)
-        self.status = status
 
 
 def _snake(text: str) -> str:

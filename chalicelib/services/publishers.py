@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from chalicelib.domain.errors import ForbiddenError, NotFoundError
+from chalicelib.domain.errors import ForbiddenError, NotFoundError, PublisherNotFoundError
 from chalicelib.domain.models import Caller, Publisher, PublisherKey, PublisherView, RegisterKeyRequest
 from chalicelib.domain.permissions import Action
 from chalicelib.domain.publisher_signing import InvalidSignatureError, key_fingerprint, load_public_key, verify_digest
@@ -12,12 +12,6 @@ from chalicelib.ports import Clock, PublisherRepository
 from chalicelib.services.audit import AuditService
 
 __all__ = ["PublisherNotFoundError", "PublisherService"]
-
-
-class PublisherNotFoundError(NotFoundError):
-    """No such publisher."""
-
-    code, title = "publisher-not-found", "Publisher not found"
 
 
 class PublisherService:

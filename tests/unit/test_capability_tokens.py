@@ -6,6 +6,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from chalicelib.api.problems import status_of
 from chalicelib.domain.capability_tokens import CapabilityClaims, CapabilityTokenSigner, InvalidCapabilityTokenError
 
 NOW = datetime(2026, 1, 1, 12, 0, tzinfo=UTC)
@@ -63,4 +64,4 @@ def test_short_keys_are_rejected() -> None:
 
 
 def test_refusal_is_a_401() -> None:
-    assert InvalidCapabilityTokenError("x").status == 401
+    assert status_of(InvalidCapabilityTokenError("x")) == 401

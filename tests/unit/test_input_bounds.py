@@ -9,6 +9,7 @@ import socket
 import pytest
 
 from chalicelib.adapters.http_fetch import HttpxFetcher
+from chalicelib.api.problems import status_of
 from chalicelib.domain.errors import HostUnresolvableError, InvalidRequestError, NetworkError, UnsafeUrlError
 from chalicelib.domain.json_input import MAX_JSON_DEPTH, json_depth, parse_json
 from chalicelib.domain.netguard import MAX_URL_LENGTH, check_public_url, is_public_address, system_resolver
@@ -29,7 +30,7 @@ def test_deep_json_is_a_400_not_a_recursion_error(opener: str) -> None:
     bomb = opener * 100_000 + "1" + closer * 100_000
     with pytest.raises(InvalidRequestError) as exc:
         parse_json(bomb.encode())
-    assert exc.value.status == 400 and exc.value.extensions["max_depth"] == MAX_JSON_DEPTH
+    assert status_of(exc.value) == 400 and exc.value.extensions["max_depth"] == MAX_JSON_DEPTH
 
 
 def test_json_at_the_depth_limit_parses() -> None:
@@ -143,7 +144,7 @@ def test_offline_dns_failure_in_http_fetch_is_a_network_error() -> None:
 def test_unresolvable_hosts_stay_a_422_refusal_for_webhooks() -> None:
     with pytest.raises(HostUnresolvableError) as exc:
         check_public_url("https://nowhere.invalid/", allow_private=False)
-    assert exc.value.status == 422
+    assert status_of(exc.value) == 422
 
 
 def test_a_refused_connection_is_a_network_error() -> None:

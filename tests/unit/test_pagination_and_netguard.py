@@ -7,6 +7,7 @@ import json
 
 import pytest
 
+from chalicelib.api.problems import status_of
 from chalicelib.domain.errors import InvalidRequestError
 from chalicelib.domain.netguard import UnsafeUrlError, check_public_url
 from chalicelib.domain.pagination import decode_token, encode_token
@@ -38,7 +39,7 @@ def test_end_of_listing_has_no_token() -> None:
 def test_tampered_tokens_are_refused(token: str) -> None:
     with pytest.raises(InvalidRequestError) as exc:
         decode_token(token)
-    assert exc.value.status == 400
+    assert status_of(exc.value) == 400
 
 
 @pytest.mark.parametrize(
@@ -62,7 +63,7 @@ def test_tampered_tokens_are_refused(token: str) -> None:
 def test_private_targets_are_refused(url: str) -> None:
     with pytest.raises(UnsafeUrlError) as exc:
         check_public_url(url, allow_private=False, resolve=fake_resolver_or_literal)
-    assert exc.value.status == 422 and exc.value.code == "unsafe-url"
+    assert status_of(exc.value) == 422 and exc.value.code == "unsafe-url"
 
 
 def fake_resolver_or_literal(host: str, port: int) -> list[str]:

@@ -8,6 +8,7 @@ from typing import Any
 import pytest
 from conftest import make_zip, manifest
 
+from chalicelib.api.problems import status_of
 from chalicelib.domain.errors import (
     ConflictError,
     ForbiddenError,
@@ -87,7 +88,7 @@ def test_revoked_key_stops_working_and_is_audited(world: World) -> None:
     assert [r.target for r in audit(world, ws, "api_key.revoke")] == [made.key_id]
     with pytest.raises(Exception) as exc:
         world.services.auth.revoke_key(admin, made.key_id)
-    assert exc.value.status == 404  # type: ignore[attr-defined]
+    assert status_of(exc.value) == 404  # type: ignore[arg-type]
 
 
 def test_workspace_ids_are_unique(world: World) -> None:
@@ -308,7 +309,7 @@ def test_missing_scopes_are_listed_and_audited_as_denied(world: World, pub: Call
         world.services.installs.install(
             pub, InstallRequest(plugin_id=slackish, grant=["tasks:read"], config={"channel": "#a"})
         )
-    assert exc.value.status == 422 and exc.value.extensions["missing_scopes"] == ["http:fetch"]
+    assert status_of(exc.value) == 422 and exc.value.extensions["missing_scopes"] == ["http:fetch"]
     [rec] = audit(world, pub.workspace_id, "plugin.install")
     assert (rec.outcome, rec.target, rec.detail["reason"]) == ("denied", "slackish@1.1.0", "scopes-not-granted")
 

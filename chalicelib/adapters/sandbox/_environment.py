@@ -10,16 +10,14 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
+from chalicelib.domain.errors import SandboxUnavailableError
+
 __all__ = ["SandboxEnvironment", "SandboxUnavailableError"]
 
 MIB = 1024 * 1024
 
 # Runs inside the sandbox: put the runtime on the path and hand over to the worker.
 _BOOTSTRAP = "import sys;sys.path.insert(0,'/runtime');from plugyard_runtime._worker import main;main()"
-
-
-class SandboxUnavailableError(RuntimeError):
-    """The machine cannot run the bubblewrap sandbox; plugins are never run unsandboxed instead."""
 
 
 @dataclass(frozen=True)
