@@ -45,6 +45,7 @@ from chalicelib.ports import (
     PluginExecutor,
     PluginRepository,
     PublisherRepository,
+    RateCounters,
     SecretBox,
     SubscriptionRepository,
     TaskRepository,
@@ -112,6 +113,7 @@ class Adapters:
     # Plugin execution; None = chosen from Settings by container_execution.build_execution.
     invocations: InvocationRepository
     plugin_data: PluginDataRepository
+    rate_counters: RateCounters
     executor: PluginExecutor | None = None
     code: CodeCache | None = None
     http: HttpFetcher | None = None
@@ -175,6 +177,7 @@ def in_memory_adapters() -> Adapters:
         generations=memory.InMemoryGenerationStore(),
         invocations=InMemoryInvocationRepository(),
         plugin_data=InMemoryPluginDataRepository(),
+        rate_counters=memory.InMemoryRateCounters(),
         deliveries=memory.InMemoryDeliveryRepository(),
         delivery_queue=memory.InMemoryDeliveryQueue(),
         bus=memory.InMemoryEventBus(),

@@ -32,15 +32,21 @@ log = logging.getLogger(__name__)
 
 
 def execution_aws_adapters(settings: Settings) -> dict[str, Any]:
-    """The DynamoDB repositories of execution (Invocations, PluginData), bound to this stage's tables."""
+    """The DynamoDB repositories of execution (Invocations, PluginData, rate windows), bound to this stage's tables."""
+    from chalicelib.adapters.aws import aws_client
     from chalicelib.adapters.dynamo import (
         DynamoInvocationRepository,
         DynamoPluginDataRepository,
+        DynamoRateCounters,
         bind_execution_tables,
     )
 
     bind_execution_tables(settings)
-    return {"invocations": DynamoInvocationRepository(), "plugin_data": DynamoPluginDataRepository()}
+    return {
+        "invocations": DynamoInvocationRepository(),
+        "plugin_data": DynamoPluginDataRepository(),
+        "rate_counters": DynamoRateCounters(aws_client(settings, "dynamodb"), settings.table_name("meta")),
+    }
 
 
 def capability_signer(settings: Settings) -> CapabilityTokenSigner:
@@ -165,7 +171,8 @@ def build_execution(
             plugin_burst=settings.invoke_burst_per_plugin,
             installation_concurrency=settings.invoke_concurrency_per_installation,
             plugin_concurrency=settings.invoke_concurrency_per_plugin,
-        )
+        ),
+        a.rate_counters,
     )
     invocations = InvocationService(
         a.installs,

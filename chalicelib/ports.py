@@ -53,6 +53,7 @@ __all__ = [
     "PluginExecutor",
     "PluginRepository",
     "PublisherRepository",
+    "RateCounters",
     "SecretBox",
     "SubscriptionRepository",
     "TaskRepository",
@@ -331,6 +332,16 @@ class GenerationStore(Protocol):
 
     def get(self, name: str) -> int: ...
     def bump(self, name: str) -> int: ...
+
+
+class RateCounters(Protocol):
+    """Fixed-window counters shared by every process (services/limits.py)."""
+
+    def take(self, scope: str, window: int, caps: dict[str, int], *, expires_at: int) -> bool:
+        """Count one call on every named counter of (scope, window) in one atomic step and answer True, unless
+        one of them already reached its cap: then count nothing and answer False. ``expires_at`` (epoch s) lets
+        storage forget the window."""
+        ...
 
 
 # --- webhook deliveries (services/deliveries.py) ------------------------------------------

@@ -98,4 +98,4 @@ def audit(r: RequestContext) -> AuditPage:
     errors=[400, 401, 403],
 )
 def verify_audit(r: RequestContext) -> AuditVerification:
-    return services().audit.verify(r.caller, token=r.query("next_token"))
+    return services().audit.verify(r.caller, token=r.page_token())

@@ -7,13 +7,53 @@ import logging
 import signal
 import threading
 import warnings
+from collections.abc import Callable, Iterable
+from typing import Any
 
-__all__ = ["main"]
+__all__ = ["AtomicDynamoWrites", "main"]
+
+DYNAMO_WRITES = frozenset({"PutItem", "UpdateItem", "DeleteItem", "BatchWriteItem", "TransactWriteItems"})
+
+
+class AtomicDynamoWrites:
+    """WSGI middleware: one DynamoDB write at a time, as DynamoDB applies each write atomically.
+
+    moto's server handles requests on threads without a lock, so two concurrent conditional writes can both
+    pass their condition (two ``ADD`` under ``n < cap`` both admitted at ``cap - 1``). Serialising writes makes
+    check-and-set behave as on AWS; reads stay concurrent. moto holds the GIL while it works anyway, so this
+    costs little throughput.
+    """
+
+    def __init__(self, app: Callable[..., Iterable[bytes]]) -> None:
+        self._app = app
+        self._lock = threading.Lock()
+
+    def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
+        target = str(environ.get("HTTP_X_AMZ_TARGET", ""))
+        if not (target.startswith("DynamoDB_") and target.rpartition(".")[2] in DYNAMO_WRITES):
+            return self._app(environ, start_response)
+        with self._lock:
+            result = self._app(environ, start_response)
+            try:
+                return [b"".join(result)]  # the whole response is produced under the lock
+            finally:
+                close = getattr(result, "close", None)
+                if close is not None:
+                    close()
 
 
 def main(argv: list[str] | None = None) -> None:
     """Run ``python -m chalicelib.local.motoserver --port 4566`` until SIGINT/SIGTERM."""
+    from moto.moto_server.werkzeug_app import DomainDispatcherApplication, MotoRequestHandler, create_backend_app
     from moto.server import ThreadedMotoServer
+    from werkzeug.serving import make_server
+
+    class AtomicWritesMotoServer(ThreadedMotoServer):
+        def _server_entry(self) -> None:
+            app = AtomicDynamoWrites(DomainDispatcherApplication(create_backend_app))
+            self._server = make_server(self._ip_address, self._port, app, True, request_handler=MotoRequestHandler)
+            self._server_ready_event.set()
+            self._server.serve_forever()
 
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--host", default="127.0.0.1")
@@ -24,7 +64,7 @@ def main(argv: list[str] | None = None) -> None:
     # moto warns about each resource type its CloudFormation skips; infra/README.md lists them.
     logging.getLogger("moto").setLevel(logging.ERROR)
     warnings.filterwarnings("ignore")
-    server = ThreadedMotoServer(ip_address=args.host, port=args.port, verbose=False)
+    server = AtomicWritesMotoServer(ip_address=args.host, port=args.port, verbose=False)
     server.start()
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())

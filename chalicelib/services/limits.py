@@ -1,8 +1,12 @@
 """Rate and concurrency limits on invocations, per installation and per plugin, so no plugin starves the rest.
 
-Token buckets refill continuously; concurrency is a counted semaphore that never blocks (a full slot is a
-429 at once, not a queue that ties up API threads). Limits hold per API process; on AWS the plugin's
-Lambda function additionally gets reserved concurrency.
+Rates are fixed windows of ``burst / rate`` seconds holding at most ``burst`` calls each (10/s sustained with a
+burst of 20 is 20 calls per 2 s window), counted in shared storage (``RateCounters``: DynamoDB on AWS and
+locally), so every API process and worker enforces one limit together. Both limits are counted by one atomic
+update, so admitting a call costs one round trip and a refused call counts nothing.
+
+Concurrency is a counted semaphore per process that never blocks (a full slot is a 429 at once, not a queue
+that ties up API threads); on AWS the plugin's Lambda function additionally gets reserved concurrency.
 """
 
 from __future__ import annotations
@@ -15,8 +19,12 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 
 from chalicelib.domain.errors import TooManyRequestsError
+from chalicelib.ports import RateCounters
 
 __all__ = ["InvocationLimiter", "LimitSettings"]
+
+# Storage keeps a window this long after it ends (clock skew between processes, then the TTL sweeps it).
+WINDOW_GRACE_S = 60
 
 
 @dataclass(frozen=True)
@@ -30,33 +38,43 @@ class LimitSettings:
     installation_concurrency: int = 4
     plugin_concurrency: int = 16
 
+    def __post_init__(self) -> None:
+        # Both limits are counted in the same window (one update per call), so they must agree on its length.
+        if min(self.installation_rate, self.plugin_rate) <= 0 or min(self.installation_burst, self.plugin_burst) < 1:
+            raise ValueError("invocation rates must be positive and bursts at least 1")
+        if not math.isclose(self.installation_burst / self.installation_rate, self.plugin_burst / self.plugin_rate):
+            raise ValueError(
+                "burst / rate must be the same for installations and plugins (the length of the rate window): "
+                f"{self.installation_burst}/{self.installation_rate} vs {self.plugin_burst}/{self.plugin_rate}"
+            )
 
-@dataclass
-class _Bucket:
-    tokens: float
-    stamp: float
+    @property
+    def window_s(self) -> float:
+        """Length of a rate window in seconds."""
+        return self.installation_burst / self.installation_rate
 
 
 class InvocationLimiter:
     """``with limiter.admit(installation_id, plugin_id): ...`` or TooManyRequestsError with retry_after_s."""
 
-    def __init__(self, settings: LimitSettings, *, monotonic: Callable[[], float] = time.monotonic) -> None:
+    def __init__(
+        self, settings: LimitSettings, counters: RateCounters, *, clock: Callable[[], float] = time.time
+    ) -> None:
         self.settings = settings
-        self._now = monotonic
+        self._counters = counters
+        self._now = clock  # wall-clock seconds: every process must agree on the window
         self._lock = threading.Lock()
-        self._buckets: dict[str, _Bucket] = {}
         self._running: dict[str, int] = {}
 
     @contextmanager
     def admit(self, installation_id: str, plugin_id: str) -> Iterator[None]:
         """Hold one slot of each limit for the duration of the block."""
         s = self.settings
-        inst, plug = f"i:{installation_id}", f"p:{plugin_id}"
+        slots = (f"i:{installation_id}", f"p:{plugin_id}")
         with self._lock:
-            now = self._now()
             for key, limit, scope in (
-                (inst, s.installation_concurrency, "installation"),
-                (plug, s.plugin_concurrency, "plugin"),
+                (slots[0], s.installation_concurrency, "installation"),
+                (slots[1], s.plugin_concurrency, "plugin"),
             ):
                 if self._running.get(key, 0) >= limit:
                     raise TooManyRequestsError(
@@ -64,35 +82,29 @@ class InvocationLimiter:
                         retry_after_s=1,
                         limit=f"{scope}-concurrency",
                     )
-            wait = max(
-                self._wait(inst, s.installation_rate, s.installation_burst, now),
-                self._wait(plug, s.plugin_rate, s.plugin_burst, now),
-            )
-            if wait > 0:
-                raise TooManyRequestsError(
-                    "Too many invocations; retry after the Retry-After delay.",
-                    retry_after_s=max(1, math.ceil(wait)),
-                    limit="rate",
-                )
-            for key in (inst, plug):
-                self._buckets[key].tokens -= 1
+            for key in slots:
                 self._running[key] = self._running.get(key, 0) + 1
         try:
+            self._take_rate(installation_id, plugin_id)
             yield
         finally:
             with self._lock:
-                for key in (inst, plug):
+                for key in slots:
                     left = self._running.get(key, 1) - 1
                     if left:
                         self._running[key] = left
                     else:
                         self._running.pop(key, None)
 
-    def _wait(self, key: str, rate: float, burst: int, now: float) -> float:
-        """Seconds until one token is available (refilling the bucket first)."""
-        bucket = self._buckets.get(key)
-        if bucket is None:
-            bucket = self._buckets[key] = _Bucket(float(burst), now)
-        bucket.tokens = min(float(burst), bucket.tokens + (now - bucket.stamp) * rate)
-        bucket.stamp = now
-        return 0.0 if bucket.tokens >= 1 else (1 - bucket.tokens) / rate
+    def _take_rate(self, installation_id: str, plugin_id: str) -> None:
+        s = self.settings
+        now = self._now()
+        window = math.floor(now / s.window_s)
+        window_end = (window + 1) * s.window_s
+        caps = {"plugin": s.plugin_burst, f"installation:{installation_id}": s.installation_burst}
+        if not self._counters.take(plugin_id, window, caps, expires_at=math.ceil(window_end) + WINDOW_GRACE_S):
+            raise TooManyRequestsError(
+                "Too many invocations; retry after the Retry-After delay.",
+                retry_after_s=max(1, math.ceil(window_end - now)),
+                limit="rate",
+            )

@@ -215,3 +215,12 @@ def test_concurrent_appends_in_one_workspace_never_fail_the_request(operator: An
     assert results == [201] * 40
     verdict = tenant.admin.get("/api/audit/verify").json()
     assert verdict["ok"] is True and verdict["checked"] >= 60, verdict
+
+
+def test_verify_over_http_continues_with_its_sealed_token(operator: Any, tenant: Tenant) -> None:
+    for i in range(3):
+        operator.audit.record(tenant.workspace_id, "key:operator", "test.paged", f"p{i}")
+    whole = tenant.admin.get("/api/audit/verify").json()
+    assert whole["ok"] is True and whole["complete"] is True and whole["next_token"] is None
+    forged = tenant.admin.get("/api/audit/verify", params={"next_token": "eyJ3cyI6IngifQ"})
+    assert forged.status_code == 400

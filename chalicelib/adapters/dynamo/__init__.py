@@ -20,6 +20,7 @@ from chalicelib.adapters.dynamo.installs import (
     PermissionItem,
 )
 from chalicelib.adapters.dynamo.invocations import DynamoInvocationRepository, InvocationItem
+from chalicelib.adapters.dynamo.limits import DynamoRateCounters
 from chalicelib.adapters.dynamo.plugin_data import DynamoPluginDataRepository, PluginDataItem
 from chalicelib.adapters.dynamo.plugins import (
     DynamoPluginRepository,
@@ -56,6 +57,7 @@ __all__ = [
     "DynamoPluginDataRepository",
     "DynamoPluginRepository",
     "DynamoPublisherRepository",
+    "DynamoRateCounters",
     "DynamoSubscriptionRepository",
     "DynamoTaskRepository",
     "DynamoTriggerRepository",

@@ -15,6 +15,7 @@ from chalicelib.adapters.memory.events import (
 )
 from chalicelib.adapters.memory.installs import InMemoryInstallationRepository, InMemoryPermissionRepository
 from chalicelib.adapters.memory.invocations import InMemoryInvocationRepository
+from chalicelib.adapters.memory.limits import InMemoryRateCounters
 from chalicelib.adapters.memory.platform import (
     InMemoryArtifactStore,
     InMemoryGenerationStore,
@@ -54,6 +55,7 @@ __all__ = [
     "InMemoryPluginEventHandler",
     "InMemoryPluginRepository",
     "InMemoryPublisherRepository",
+    "InMemoryRateCounters",
     "InMemorySecretBox",
     "InMemorySubscriptionRepository",
     "InMemoryTaskRepository",
