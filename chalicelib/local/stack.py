@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import os
 import secrets
+import shutil
 import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -71,6 +73,8 @@ class LocalStack:
     live_port: int = field(default_factory=free_port)
     live_control_port: int = field(default_factory=free_port)
     live_secret: str = field(default_factory=lambda: secrets.token_hex(32))
+    # Unpacked plugin code, private to this stack and removed when it stops (all state is the stack's own).
+    code_dir: str = field(default_factory=lambda: tempfile.mkdtemp(prefix="plugyard-code-"))
 
     @property
     def moto_url(self) -> str:
@@ -96,6 +100,7 @@ class LocalStack:
             "PLUGYARD_STAGE": self.stage,
             "PLUGYARD_CAPABILITY_KEY": self.capability_key,
             "PLUGYARD_BROKER_URL": self.api_url,
+            "PLUGYARD_CODE_CACHE_DIR": self.code_dir,
             "PLUGYARD_AWS_ENDPOINT_URL": self.moto_url,
             "AWS_DEFAULT_REGION": "us-east-1",
             "AWS_ACCESS_KEY_ID": "testing",
@@ -175,6 +180,7 @@ class LocalStack:
                 os.killpg(proc.pid, signal.SIGKILL)
                 proc.wait()
         self.procs.clear()
+        _remove_tree(self.code_dir)
 
     def operator_services(self) -> Services:
         """Services bound to this stack, for operator actions (seed, tests)."""
@@ -189,6 +195,14 @@ class LocalStack:
             capability_key=self.capability_key,
         )
         return build_services(settings, aws_adapters(settings))
+
+
+def _remove_tree(path: str) -> None:
+    """Remove a directory tree, including the read-only folders the code cache makes."""
+    for root, dirs, _ in os.walk(path):
+        for d in dirs:
+            os.chmod(os.path.join(root, d), 0o700)
+    shutil.rmtree(path, ignore_errors=True)
 
 
 def main() -> None:
@@ -227,7 +241,7 @@ def main() -> None:
         f"""
 Plugyard is running (started in {time.monotonic() - t0:.1f} s). State is in memory: stopping loses it.
 
-  API            {stack.api_url}/api
+  API            {stack.api_url}  (every route is under /api: export API={stack.api_url})
   OpenAPI        {stack.api_url}/api/openapi.json
   Health         {stack.api_url}/health/ready
   Live events    {stack.live_url}/?token=<api key>  (WebSocket; docs/events.md "Live events")

@@ -1,0 +1,159 @@
+"""Run the shell examples of a Markdown document against a live stack and check what they print.
+
+A fenced ```bash block runs when the line before it is ``<!-- doc-test -->``; the blocks of one document
+run in order in one bash session (variables carry over). Each ``curl`` in them is followed in the document by
+its expected answer as comments: ``# 201 {"plugin_id":"hello-world",…}`` (a status, then the body) or
+``# {"ok":true,…}`` (any 2xx). The answer's body must contain every piece of the comment between ``…``
+(whitespace ignored), in the order the API returns its fields; a curl with no comment must answer 2xx.
+A block marked ``<!-- doc-test: env -->`` runs too, then the runner re-exports the variables it is given
+(the stack's real URL and keys), since the document shows the default port.
+"""
+
+from __future__ import annotations
+
+import re
+import subprocess
+from dataclasses import dataclass, field
+from pathlib import Path
+
+__all__ = ["Block", "Expectation", "check_answers", "extract", "run_document"]
+
+MARKER = re.compile(r"^<!-- doc-test(?:: (env))? -->$")
+_STATUS = re.compile(r"^(\d{3})\b\s*(.*)$", re.S)
+
+
+@dataclass
+class Expectation:
+    """One curl of the document and what it should answer."""
+
+    command: str
+    status: int | None  # None: any 2xx
+    pieces: list[str] = field(default_factory=list)
+
+
+@dataclass
+class Block:
+    source: str
+    env: bool
+    curls: list[Expectation]
+
+
+def _commands(lines: list[str]) -> list[tuple[str, list[str]]]:
+    """Split a block into commands (continuation lines and multi-line quotes joined) and their comments."""
+    out: list[tuple[str, list[str]]] = []
+    current: list[str] = []
+    for line in lines:
+        stripped = line.strip()
+        if current and (current[-1].endswith("\\") or _open_quote(current)):
+            current.append(line)
+            continue
+        if current:
+            out.append((" ".join(current), []))
+            current = []
+        if stripped.startswith("#"):
+            if out:
+                out[-1][1].append(stripped.lstrip("#").strip())
+            continue
+        if stripped:
+            current.append(line)
+    if current:
+        out.append((" ".join(current), []))
+    return out
+
+
+def _open_quote(lines: list[str]) -> bool:
+    text = "\n".join(lines)
+    return text.count("'") % 2 == 1
+
+
+def _expectation(command: str, comments: list[str]) -> Expectation:
+    text = " ".join(comments)
+    status = None
+    match = _STATUS.match(text)
+    if match:
+        status, text = int(match.group(1)), match.group(2)
+    # Commas at the cut are the document's punctuation, not content: "a",…,"b" matches "a","b" too.
+    pieces = [re.sub(r"\s+", "", p).strip(",") for p in re.split(r"…|\.\.\.", text)]
+    return Expectation(command, status, [p for p in pieces if len(p) >= 3])
+
+
+def extract(markdown: str) -> list[Block]:
+    """The marked bash blocks of a document, with the expectations of their curls."""
+    blocks: list[Block] = []
+    lines = markdown.splitlines()
+    i = 0
+    while i < len(lines):
+        marker = MARKER.match(lines[i].strip())
+        if marker and i + 1 < len(lines) and lines[i + 1].strip() == "```bash":
+            end = lines.index("```", i + 2)
+            body = lines[i + 2 : end]
+            curls = [_expectation(cmd, comments) for cmd, comments in _commands(body) if re.match(r"\s*curl\s", cmd)]
+            blocks.append(Block("\n".join(body), marker.group(1) == "env", curls))
+            i = end
+        i += 1
+    return blocks
+
+
+# Every curl records its status and body (still printing the body, so redirections work as written).
+_PRELUDE = """
+set -euo pipefail
+_n=0
+curl() {
+  _n=$((_n+1))
+  command curl -o "$DOC_OUT/$_n.body" -w '%{http_code}' "$@" > "$DOC_OUT/$_n.status"
+  cat "$DOC_OUT/$_n.body"
+}
+"""
+
+
+def run_document(
+    markdown: str, *, cwd: Path, out: Path, env: dict[str, str], overrides: dict[str, str], timeout_s: float = 300
+) -> list[str]:
+    """Run the document's marked blocks; returns the list of mismatches (empty when the document is true)."""
+    blocks = extract(markdown)
+    script = [_PRELUDE]
+    for block in blocks:
+        script.append(block.source)
+        if block.env:
+            script.append("export " + " ".join(f"{k}='{v}'" for k, v in overrides.items()))
+    done = subprocess.run(
+        ["bash", "-c", "\n".join(script)],
+        cwd=cwd,
+        env={**env, "DOC_OUT": str(out)},
+        capture_output=True,
+        text=True,
+        timeout=timeout_s,
+        check=False,
+    )
+    problems = []
+    if done.returncode != 0:
+        problems.append(f"the script failed ({done.returncode}): {done.stderr[-2000:]}")
+    return problems + check_answers(blocks, out)
+
+
+def check_answers(blocks: list[Block], out: Path) -> list[str]:
+    """Compare the recorded answers in ``out`` with what the blocks' comments say."""
+    problems = []
+    expected = [e for b in blocks for e in b.curls]
+    for n, exp in enumerate(expected, start=1):
+        status_file, body_file = out / f"{n}.status", out / f"{n}.body"
+        if not status_file.exists():
+            problems.append(f"curl #{n} never ran: {exp.command[:120]}")
+            continue
+        status = int(status_file.read_text() or 0)
+        body = body_file.read_text() if body_file.exists() else ""
+        ok = status == exp.status if exp.status is not None else 200 <= status < 300
+        if not ok:
+            problems.append(
+                f"curl #{n} answered {status}, the document says {exp.status or '2xx'}: {exp.command[:160]}"
+            )
+        flat, at = re.sub(r"\s+", "", body), 0
+        for piece in exp.pieces:
+            found = flat.find(piece, at)
+            if found < 0:
+                problems.append(f"curl #{n} ({exp.command[:80]}…): {piece[:120]!r} not in {body[:400]!r}")
+                break
+            at = found + len(piece)
+    if len(list(out.glob("*.status"))) != len(expected):
+        problems.append(f"{len(list(out.glob('*.status')))} curls ran, the document shows {len(expected)}")
+    return problems
