@@ -149,3 +149,30 @@ def test_secret_values_are_redacted_from_result_error_and_log() -> None:
     assert clean.result == {"token": REDACTED, "nested": [f"x {REDACTED} y"], "n": REDACTED}
     assert clean.error == {"type": "E", "message": f"bad {REDACTED}"}
     assert clean.log_excerpt == f"using {REDACTED}\n"
+
+
+def test_an_upgrade_waiting_for_consent_keeps_the_current_version_receiving_events() -> None:
+    from chalicelib.adapters import memory
+    from chalicelib.domain.events import PublishEventRequest
+    from chalicelib.domain.messages import InvokeMessage
+    from chalicelib.domain.models import UpgradeRequest
+
+    adapters = in_memory_adapters()
+    adapters.resolver = fake_resolver
+    adapters.hooks = memory.InMemoryHookRunner()
+    handler = adapters.plugin_events = memory.InMemoryPluginEventHandler()
+    world = World(build_services(Settings(webhooks_allow_private=False), adapters), adapters)
+    ws = world.workspace("acme")
+    admin = world.caller(ws)
+    world.publish_manifest(admin, "pinger", "1.0.0", events=["workspace.ping"])
+    world.publish_manifest(admin, "pinger", "2.0.0", events=["workspace.ping"], permissions=["tasks:read"])
+    inst = world.services.installs.install(admin, InstallRequest(plugin_id="pinger", version="1.0.0"))
+    pending = world.services.installs.upgrade(admin, inst.installation_id, UpgradeRequest(version="2.0.0"))
+    assert (pending.state, pending.version, pending.pending_upgrade is not None) == ("enabled", "1.0.0", True)
+
+    world.services.events.publish(admin, PublishEventRequest(type="workspace.ping", data={}))
+    event = adapters.bus.published[-1]  # type: ignore[attr-defined]
+    assert world.services.dispatch.dispatch(event).invoke == 1
+    [message] = [InvokeMessage.model_validate(m) for m in adapters.queues.sent["invoke"]]  # type: ignore[attr-defined]
+    assert world.services.dispatch.invoke(message) == "handled"
+    assert handler.handled == [(inst.installation_id, event)]
