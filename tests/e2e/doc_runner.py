@@ -97,11 +97,12 @@ def extract(markdown: str) -> list[Block]:
 # Every curl records its status and body (still printing the body, so redirections work as written).
 _PRELUDE = """
 set -euo pipefail
-_n=0
 curl() {
-  _n=$((_n+1))
-  command curl -o "$DOC_OUT/$_n.body" -w '%{http_code}' "$@" > "$DOC_OUT/$_n.status"
-  cat "$DOC_OUT/$_n.body"
+  # A counter in a file, not a variable: a curl in a pipeline runs in a subshell.
+  local n=$(( $(cat "$DOC_OUT/count" 2>/dev/null || echo 0) + 1 ))
+  echo "$n" > "$DOC_OUT/count"
+  command curl -o "$DOC_OUT/$n.body" -w '%{http_code}' "$@" > "$DOC_OUT/$n.status"
+  cat "$DOC_OUT/$n.body"
 }
 """
 

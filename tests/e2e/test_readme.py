@@ -108,3 +108,31 @@ def test_the_readme_walkthrough_runs_as_written(banner: dict[str, str], tmp_path
         overrides={"API": banner["API"], "REVIEWER": banner["REVIEWER"]},
     )
     assert problems == []
+
+
+def test_the_api_reference_examples_run_after_the_walkthrough(banner: dict[str, str], tmp_path: Path) -> None:
+    import httpx
+
+    doc = (ROOT / "docs" / "api.md").read_text()
+    assert sum(len(b.curls) for b in extract(doc)) >= 30
+    # The ids the reference's placeholders stand for: the README's installation and webhook, a fresh task and key.
+    with httpx.Client(base_url=banner["API"], headers={"Authorization": f"Bearer {banner['KEY']}"}) as api:
+        installs = api.get("/api/installations").json()["items"]
+        webhooks = api.get("/api/webhooks").json()["items"]
+        task = api.post("/api/tasks", json={"title": "reference task"}).json()
+        key = api.post("/api/keys", json={"name": "to revoke", "role": "member"}).json()
+    ids = {
+        "INSTALLATION": next(i["installation_id"] for i in installs if i["plugin_id"] == "slack-notifier"),
+        "WEBHOOK": webhooks[0]["webhook_id"],
+        "TASK": task["task_id"],
+        "KEY_ID": key["key_id"],
+    }
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PLUGYARD_")}
+    problems = run_document(
+        doc,
+        cwd=ROOT,
+        out=tmp_path,
+        env=env,
+        overrides={"API": banner["API"], "KEY": banner["KEY"], "REVIEWER": banner["REVIEWER"], **ids},
+    )
+    assert problems == []
