@@ -19,5 +19,5 @@ app.register_blueprint(lifecycle.bp)
 app.register_blueprint(invocations.bp)
 app.register_blueprint(events.bp)
 # Lambda loads each function as `app.<name>`: every handler chalice packages is a module-level name here.
-dispatcher, invoker, deliverer = workers.register(app, settings())
+dispatcher, invoker, deliverer, deployer = workers.register(app, settings())
 live_connect, live_message, live_disconnect = live.register(app)  # WebSocket API: live events to clients

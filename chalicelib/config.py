@@ -58,6 +58,7 @@ class Settings(BaseSettings):
     invoke_burst_per_plugin: int = Field(100, description="Burst of invocations of one plugin, all workspaces.")
     invoke_concurrency_per_installation: int = Field(4, description="Invocations of one installation at once.")
     invoke_concurrency_per_plugin: int = Field(16, description="Invocations of one plugin at once, all workspaces.")
+    plugin_log_retention_days: int = Field(30, description="Retention of each plugin function's log group (AWS).")
     capability_key: SecretStr | None = Field(
         None, description="HMAC key (≥ 32 bytes) for Lambda capability tokens; shared by invoker and broker."
     )

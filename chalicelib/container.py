@@ -61,6 +61,7 @@ from chalicelib.services.auth import AuthService
 from chalicelib.services.broker import BrokerService
 from chalicelib.services.catalog_cache import MarketplaceCache
 from chalicelib.services.deliveries import DeliveryService
+from chalicelib.services.deployments import DeploymentService
 from chalicelib.services.dispatch import DispatchService
 from chalicelib.services.events import EventService
 from chalicelib.services.installs import InstallService
@@ -157,6 +158,7 @@ class Services:
     triggers: TriggerService
     dispatch: DispatchService
     live: LiveService
+    deployments: DeploymentService
 
 
 def in_memory_adapters() -> Adapters:
@@ -287,7 +289,8 @@ def build_services(settings: Settings, adapters: Adapters) -> Services:
         resolve=a.resolver,
         lifecycle=event_core.subscriptions,
     )
-    broker, invocations = build_execution(settings, a, audit, marketplace)
+    broker, invocations, deployments = build_execution(settings, a, audit, marketplace)
+    installs.on_event.append(deployments.on_installation_event)
     auth = AuthService(a.workspaces, a.keys, audit, a.clock, a.ids, cache_ttl_s=settings.auth_cache_ttl_s)
     live = LiveService(
         a.live_connections,
@@ -303,6 +306,7 @@ def build_services(settings: Settings, adapters: Adapters) -> Services:
     )
     return Services(
         settings=settings,
+        deployments=deployments,
         broker=broker,
         invocations=invocations,
         adapters=a,

@@ -33,7 +33,7 @@ if TYPE_CHECKING:
 
 __all__ = ["EventCore", "EventServices", "build_event_core", "build_events", "events_aws_adapters"]
 
-QUEUE_PURPOSES = ("dispatch", "invoke", "delivery")
+QUEUE_PURPOSES = ("dispatch", "invoke", "delivery", "deploy")
 
 
 def events_aws_adapters(settings: Settings) -> dict[str, Any]:
@@ -119,5 +119,5 @@ def build_events(
     return EventServices(
         tasks=tasks,
         triggers=TriggerService(a.triggers, a.installs, core.events, audit, a.clock),
-        dispatch=DispatchService(a.subscriptions, a.installs, a.queues, handler, live=live),
+        dispatch=DispatchService(a.subscriptions, a.installs, a.queues, handler, live=live, audit=audit),
     )

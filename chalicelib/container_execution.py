@@ -15,15 +15,15 @@ from typing import TYPE_CHECKING, Any
 from chalicelib.config import Settings
 from chalicelib.domain.capability_tokens import CapabilityTokenSigner
 from chalicelib.domain.iam import PluginAwsContext
-from chalicelib.ports import AiProvider, CodeCache, PluginExecutor
+from chalicelib.ports import AiProvider, CodeCache, FunctionDeployer, PluginExecutor
 from chalicelib.services.audit import AuditService
 from chalicelib.services.broker import BrokerService
+from chalicelib.services.deployments import DeploymentService
 from chalicelib.services.invocations import ExecutionCaps, InvocationService
 from chalicelib.services.limits import InvocationLimiter, LimitSettings
 
 if TYPE_CHECKING:
     from chalicelib.container import Adapters
-    from chalicelib.domain.models import PluginVersion
     from chalicelib.services.marketplace import MarketplaceService
 
 __all__ = ["build_execution", "capability_signer", "execution_aws_adapters"]
@@ -79,51 +79,20 @@ def _ai(settings: Settings) -> AiProvider:
     return ai.NoAiProvider()
 
 
-def _executor(
-    settings: Settings, a: Adapters, signer: CapabilityTokenSigner, marketplace: MarketplaceService
-) -> tuple[PluginExecutor, CodeCache]:
+def _executor(settings: Settings, a: Adapters, signer: CapabilityTokenSigner) -> tuple[PluginExecutor, CodeCache]:
     from chalicelib.adapters.code_cache import LocalCodeCache
 
     if settings.executor == "lambda":
         from chalicelib.adapters.aws import aws_client
-        from chalicelib.adapters.lambda_executor import ArtifactKeyCode, LambdaExecutor
-
-        account: dict[str, str] = {}
-
-        def aws() -> PluginAwsContext:
-            if "id" not in account:
-                account["id"] = str(aws_client(settings, "sts").get_caller_identity()["Account"])
-            return PluginAwsContext(
-                stage=settings.stage,
-                region=settings.region,
-                account_id=account["id"],
-                plugin_data_table=settings.table_name("plugin-data"),
-                event_bus=f"plugyard-{settings.stage}",
-            )
+        from chalicelib.adapters.lambda_executor import ArtifactKeyCode, LambdaExecutor, invoke_client_config
 
         lambda_executor = LambdaExecutor(
-            lambda_client=aws_client(settings, "lambda"),
-            iam_client=aws_client(settings, "iam"),
-            artifacts=a.artifacts,
-            versions=a.versions,
+            lambda_client=aws_client(settings, "lambda", config=invoke_client_config(settings.max_timeout_s)),
             tokens=signer,
             clock=a.clock,
-            aws=aws,
+            stage=settings.stage,
             broker_url=(settings.broker_url or "").rstrip("/") + "/api/broker",
-            max_artifact_bytes=settings.max_artifact_bytes,
-            reserved_concurrency=settings.invoke_concurrency_per_plugin,
-            permissions_boundary=settings.plugin_permissions_boundary_arn,
         )
-
-        def deploy_approved(version: PluginVersion) -> None:
-            if version.state != "approved":
-                return
-            try:
-                lambda_executor.deploy(version)
-            except Exception:  # the first invocation deploys again; a review must not fail on it
-                log.exception("deploying %s@%s to Lambda failed", version.plugin_id, version.version)
-
-        marketplace.on_reviewed.append(deploy_approved)
         return lambda_executor, ArtifactKeyCode()
     from chalicelib.adapters.sandbox import SandboxExecutor
 
@@ -140,17 +109,50 @@ def _executor(
     )
 
 
+def _deployer(settings: Settings, a: Adapters, code: CodeCache) -> FunctionDeployer:
+    """Where approved versions are deployed: Lambda functions, or the local code cache."""
+    from chalicelib.adapters.code_cache import CodeCacheDeployer
+
+    if settings.executor != "lambda" or a.executor is not None:
+        return CodeCacheDeployer(code)
+    from chalicelib.adapters.aws import aws_client
+    from chalicelib.adapters.lambda_functions import LambdaFunctions
+
+    account: dict[str, str] = {}
+
+    def aws() -> PluginAwsContext:
+        if "id" not in account:
+            account["id"] = str(aws_client(settings, "sts").get_caller_identity()["Account"])
+        return PluginAwsContext(stage=settings.stage, region=settings.region, account_id=account["id"])
+
+    return LambdaFunctions(
+        lambda_client=aws_client(settings, "lambda"),
+        iam_client=aws_client(settings, "iam"),
+        logs_client=aws_client(settings, "logs"),
+        artifacts=a.artifacts,
+        aws=aws,
+        max_artifact_bytes=settings.max_artifact_bytes,
+        log_retention_days=settings.plugin_log_retention_days,
+        reserved_concurrency=settings.invoke_concurrency_per_plugin,
+        permissions_boundary=settings.plugin_permissions_boundary_arn,
+    )
+
+
 def build_execution(
     settings: Settings, a: Adapters, audit: AuditService, marketplace: MarketplaceService
-) -> tuple[BrokerService, InvocationService]:
-    """The broker and the invocation service, with the executor ``settings.executor`` names."""
+) -> tuple[BrokerService, InvocationService, DeploymentService]:
+    """The broker, the invocation and the deployment services, with the executor ``settings.executor`` names."""
     from chalicelib.adapters.http_fetch import HttpxFetcher
 
     signer = capability_signer(settings)
     if a.executor is not None and a.code is not None:
         executor, code = a.executor, a.code
     else:
-        executor, code = _executor(settings, a, signer, marketplace)
+        executor, code = _executor(settings, a, signer)
+    deployments = DeploymentService(
+        a.plugins, a.versions, a.installs, a.queues, _deployer(settings, a, code), audit, a.clock
+    )
+    marketplace.on_reviewed.append(deployments.on_reviewed)
     broker = BrokerService(
         a.plugin_data,
         audit,
@@ -195,5 +197,6 @@ def build_execution(
         ),
         tokens=signer,
         metrics=a.metrics,
+        require_ready=deployments.require_ready,
     )
-    return broker, invocations
+    return broker, invocations, deployments

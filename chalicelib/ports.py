@@ -232,6 +232,7 @@ class InvocationRepository(Protocol):
     """Invocations of an installation (``chalicelib.domain.invocations.Invocation``), newest first."""
 
     def put(self, invocation: Invocation) -> None: ...
+    def get(self, installation_id: str, invocation_id: str) -> Invocation | None: ...
     def list(self, installation_id: str, *, limit: int, token: str | None) -> Page[Invocation]: ...
 
 
@@ -267,6 +268,22 @@ class PluginExecutor(Protocol):
     def invoke(self, request: InvocationRequest, broker: Broker) -> InvocationOutcome: ...
 
 
+class FunctionDeployer(Protocol):
+    """Puts a version's code where it runs and takes it away again (services/deployments.py).
+
+    ``synchronous``: deploying is quick and local (the sandbox's code cache), so an approval does it
+    on the spot; otherwise (Lambda) the deploy queue's worker does.
+    """
+
+    synchronous: bool
+
+    def deploy(self, version: PluginVersion) -> str:
+        """Deploy (idempotent); DeploymentFailedError when retrying cannot help."""
+        ...
+
+    def remove(self, plugin_id: str, version: str) -> None: ...
+
+
 class CodeCache(Protocol):
     """A read-only host directory holding a version's unpacked code, reused across invocations."""
 
@@ -289,7 +306,7 @@ class SubscriptionRepository(Protocol):
 class WorkQueues(Protocol):
     """The worker queues by purpose (``dispatch``, ``invoke``, ``delivery``) and their dead-letter queues."""
 
-    def send(self, purpose: str, bodies: list[dict[str, Any]]) -> None: ...
+    def send(self, purpose: str, bodies: list[dict[str, Any]], *, delay_s: int = 0) -> None: ...
     def dead_letter(self, purpose: str, body: str, *, code: str, reason: str) -> None:
         """Put a message on the purpose's DLQ with why it is there (message attributes)."""
         ...

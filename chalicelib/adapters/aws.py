@@ -23,11 +23,15 @@ from chalicelib.domain.errors import ConflictError, IdempotencyKeyReusedError, I
 __all__ = ["KmsSecretBox", "PowertoolsIdempotencyStore", "S3ArtifactStore", "aws_client"]
 
 
-def aws_client(settings: Settings, service: str) -> Any:
-    """A boto3 client for ``service``, pointed at the local AWS when one is configured."""
+def aws_client(settings: Settings, service: str, *, config: Config | None = None) -> Any:
+    """A boto3 client for ``service``, pointed at the local AWS when one is configured.
+
+    ``config`` is merged over the defaults (e.g. the invoker's Lambda client: no retries, long reads).
+    """
+    base = Config(retries={"max_attempts": 3, "mode": "standard"}, s3={"addressing_style": "path"})
     kwargs: dict[str, Any] = {
         "region_name": settings.region,
-        "config": Config(retries={"max_attempts": 3, "mode": "standard"}, s3={"addressing_style": "path"}),
+        "config": base.merge(config) if config is not None else base,
     }
     if settings.aws_endpoint_url:
         kwargs.update(

@@ -12,11 +12,30 @@ import zipfile
 from io import BytesIO
 from pathlib import Path
 
+from chalicelib.domain.deployments import DeploymentFailedError
 from chalicelib.domain.errors import InvalidArtifactError
 from chalicelib.domain.models import PluginVersion
-from chalicelib.ports import ArtifactStore
+from chalicelib.ports import ArtifactStore, CodeCache
 
-__all__ = ["LocalCodeCache"]
+__all__ = ["CodeCacheDeployer", "LocalCodeCache"]
+
+
+class CodeCacheDeployer:
+    """The FunctionDeployer of the sandbox executor: deploying a version is unpacking its code, on the spot."""
+
+    synchronous = True
+
+    def __init__(self, code: CodeCache) -> None:
+        self._code = code
+
+    def deploy(self, version: PluginVersion) -> str:
+        try:
+            return self._code.code_dir(version)
+        except InvalidArtifactError as exc:
+            raise DeploymentFailedError(exc.detail) from exc
+
+    def remove(self, plugin_id: str, version: str) -> None:
+        """Nothing to give back: unpacked code is shared by digest and costs no quota."""
 
 
 class LocalCodeCache:

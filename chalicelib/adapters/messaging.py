@@ -71,14 +71,18 @@ class SqsWorkQueues:
                     self._urls[purpose] = self._sqs.get_queue_url(QueueName=self._names[purpose])["QueueUrl"]
         return self._urls[purpose]
 
-    def send(self, purpose: str, bodies: list[dict[str, Any]]) -> None:
+    def send(self, purpose: str, bodies: list[dict[str, Any]], *, delay_s: int = 0) -> None:
+        # SQS delays a message by at most 15 minutes.
+        delay = {"DelaySeconds": min(max(0, delay_s), 900)} if delay_s else {}
         try:
             url = self.url(purpose)
             for start in range(0, len(bodies), _SEND_BATCH_MAX):
                 chunk = bodies[start : start + _SEND_BATCH_MAX]
                 out = self._sqs.send_message_batch(
                     QueueUrl=url,
-                    Entries=[{"Id": str(i), "MessageBody": json.dumps(b, default=str)} for i, b in enumerate(chunk)],
+                    Entries=[
+                        {"Id": str(i), "MessageBody": json.dumps(b, default=str), **delay} for i, b in enumerate(chunk)
+                    ],
                 )
                 if out.get("Failed"):
                     raise DependencyUnavailableError(

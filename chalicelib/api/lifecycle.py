@@ -43,6 +43,8 @@ class ReviewResult(BaseModel):
     state: str
     reviewed_by: str | None
     review_reason: str | None
+    deployment: str | None = None
+    deployment_reason: str | None = None
 
 
 class CacheStatsView(BaseModel):
@@ -60,6 +62,8 @@ def _review_result(v: PluginVersion) -> ReviewResult:
         state=v.state,
         reviewed_by=v.reviewed_by,
         review_reason=v.review_reason,
+        deployment=v.deployment,
+        deployment_reason=v.deployment_reason,
     )
 
 

@@ -20,6 +20,7 @@ PlugyardError [500]
  ├─ ConflictError [409]                  already installed, version exists, key in flight
  │   ├─ TaskStateError                   e.g. completing a task that never ran
  │   ├─ UpgradeAwaitsConsentError        enabling an installation whose upgrade waits for consent
+ │   ├─ VersionNotReadyError             invoking a version still deploying (Retry-After) or failed to deploy
  │   └─ ConflictDuringRequeueError       a delivery changed while it was queued again
  ├─ TooManyRequestsError [429]           rate or concurrency limit reached (carries retry_after_s)
  ├─ ValidationFailedError [422]          body/manifest/config does not match its schema
@@ -37,6 +38,7 @@ Not for callers (never rendered as problems):
  CapabilityDenied                        a broker's refusal of an ungranted scope (the plugin sees PermissionDenied)
  HookFailedError                         a synchronous hook's plugin ran without success
  PoisonMessageError                      a queue message no retry can fix (goes to the DLQ)
+ DeploymentFailedError                   a plugin version's deployment no retry can fix (recorded as failed)
  SignatureVerificationError              an incoming webhook signature does not verify
  EngineNotWiredError, SandboxUnavailableError, MigrationError, ProvisionError   operator-facing failures
 """
@@ -54,6 +56,7 @@ __all__ = [
     "ConflictError",
     "DeliveryNotFoundError",
     "DependencyUnavailableError",
+    "DeploymentFailedError",
     "EngineNotWiredError",
     "ForbiddenError",
     "HookFailedError",
@@ -91,6 +94,7 @@ __all__ = [
     "UploadNotFoundError",
     "ValidationFailedError",
     "VersionNotFoundError",
+    "VersionNotReadyError",
     "WebhookNotFoundError",
 ]
 
@@ -211,6 +215,12 @@ class UpgradeAwaitsConsentError(ConflictError):
     """An action that only consent to a pending upgrade's new scopes can complete."""
 
     code, title = "upgrade-awaits-consent", "The upgrade waits for consent"
+
+
+class VersionNotReadyError(ConflictError):
+    """The installation's version is still deploying (or its deployment failed): nothing ran."""
+
+    code, title = "version-not-ready", "The plugin version is not deployed yet"
 
 
 class ValidationFailedError(PlugyardError):
@@ -396,6 +406,14 @@ class MigrationError(RuntimeError):
 
 class ProvisionError(RuntimeError):
     """The stack could not be created; the message carries CloudFormation's reasons."""
+
+
+class DeploymentFailedError(Exception):
+    """A deployment no retry can fix (missing artifact, a function AWS put in state Failed)."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
 
 
 class PoisonMessageError(Exception):

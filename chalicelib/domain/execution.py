@@ -73,6 +73,8 @@ class InvocationRequest(BaseModel):
     config: dict[str, Any] = Field(default_factory=dict)
     granted_scopes: list[str] = Field(default_factory=list)
     limits: Limits
+    # The recorded invocation this runs as; the Lambda executor binds the capability token to it.
+    invocation_id: str | None = None
 
 
 class InvocationOutcome(BaseModel):

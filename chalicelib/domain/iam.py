@@ -1,12 +1,11 @@
-"""IAM for plugin Lambda functions, generated from the permissions a version requests. Pure.
+"""IAM for plugin Lambda functions: names and the role policy of one version. Pure.
 
-A plugin function may only ever:
-  * write its own CloudWatch log group (always);
-  * read / write PluginData items whose partition key starts with its own plugin id
-    (``dynamodb:LeadingKeys``), only the actions its storage scopes allow;
-  * ``events:PutEvents`` on the platform bus with ``events:source`` = ``plugyard.plugin.<id>``
-    (only with ``events:emit``).
-Nothing else: no ``*`` actions, no resource wildcards beyond the log streams and the key prefix.
+A plugin function may only ever write log streams of its own log group (which the deployer creates,
+with a retention, before the function). Every capability a plugin has (storage, events, tasks, HTTP, AI)
+is served by the host's broker, which checks the installation's granted scopes and binds storage
+partitions and event sources to the installation: a role that could reach PluginData or the bus
+directly would let a plugin bypass those checks (another installation's data, another workspace's
+events), so the role holds no AWS data-plane permission at all.
 """
 
 from __future__ import annotations
@@ -20,9 +19,11 @@ __all__ = [
     "LAMBDA_TRUST_POLICY",
     "PluginAwsContext",
     "function_name",
+    "log_group_name",
     "plugin_data_partition",
     "plugin_event_source",
     "plugin_policy",
+    "plugin_tags",
 ]
 
 LAMBDA_TRUST_POLICY: dict[str, Any] = {
@@ -36,40 +37,42 @@ LAMBDA_TRUST_POLICY: dict[str, Any] = {
     ],
 }
 
-_STORAGE_ACTIONS: dict[str, list[str]] = {
-    "storage:read": ["dynamodb:GetItem", "dynamodb:Query"],
-    "storage:write": ["dynamodb:DeleteItem", "dynamodb:PutItem", "dynamodb:UpdateItem"],
-}
 _MAX_NAME = 64  # Lambda function and IAM role names
+_HASH_CHARS = 10  # 40 bits of sha256: a collision among one stage's versions is not a practical concern
 
 
 @dataclass(frozen=True)
 class PluginAwsContext:
-    """Where a plugin function lives: stage, account, region and the shared resources it may touch."""
+    """Where a plugin function lives: stage, account and region."""
 
     stage: str
     region: str
     account_id: str
-    plugin_data_table: str
-    event_bus: str
-
-    @property
-    def table_arn(self) -> str:
-        return f"arn:aws:dynamodb:{self.region}:{self.account_id}:table/{self.plugin_data_table}"
-
-    @property
-    def bus_arn(self) -> str:
-        return f"arn:aws:events:{self.region}:{self.account_id}:event-bus/{self.event_bus}"
 
 
 def function_name(stage: str, plugin_id: str, version: str) -> str:
-    """``plugyard-<stage>-plg-<plugin>-<version, dots as dashes>``; over 64 chars it ends in a short hash."""
-    version_part = re.sub(r"[^A-Za-z0-9-]", "-", version)
-    name = f"plugyard-{stage}-plg-{plugin_id}-{version_part}"
-    if len(name) <= _MAX_NAME:
-        return name
-    digest = hashlib.sha256(name.encode()).hexdigest()[:8]
-    return f"{name[: _MAX_NAME - 9]}-{digest}"
+    """``plugyard-<stage>-plg-<plugin>-<version>-<hash>``, at most 64 characters; also the role's name.
+
+    The readable part alone is not injective (``foo@1.2.3-4`` and ``foo-1@2.3.4`` both read
+    ``foo-1-2-3-4``, and long ids are cut), so it always ends in a hash of ``<plugin>@<version>``.
+    """
+    digest = hashlib.sha256(f"{plugin_id}@{version}".encode()).hexdigest()[:_HASH_CHARS]
+    head = f"plugyard-{stage}-plg-"
+    room = _MAX_NAME - len(head) - 1 - _HASH_CHARS
+    if room < 1:
+        raise ValueError(f"stage '{stage}' is too long for plugin function names")
+    readable = re.sub(r"[^A-Za-z0-9-]", "-", f"{plugin_id}-{version}")[:room].rstrip("-")
+    return f"{head}{readable}-{digest}"
+
+
+def log_group_name(stage: str, plugin_id: str, version: str) -> str:
+    """The log group Lambda writes the version's function logs to."""
+    return f"/aws/lambda/{function_name(stage, plugin_id, version)}"
+
+
+def plugin_tags(stage: str, plugin_id: str, version: str) -> dict[str, str]:
+    """Tags of everything one plugin version owns (function, role, log group), for the console and cleanup."""
+    return {"plugyard:stage": stage, "plugyard:plugin": plugin_id, "plugyard:version": version}
 
 
 def plugin_data_partition(plugin_id: str, installation_id: str) -> str:
@@ -82,48 +85,18 @@ def plugin_event_source(plugin_id: str) -> str:
     return f"plugyard.plugin.{plugin_id}"
 
 
-def plugin_policy(ctx: PluginAwsContext, *, plugin_id: str, version: str, scopes: list[str]) -> dict[str, Any]:
-    """The identity policy of one plugin version's Lambda role, from the scopes its manifest requests."""
-    fn = function_name(ctx.stage, plugin_id, version)
-    log_group = f"arn:aws:logs:{ctx.region}:{ctx.account_id}:log-group:/aws/lambda/{fn}"
-    statements: list[dict[str, Any]] = [
-        {
-            "Sid": "OwnLogGroup",
-            "Effect": "Allow",
-            "Action": ["logs:CreateLogGroup"],
-            "Resource": [log_group],
-        },
-        {
-            "Sid": "OwnLogStreams",
-            "Effect": "Allow",
-            "Action": ["logs:CreateLogStream", "logs:PutLogEvents"],
-            "Resource": [f"{log_group}:log-stream:*"],
-        },
-    ]
-    granted = set(scopes)
-    storage_actions = sorted(
-        action for scope in ("storage:read", "storage:write") if scope in granted for action in _STORAGE_ACTIONS[scope]
-    )
-    if storage_actions:
-        statements.append(
+def plugin_policy(ctx: PluginAwsContext, *, plugin_id: str, version: str) -> dict[str, Any]:
+    """The identity policy of one plugin version's Lambda role: its own log streams, nothing else."""
+    group = log_group_name(ctx.stage, plugin_id, version)
+    log_group = f"arn:aws:logs:{ctx.region}:{ctx.account_id}:log-group:{group}"
+    return {
+        "Version": "2012-10-17",
+        "Statement": [
             {
-                "Sid": "OwnPluginData",
+                "Sid": "OwnLogStreams",
                 "Effect": "Allow",
-                "Action": storage_actions,
-                "Resource": [ctx.table_arn],
-                "Condition": {
-                    "ForAllValues:StringLike": {"dynamodb:LeadingKeys": [plugin_data_partition(plugin_id, "*")]}
-                },
+                "Action": ["logs:CreateLogStream", "logs:PutLogEvents"],
+                "Resource": [f"{log_group}:log-stream:*"],
             }
-        )
-    if "events:emit" in granted:
-        statements.append(
-            {
-                "Sid": "OwnEventSource",
-                "Effect": "Allow",
-                "Action": ["events:PutEvents"],
-                "Resource": [ctx.bus_arn],
-                "Condition": {"StringEquals": {"events:source": plugin_event_source(plugin_id)}},
-            }
-        )
-    return {"Version": "2012-10-17", "Statement": statements}
+        ],
+    }

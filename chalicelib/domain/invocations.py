@@ -58,7 +58,7 @@ class Invocation(BaseModel):
     entrypoint: str
     trigger: Trigger
     actor: str
-    status: InvocationStatus
+    status: InvocationStatus | Literal["running"] = Field(description="running until the plugin returns")
     error: dict[str, Any] | None = None
     duration_ms: float = 0.0
     cpu_ms: float = 0.0

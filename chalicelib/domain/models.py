@@ -155,6 +155,10 @@ class PluginVersion(BaseModel):
     review_reason: str | None = None
     deprecated: bool = False
     deprecation_message: str | None = None
+    # Where its code runs (domain/deployments.py): set at approval, None before it.
+    deployment: Literal["deploying", "ready", "failed"] | None = None
+    deployment_reason: str | None = None
+    deployed_at: datetime | None = None
 
     @property
     def installable(self) -> bool:
@@ -286,6 +290,10 @@ class VersionView(BaseModel):
     deprecated: bool = False
     deprecation_message: str | None = None
     review_reason: str | None = None
+    deployment: Literal["deploying", "ready", "failed"] | None = Field(
+        None, description="Where its code runs: deploying after approval, then ready (or failed, with a reason)"
+    )
+    deployment_reason: str | None = None
 
 
 class PluginDetail(PluginSummary):

@@ -31,6 +31,7 @@ HANDLERS: dict[str, tuple[str, int]] = {
     "dispatch": ("chalicelib.workers.dispatcher:handle_dispatch_batch", 1),
     "invoke": ("chalicelib.workers.invoker:handle_invoke_batch", 2),
     "delivery": ("chalicelib.workers.deliverer:handle_delivery_batch", 2),
+    "deploy": ("chalicelib.workers.deployer:handle_deploy_batch", 1),
 }
 
 

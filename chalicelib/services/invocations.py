@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import logging
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import timedelta
 from typing import Any
 
@@ -27,7 +27,7 @@ from chalicelib.domain.invocations import (
     choose_entrypoint,
     excerpt,
 )
-from chalicelib.domain.models import Caller, Installation
+from chalicelib.domain.models import Caller, Installation, PluginVersion
 from chalicelib.domain.permissions import Action
 from chalicelib.ports import (
     Clock,
@@ -91,7 +91,10 @@ class InvocationService:
         caps: ExecutionCaps | None = None,
         tokens: CapabilityTokenSigner | None = None,
         metrics: Metrics | None = None,
+        require_ready: Callable[[PluginVersion], None],
     ) -> None:
+        # Refuses (VersionNotReadyError) a version whose code is not deployed yet: DeploymentService.
+        self._require_ready = require_ready
         self._metrics = metrics
         self._installs = installs
         self._versions = versions
@@ -121,12 +124,12 @@ class InvocationService:
     def list(
         self, caller: Caller, installation_id: str, *, limit: int = 50, token: str | None = None
     ) -> InvocationPage:
-        """The installation's recorded invocations, newest first."""
+        """The installation's recorded invocations, newest first (finished ones: a running one has no outcome)."""
         self._audit.authorize(caller, Action.READ_INSTALLS)
         if self._installs.get_by_id(caller.workspace_id, installation_id) is None:
             raise InstallationNotFoundError(installation_id)
         items, next_token = self._invocations.list(installation_id, limit=limit, token=token)
-        return InvocationPage(items=items, next_token=next_token)
+        return InvocationPage(items=[i for i in items if i.status != "running"], next_token=next_token)
 
     # -- for the API, event dispatch and hooks ---------------------------------------------
 
@@ -158,6 +161,7 @@ class InvocationService:
             version = self._versions.get(installation.plugin_id, installation.version)
             if version is None:
                 raise VersionNotFoundError(installation.plugin_id, installation.version)
+            self._require_ready(version)
             chosen = choose_entrypoint(version.manifest.entrypoints, entrypoint)
             if chosen is None:
                 raise ValidationFailedError(
@@ -171,6 +175,22 @@ class InvocationService:
         with self.limiter.admit(installation.installation_id, installation.plugin_id):
             invocation_id = self._ids.new_id()
             started_at = self._clock.now()
+            # Recorded as running before it runs: the broker serves a capability token only while the
+            # invocation it is bound to is running, so a token replayed later is refused.
+            running = Invocation(
+                installation_id=installation.installation_id,
+                invocation_id=invocation_id,
+                workspace_id=installation.workspace_id,
+                plugin_id=installation.plugin_id,
+                version=installation.version,
+                entrypoint=name,
+                trigger=trigger,
+                actor=actor,
+                status="running",
+                started_at=started_at,
+                expires_at=int((started_at + timedelta(days=self.caps.retention_days)).timestamp()),
+            )
+            self._invocations.put(running)
             granted = self._permissions.list(installation.installation_id)
             res = version.manifest.resources
             cap = self.caps.interactive_timeout_s if trigger == "api" else self.caps.event_timeout_s
@@ -182,24 +202,16 @@ class InvocationService:
             )
             outcome = self._execute(installation, version, target_fn, payload, granted, limits, invocation_id)
         outcome = self._cap_result(outcome)
-        record = Invocation(
-            installation_id=installation.installation_id,
-            invocation_id=invocation_id,
-            workspace_id=installation.workspace_id,
-            plugin_id=installation.plugin_id,
-            version=installation.version,
-            entrypoint=name,
-            trigger=trigger,
-            actor=actor,
-            status=outcome.status,
-            error=outcome.error,
-            duration_ms=round(outcome.duration_ms, 3),
-            cpu_ms=round(outcome.cpu_ms, 3),
-            peak_memory_mb=round(outcome.peak_memory_mb, 3),
-            cold_start=outcome.cold_start,
-            log_excerpt=excerpt(outcome.log_excerpt),
-            started_at=started_at,
-            expires_at=int((started_at + timedelta(days=self.caps.retention_days)).timestamp()),
+        record = running.model_copy(
+            update={
+                "status": outcome.status,
+                "error": outcome.error,
+                "duration_ms": round(outcome.duration_ms, 3),
+                "cpu_ms": round(outcome.cpu_ms, 3),
+                "peak_memory_mb": round(outcome.peak_memory_mb, 3),
+                "cold_start": outcome.cold_start,
+                "log_excerpt": excerpt(outcome.log_excerpt),
+            }
         )
         self._invocations.put(record)
         self._measure(record)
@@ -269,6 +281,7 @@ class InvocationService:
             config={**installation.config, **secrets},
             granted_scopes=list(granted),
             limits=limits,
+            invocation_id=invocation_id,
         )
         broker = self._broker.for_installation(
             installation, version.manifest, list(granted), invocation_id=invocation_id
@@ -309,6 +322,16 @@ class InvocationService:
         if self.tokens is None:
             raise InvalidCapabilityTokenError("This platform issues no capability tokens.")
         claims = self.tokens.verify(token, now=self._clock.now())
+        # A token is good only for the invocation it was issued to, and only while that one runs.
+        invocation = self._invocations.get(claims.installation_id, claims.invocation_id)
+        if (
+            invocation is None
+            or invocation.status != "running"
+            or invocation.workspace_id != claims.workspace_id
+            or invocation.plugin_id != claims.plugin_id
+            or invocation.version != claims.version
+        ):
+            raise InvalidCapabilityTokenError("The capability token is not valid for a running invocation.")
         installation = self._installs.get_by_id(claims.workspace_id, claims.installation_id)
         if (
             installation is None

@@ -297,7 +297,8 @@ class MarketplaceService:
             self._audit.record(owner.owner_workspace_id, caller.actor, action, target, reason=req.reason)
         for hook in self.on_reviewed:
             hook(updated)
-        return updated
+        # The hooks may have moved it on (an approval deploys it): answer what is stored now.
+        return self._versions.get(plugin_id, version) or updated
 
     def deprecate(self, caller: Caller, plugin_id: str, version: str | None, req: DeprecateRequest) -> None:
         """A publisher marks a version (or the whole plugin) deprecated; it stays installable, flagged."""
@@ -468,4 +469,6 @@ def _version_view(v: PluginVersion) -> VersionView:
         deprecated=v.deprecated,
         deprecation_message=v.deprecation_message,
         review_reason=v.review_reason,
+        deployment=v.deployment,
+        deployment_reason=v.deployment_reason,
     )

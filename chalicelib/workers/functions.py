@@ -18,10 +18,11 @@ from chalice.app import Chalice, SQSEvent
 
 from chalicelib.config import Settings
 from chalicelib.workers.deliverer import handle_delivery_batch
+from chalicelib.workers.deployer import handle_deploy_batch
 from chalicelib.workers.dispatcher import handle_dispatch_batch
 from chalicelib.workers.invoker import handle_invoke_batch
 
-__all__ = ["deliverer", "dispatcher", "invoker", "register"]
+__all__ = ["deliverer", "deployer", "dispatcher", "invoker", "register"]
 
 
 def dispatcher(event: SQSEvent) -> dict[str, Any]:
@@ -39,12 +40,19 @@ def deliverer(event: SQSEvent) -> dict[str, Any]:
     return handle_delivery_batch(event.to_dict())
 
 
-def register(app: Chalice, settings: Settings) -> tuple[Any, Any, Any]:
-    """Register the dispatcher, the invoker and the deliverer; app.py binds them to those names."""
+def deployer(event: SQSEvent) -> dict[str, Any]:
+    """The deploy queue's batch: one plugin version's Lambda function, role and log group."""
+    return handle_deploy_batch(event.to_dict(), event.context)
+
+
+def register(app: Chalice, settings: Settings) -> tuple[Any, Any, Any, Any]:
+    """Register the dispatcher, the invoker, the deliverer and the deployer; app.py binds them to those names."""
     return (
         app.on_sqs_message(queue=settings.queue_name("dispatch"), batch_size=10, name="dispatcher")(dispatcher),
         app.on_sqs_message(queue=settings.queue_name("invoke"), batch_size=5, name="invoker")(invoker),
         # Ten records at once (deliverer.BATCH_CONCURRENCY): a batch of slow endpoints still ends well
         # inside the 20 s timeout, itself a sixth of the delivery queue's 120 s visibility timeout.
         app.on_sqs_message(queue=settings.queue_name("delivery"), batch_size=10, name="deliverer")(deliverer),
+        # One version per batch: a deployment waits up to two minutes for its function to become Active.
+        app.on_sqs_message(queue=settings.queue_name("deploy"), batch_size=1, name="deployer")(deployer),
     )

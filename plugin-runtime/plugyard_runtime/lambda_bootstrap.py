@@ -1,8 +1,9 @@
 """Lambda entry point: `plugyard_runtime.lambda_handler(event, context)`.
 
-The invoker sends `{"entrypoint"?, "event", "config", "granted", "capability_token", "installation_id",
-"plugin_id", "version", "invocation_id"}`. The entrypoint comes from the event or `PLUGYARD_ENTRYPOINT`;
-the broker URL from `PLUGYARD_BROKER_URL`. Returns `{"status", "result", "error"}` like the sandbox.
+The invoker sends `{"entrypoint"?, "event", "config", "granted", "capability_token", "broker_url",
+"installation_id", "plugin_id", "version", "invocation_id"}`. The entrypoint comes from the event or
+`PLUGYARD_ENTRYPOINT`; the broker URL from the event (so a redeployed API never strands a function),
+else `PLUGYARD_BROKER_URL`. Returns `{"status", "result", "error"}` like the sandbox.
 """
 
 from __future__ import annotations
@@ -29,9 +30,9 @@ def lambda_handler(event: dict[str, Any], context: Any, *, transport: Transport 
     """Run the plugin handler named by the event or environment with an HTTP-transport ctx."""
     entrypoint = str(event.get("entrypoint") or os.environ.get("PLUGYARD_ENTRYPOINT", ""))
     if transport is None:
-        broker_url = os.environ.get("PLUGYARD_BROKER_URL", "")
+        broker_url = str(event.get("broker_url") or os.environ.get("PLUGYARD_BROKER_URL", ""))
         if not broker_url:
-            return _failed("ConfigurationError", "PLUGYARD_BROKER_URL is not set")
+            return _failed("ConfigurationError", "the invocation carries no broker_url")
         transport = HttpTransport(broker_url, str(event.get("capability_token", "")))
     try:
         handler = _handlers.get(entrypoint) or load_entrypoint(entrypoint)

@@ -74,6 +74,7 @@ FUNCTIONS = {
     "Dispatcher": ("dispatcher", "DispatcherRole", 10, "DispatchQueue"),
     "Invoker": ("invoker", "InvokerRole", 150, "InvokeQueue"),
     "Deliverer": ("deliverer", "DelivererRole", 20, "DeliveryQueue"),
+    "Deployer": ("deployer", "DeployerRole", 150, "DeployQueue"),
 }
 
 
@@ -97,7 +98,7 @@ def test_functions_get_settings_from_the_stack(packaged: dict[str, Any], logical
     assert props.get("Timeout", 29) == timeout
 
 
-@pytest.mark.parametrize("logical_id", ["Dispatcher", "Invoker", "Deliverer"])
+@pytest.mark.parametrize("logical_id", ["Dispatcher", "Invoker", "Deliverer", "Deployer"])
 def test_workers_consume_their_queue_with_partial_batch_failures(packaged: dict[str, Any], logical_id: str) -> None:
     _, role, timeout, queue = FUNCTIONS[logical_id]
     res = packaged["template"]["Resources"]
@@ -127,14 +128,23 @@ def test_worker_roles_are_separate_and_least_privilege(packaged: dict[str, Any])
         return out
 
     dispatcher, invoker, deliverer = grants("DispatcherRole"), grants("InvokerRole"), grants("DelivererRole")
-    # only the invoker runs plugins; only the API may create their roles and functions
-    assert "lambda:InvokeFunction" in invoker and "lambda:InvokeFunction" not in dispatcher | deliverer
-    for role in (dispatcher, invoker, deliverer):
-        assert not any(a.startswith("iam:") or a == "lambda:CreateFunction" for a in role)
-    # the dispatcher reads subscriptions (and live connections, in the meta table), and writes no table
-    tables = {json.dumps({"Fn::GetAtt": [t, "Arn"]}) for t in ("SubscriptionsTable", "MetaTable")}
+    deployer, api = grants("DeployerRole"), grants("ApiRole")
+    # the invoker and the API (interactive runs, hooks) run plugins; only the deployer creates and
+    # deletes their roles and functions, and runs none
+    assert "lambda:InvokeFunction" in invoker and "lambda:InvokeFunction" not in dispatcher | deliverer | deployer
+    for role in (dispatcher, invoker, deliverer, api):
+        assert not any(a.startswith("iam:") or a in ("lambda:CreateFunction", "lambda:DeleteFunction") for a in role)
+    assert {"iam:CreateRole", "iam:DeleteRole", "lambda:CreateFunction", "lambda:DeleteFunction"} <= set(deployer)
+    assert not any(a.startswith(("events:", "kms:")) for a in deployer)
+    # the dispatcher reads subscriptions, live connections (meta table) and installations (a plugin
+    # event's source check); the only thing it writes is the audit record of a forged event
+    tables = {
+        json.dumps({"Fn::GetAtt": [t, "Arn"]})
+        for t in ("SubscriptionsTable", "MetaTable", "InstallationsTable", "AuditLogTable")
+    }
     assert set().union(*(r for a, r in dispatcher.items() if a.startswith("dynamodb:"))) <= tables
-    assert not {"dynamodb:PutItem", "dynamodb:UpdateItem"} & set(dispatcher)
+    audit = {json.dumps({"Fn::GetAtt": [t, "Arn"]}) for t in ("AuditLogTable", "MetaTable")}
+    assert dispatcher["dynamodb:PutItem"] | dispatcher["dynamodb:UpdateItem"] <= audit
     assert "kms:Decrypt" in deliverer and "kms:Decrypt" not in dispatcher
     assert "events:PutEvents" in deliverer and "events:PutEvents" not in dispatcher | invoker
     plugin_data = json.dumps({"Fn::GetAtt": ["PluginDataTable", "Arn"]})
@@ -323,13 +333,13 @@ def test_app_stack_function_role_and_settings(app_stack: Stack) -> None:
     assert "*" not in "".join(a for s in doc["Statement"] for a in s["Action"])
 
 
-@pytest.mark.parametrize("worker", ["dispatcher", "invoker", "deliverer"])
+@pytest.mark.parametrize("worker", ["dispatcher", "invoker", "deliverer", "deployer"])
 def test_app_stack_workers_function_role_and_queue(app_stack: Stack, worker: str) -> None:
     client = app_stack.client
     fn = client("lambda").get_function_configuration(FunctionName=f"plugyard-pkg-{worker}")
     assert fn["Role"].endswith(f":role/plugyard-pkg-{worker}")
     assert fn["Environment"]["Variables"]["PLUGYARD_STAGE"] == MOTO_STAGE
-    queue = {"dispatcher": "dispatch", "invoker": "invoke", "deliverer": "delivery"}[worker]
+    queue = {"dispatcher": "dispatch", "invoker": "invoke", "deliverer": "delivery", "deployer": "deploy"}[worker]
     (mapping,) = client("lambda").list_event_source_mappings(FunctionName=f"plugyard-pkg-{worker}")[
         "EventSourceMappings"
     ]

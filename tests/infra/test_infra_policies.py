@@ -34,7 +34,10 @@ EXCEPTIONS: dict[tuple[str, str], str] = {
         "AWS default key policy: in a key policy Resource '*' means this key, and kms:* to "
         "the account root only delegates access control to IAM policies of this account."
     ),
-    **{(role, "XRayTraces"): _XRAY for role in ("ApiRole", "DispatcherRole", "InvokerRole", "DelivererRole")},
+    **{
+        (role, "XRayTraces"): _XRAY
+        for role in ("ApiRole", "DispatcherRole", "InvokerRole", "DelivererRole", "DeployerRole")
+    },
 }
 
 

@@ -28,7 +28,7 @@ TABLES = [
     "Idempotency",
     "Meta",
 ]
-QUEUES = ["Dispatch", "Invoke", "Delivery"]
+QUEUES = ["Dispatch", "Invoke", "Delivery", "Deploy"]
 EXPECTED_OUTPUTS = {
     "Stage",
     *(f"{t}TableName" for t in TABLES),

@@ -181,7 +181,7 @@ def test_every_taggable_resource_has_the_stage_tag(template: dict[str, Any]) -> 
 
 def test_queues_have_dlqs_and_sizing(template: dict[str, Any]) -> None:
     res = template["Resources"]
-    for name, visibility in {"Dispatch": 60, "Invoke": 900, "Delivery": 120}.items():
+    for name, visibility in {"Dispatch": 60, "Invoke": 900, "Delivery": 120, "Deploy": 900}.items():
         queue, dlq = res[f"{name}Queue"]["Properties"], res[f"{name}Dlq"]["Properties"]
         assert queue["QueueName"] == {"Fn::Sub": f"plugyard-${{Stage}}-{name.lower()}"}
         assert dlq["QueueName"] == {"Fn::Sub": f"plugyard-${{Stage}}-{name.lower()}-dlq"}

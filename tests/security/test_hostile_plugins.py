@@ -7,6 +7,8 @@ invocation right afterwards. A plugin behaves unless its payload says {"attack":
 from __future__ import annotations
 
 import textwrap
+import time
+from datetime import UTC, datetime
 from typing import Any
 
 import httpx
@@ -413,9 +415,29 @@ def test_http_fetch_refuses_private_and_undeclared_hosts(harness: Harness) -> No
 # --- the broker endpoint (plugins on Lambda) ----------------------------------------------
 
 
-def test_expired_forged_and_foreign_tokens_are_refused(harness: Harness, stack: LocalStack) -> None:
+def test_expired_forged_and_foreign_tokens_are_refused(harness: Harness, stack: LocalStack, operator: Any) -> None:
+    from chalicelib.adapters.dynamo import DynamoInvocationRepository, bind_execution_tables
+    from chalicelib.domain.invocations import Invocation
+
     d = harness.deploy(hostile("def attack(event, ctx):\n    return {}\n"), permissions=["storage:read"])
     signer = CapabilityTokenSigner(stack.capability_key.encode())
+    # A token is good only while the invocation it is bound to runs: record inv-1 as running.
+    bind_execution_tables(operator.settings)
+    invocations = DynamoInvocationRepository()
+    running = Invocation(
+        installation_id=d.installation_id,
+        invocation_id="inv-1",
+        workspace_id=d.workspace_id,
+        plugin_id=d.plugin_id,
+        version="1.0.0",
+        entrypoint="main",
+        trigger="api",
+        actor="test",
+        status="running",
+        started_at=datetime.now(UTC),
+        expires_at=int(time.time()) + 3600,
+    )
+    invocations.put(running)
     claims = {
         "installation_id": d.installation_id,
         "workspace_id": d.workspace_id,
@@ -423,8 +445,6 @@ def test_expired_forged_and_foreign_tokens_are_refused(harness: Harness, stack: 
         "version": "1.0.0",
         "invocation_id": "inv-1",
     }
-    import time
-
     expired = signer.sign(CapabilityClaims(**claims, exp=int(time.time()) - 5))
     valid = signer.sign(CapabilityClaims(**claims, exp=int(time.time()) + 60))
     forged = CapabilityTokenSigner(b"k" * 32).sign(CapabilityClaims(**claims, exp=int(time.time()) + 60))
@@ -451,3 +471,6 @@ def test_expired_forged_and_foreign_tokens_are_refused(harness: Harness, stack: 
         timeout=30,
     )
     assert put.status_code == 403 and put.json()["error"]["type"] == "PermissionDenied"
+    # Once the invocation ended, the same token is replayed in vain.
+    invocations.put(running.model_copy(update={"status": "succeeded"}))
+    assert call(valid).status_code == 401

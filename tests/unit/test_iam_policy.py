@@ -1,102 +1,83 @@
-"""The IAM policy of a plugin function is generated from its permissions, and nothing else."""
+"""A plugin function's role writes its own logs and nothing else; its name is readable and cannot collide."""
 
 from __future__ import annotations
 
 import json
+import re
 
-from chalicelib.domain.iam import PluginAwsContext, function_name, plugin_data_partition, plugin_policy
+import pytest
 
-AWS = PluginAwsContext(
-    stage="dev",
-    region="us-east-1",
-    account_id="123456789012",
-    plugin_data_table="plugyard-dev-plugin-data",
-    event_bus="plugyard-dev",
+from chalicelib.domain.iam import (
+    PluginAwsContext,
+    function_name,
+    log_group_name,
+    plugin_data_partition,
+    plugin_policy,
+    plugin_tags,
 )
-LOGS = "arn:aws:logs:us-east-1:123456789012:log-group:/aws/lambda/plugyard-dev-plg-notes-1-2-0"
+
+AWS = PluginAwsContext(stage="dev", region="us-east-1", account_id="123456789012")
 
 
-def _actions(policy: dict) -> list[str]:
-    return [a for s in policy["Statement"] for a in s["Action"]]
-
-
-def test_no_permissions_means_logs_only() -> None:
-    policy = plugin_policy(AWS, plugin_id="notes", version="1.2.0", scopes=[])
+def test_the_role_may_only_write_its_own_log_streams() -> None:
+    name = function_name("dev", "notes", "1.2.0")
+    policy = plugin_policy(AWS, plugin_id="notes", version="1.2.0")
     assert policy == {
         "Version": "2012-10-17",
         "Statement": [
-            {"Sid": "OwnLogGroup", "Effect": "Allow", "Action": ["logs:CreateLogGroup"], "Resource": [LOGS]},
             {
                 "Sid": "OwnLogStreams",
                 "Effect": "Allow",
                 "Action": ["logs:CreateLogStream", "logs:PutLogEvents"],
-                "Resource": [f"{LOGS}:log-stream:*"],
-            },
+                "Resource": [f"arn:aws:logs:us-east-1:123456789012:log-group:/aws/lambda/{name}:log-stream:*"],
+            }
         ],
     }
 
 
-def test_storage_is_fenced_to_the_plugins_key_prefix() -> None:
-    policy = plugin_policy(AWS, plugin_id="notes", version="1.2.0", scopes=["storage:read", "storage:write"])
-    data = next(s for s in policy["Statement"] if s["Sid"] == "OwnPluginData")
-    assert data == {
-        "Sid": "OwnPluginData",
-        "Effect": "Allow",
-        "Action": [
-            "dynamodb:DeleteItem",
-            "dynamodb:GetItem",
-            "dynamodb:PutItem",
-            "dynamodb:Query",
-            "dynamodb:UpdateItem",
-        ],
-        "Resource": ["arn:aws:dynamodb:us-east-1:123456789012:table/plugyard-dev-plugin-data"],
-        "Condition": {"ForAllValues:StringLike": {"dynamodb:LeadingKeys": ["notes#*"]}},
-    }
-    assert plugin_data_partition("notes", "01ABC") == "notes#01ABC"
-
-
-def test_read_only_storage_gets_no_write_actions() -> None:
-    policy = plugin_policy(AWS, plugin_id="notes", version="1.2.0", scopes=["storage:read"])
-    assert set(_actions(policy)) - {"logs:CreateLogGroup", "logs:CreateLogStream", "logs:PutLogEvents"} == {
-        "dynamodb:GetItem",
-        "dynamodb:Query",
-    }
-
-
-def test_events_only_with_its_own_source() -> None:
-    policy = plugin_policy(AWS, plugin_id="notes", version="1.2.0", scopes=["events:emit"])
-    events = next(s for s in policy["Statement"] if s["Sid"] == "OwnEventSource")
-    assert events == {
-        "Sid": "OwnEventSource",
-        "Effect": "Allow",
-        "Action": ["events:PutEvents"],
-        "Resource": ["arn:aws:events:us-east-1:123456789012:event-bus/plugyard-dev"],
-        "Condition": {"StringEquals": {"events:source": "plugyard.plugin.notes"}},
-    }
-
-
-def test_scopes_served_by_the_broker_add_nothing() -> None:
-    """tasks, http and ai go through the broker: the function itself gets no AWS access for them."""
-    base = plugin_policy(AWS, plugin_id="notes", version="1.2.0", scopes=[])
-    more = plugin_policy(
-        AWS, plugin_id="notes", version="1.2.0", scopes=["tasks:read", "tasks:write", "http:fetch", "ai:complete"]
-    )
-    assert more == base
-
-
-def test_never_a_wildcard_action_or_resource() -> None:
-    every = ["storage:read", "storage:write", "events:emit", "tasks:read", "tasks:write", "http:fetch", "ai:complete"]
-    policy = plugin_policy(AWS, plugin_id="notes", version="1.2.0", scopes=every)
-    text = json.dumps(policy)
+def test_no_data_plane_permission_the_broker_mediates() -> None:
+    """Storage and events go through the broker, which binds them to the installation: never via IAM."""
+    text = json.dumps(plugin_policy(AWS, plugin_id="notes", version="1.2.0"))
+    for service in ("dynamodb:", "events:", "s3:", "sqs:", "bedrock", "kms:", "iam:", "lambda:"):
+        assert service not in text
+    assert "logs:CreateLogGroup" not in text  # the deployer creates the group, with its retention
     assert '"*"' not in text
-    for statement in policy["Statement"]:
-        assert statement["Effect"] == "Allow"
-        assert all("*" not in a for a in statement["Action"])
-        assert all(r != "*" and not r.endswith(":*:*") for r in statement["Resource"])
 
 
-def test_function_names_follow_the_convention_and_fit_64_chars() -> None:
-    assert function_name("dev", "notes", "1.2.0") == "plugyard-dev-plg-notes-1-2-0"
-    long = function_name("prod", "a" * 60, "10.20.30-beta.1")
+def test_function_names_fit_64_chars_and_read_as_the_convention() -> None:
+    name = function_name("dev", "notes", "1.2.0")
+    assert re.fullmatch(r"plugyard-dev-plg-notes-1-2-0-[0-9a-f]{10}", name)
+    assert name == function_name("dev", "notes", "1.2.0")  # deterministic: deploy and invoke agree
+    assert log_group_name("dev", "notes", "1.2.0") == f"/aws/lambda/{name}"
+    long = function_name("prod", "a" * 64, "10.20.30-beta.1+build.7")
     assert len(long) <= 64 and long.startswith("plugyard-prod-plg-aaaa")
-    assert long == function_name("prod", "a" * 60, "10.20.30-beta.1")
+    assert re.fullmatch(r"[A-Za-z0-9-]{1,64}", long)
+
+
+@pytest.mark.parametrize(
+    ("a", "b"),
+    [
+        (("foo", "1.2.3-4"), ("foo-1", "2.3.4")),  # the same readable part
+        (("a" * 64, "1.0.0"), ("a" * 64, "1.0.1")),  # cut to the same prefix
+        (("x", "1.0.0-rc.1"), ("x", "1.0.0-rc-1")),
+    ],
+)
+def test_names_of_different_versions_never_collide(a: tuple[str, str], b: tuple[str, str]) -> None:
+    assert function_name("dev", *a) != function_name("dev", *b)
+
+
+def test_a_stage_too_long_for_the_names_is_refused() -> None:
+    with pytest.raises(ValueError):
+        function_name("s" * 60, "notes", "1.0.0")
+
+
+def test_tags_name_stage_plugin_and_version() -> None:
+    assert plugin_tags("dev", "notes", "1.2.0") == {
+        "plugyard:stage": "dev",
+        "plugyard:plugin": "notes",
+        "plugyard:version": "1.2.0",
+    }
+
+
+def test_plugin_data_partition_leads_with_the_plugin() -> None:
+    assert plugin_data_partition("notes", "01ABC") == "notes#01ABC"

@@ -37,6 +37,15 @@ class DynamoInvocationRepository:
                 doc=invocation.model_dump_json(),
             ).save()
 
+    def get(self, installation_id: str, invocation_id: str) -> Invocation | None:
+        # Strongly consistent: the broker reads the record a plugin's invocation wrote a moment ago.
+        with Translate():
+            try:
+                item = InvocationItem.get(installation_id, invocation_id, consistent_read=True)
+            except InvocationItem.DoesNotExist:
+                return None
+        return item.load(Invocation)
+
     def list(self, installation_id: str, *, limit: int, token: str | None) -> tuple[list[Invocation], str | None]:
         with Translate():
             it = InvocationItem.query(

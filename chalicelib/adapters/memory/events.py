@@ -33,9 +33,11 @@ class InMemoryWorkQueues:
     def __init__(self) -> None:
         self.sent: dict[str, list[dict[str, Any]]] = {}
         self.dead: dict[str, list[dict[str, str]]] = {}
+        self.delays: dict[str, list[int]] = {}
 
-    def send(self, purpose: str, bodies: list[dict[str, Any]]) -> None:
+    def send(self, purpose: str, bodies: list[dict[str, Any]], *, delay_s: int = 0) -> None:
         self.sent.setdefault(purpose, []).extend(bodies)
+        self.delays.setdefault(purpose, []).extend([delay_s] * len(bodies))
 
     def dead_letter(self, purpose: str, body: str, *, code: str, reason: str) -> None:
         self.dead.setdefault(purpose, []).append({"body": body, "code": code, "reason": reason})

@@ -15,6 +15,9 @@ class InMemoryInvocationRepository:
     def put(self, invocation: Invocation) -> None:
         self.items[(invocation.installation_id, invocation.invocation_id)] = invocation
 
+    def get(self, installation_id: str, invocation_id: str) -> Invocation | None:
+        return self.items.get((installation_id, invocation_id))
+
     def list(self, installation_id: str, *, limit: int, token: str | None) -> tuple[list[Invocation], str | None]:
         found = sorted(
             (i for (inst, _), i in self.items.items() if inst == installation_id),
