@@ -77,6 +77,7 @@ def run_task(r: RequestContext, task_id: str) -> TaskRun:
     summary="Complete a running task (emits task.completed)",
     tag="Tasks",
     body=CompleteTaskRequest,
+    optional_body=True,
     response=Task,
     errors=[401, 403, 404, 409, 422],
 )

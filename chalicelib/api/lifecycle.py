@@ -147,6 +147,7 @@ def _decide(
     summary="Approve a pending version: it becomes listed and installable (reviewer)",
     tag="Review",
     body=ReviewDecision,
+    optional_body=True,
     response=ReviewResult,
     errors=[403, 404, 409],
 )
@@ -161,6 +162,7 @@ def approve(r: RequestContext, plugin_id: str, version: str) -> ReviewResult:
     summary="Reject a pending version with a reason (reviewer)",
     tag="Review",
     body=ReviewDecision,
+    optional_body=True,
     response=ReviewResult,
     errors=[403, 404, 409, 422],
 )
@@ -175,6 +177,7 @@ def reject(r: RequestContext, plugin_id: str, version: str) -> ReviewResult:
     summary="Yank an approved version: unlisted, and every installation on it is disabled (reviewer)",
     tag="Review",
     body=ReviewDecision,
+    optional_body=True,
     response=ReviewResult,
     errors=[403, 404, 409, 422],
 )
@@ -289,6 +292,7 @@ def enable(r: RequestContext, installation_id: str) -> Installation:
     summary="Disable an installation (optionally with a reason)",
     tag="Installations",
     body=SetStateRequest,
+    optional_body=True,
     response=Installation,
     errors=_INSTALL_ERRORS,
 )

@@ -14,12 +14,13 @@ from chalicelib.api.problems import PROBLEM_BASE, PROBLEM_TYPE
 __all__ = ["openapi_document"]
 
 _STATUS_TEXT = {
-    400: "Malformed request",
+    400: "Malformed request: bad JSON, a bad query parameter or header, a next_token of another listing",
     401: "Missing or unknown API key",
     403: "The caller's role does not allow this",
     404: "Not found in the caller's workspace",
     409: "Conflicts with the current state",
     413: "Body too large",
+    415: "The body is not sent as application/json",
     422: "Valid JSON, invalid content",
     429: "Rate limited",
     503: "A dependency is unavailable",
@@ -58,20 +59,30 @@ def openapi_document() -> dict[str, Any]:
             "operationId": _operation_id(spec.method, spec.path),
             "responses": {},
         }
-        params = [
-            {"name": p, "in": "path", "required": True, "schema": {"type": "string"}}
-            for p in re.findall(r"{(\w+)}", spec.path)
+        path_params = re.findall(r"{(\w+)}", spec.path)
+        params: list[dict[str, Any]] = [
+            {"name": p, "in": "path", "required": True, "schema": {"type": "string", "minLength": 1}}
+            for p in path_params
         ]
         params += [
-            {"name": q.name, "in": "query", "required": False, "description": q.description, "schema": {"type": q.type}}
+            {
+                "name": q.name,
+                "in": "query",
+                "required": False,
+                "description": q.description,
+                "schema": {"type": q.type, **q.schema},
+            }
             for q in spec.query
         ]
-        params += [{"name": h, "in": "header", "required": False, "schema": {"type": "string"}} for h in spec.headers]
+        params += [
+            {"name": h, "in": "header", "required": False, "schema": _HEADER_SCHEMAS.get(h, {"type": "string"})}
+            for h in spec.headers
+        ]
         if params:
             op["parameters"] = params
         if spec.body is not None:
             op["requestBody"] = {
-                "required": True,
+                "required": not spec.optional_body,
                 "content": {"application/json": {"schema": refs[(spec.body, "validation")]}},
             }
         ok: dict[str, Any] = {"description": "Success"}
@@ -79,7 +90,7 @@ def openapi_document() -> dict[str, Any]:
             ok["content"] = {"application/json": {"schema": refs[(spec.response, "serialization")]}}
         op["responses"][str(spec.status)] = ok
         problem_ref = {PROBLEM_TYPE: {"schema": refs[(Problem, "serialization")]}}
-        for code in sorted({*spec.errors, *([401] if spec.auth else []), *([413, 422] if spec.body else [])}):
+        for code in sorted({*spec.errors, *_implied_errors(spec, path_params)}):
             op["responses"][str(code)] = {"description": _STATUS_TEXT.get(code, "Error"), "content": problem_ref}
         if spec.auth:
             op["security"] = [{"apiKey": []}]
@@ -99,6 +110,31 @@ def openapi_document() -> dict[str, Any]:
             "securitySchemes": {"apiKey": {"type": "http", "scheme": "bearer", "description": "Plugyard API key"}},
         },
     }
+
+
+# Headers with a shape the routes check.
+_HEADER_SCHEMAS: dict[str, dict[str, Any]] = {
+    "Idempotency-Key": {"type": "string", "minLength": 1, "maxLength": 255},
+}
+
+
+def _implied_errors(spec: Any, path_params: list[str]) -> set[int]:
+    """Statuses every route of this shape can answer, whatever its service does.
+
+    The route layer answers 401 without a valid key and 403 for a role without the action; 404 when a
+    path parameter names nothing in the caller's workspace (or is empty); 400 for a bad query parameter,
+    header or body; 413/415/422 for a body too large, not JSON, or not matching its schema.
+    """
+    codes: set[int] = set()
+    if spec.auth:
+        codes |= {401, 403}
+    if path_params:
+        codes.add(404)
+    if spec.query or spec.headers:
+        codes.add(400)
+    if spec.body is not None:
+        codes |= {400, 413, 415, 422}
+    return codes
 
 
 def _is_body(model: type[BaseModel]) -> bool:

@@ -22,8 +22,8 @@ TAG = "Marketplace"
     query=[
         QueryParam("query", "Text to search in id, name, description and publisher"),
         QueryParam("category", "Only plugins in this category"),
-        QueryParam("sort", "name (default), installs or recent"),
-        QueryParam("limit", "Page size, 1–100 (default 20)", "integer"),
+        QueryParam("sort", "name (default), installs or recent", schema={"enum": ["name", "installs", "recent"]}),
+        QueryParam("limit", "Page size, 1–100 (default 20)", "integer", {"minimum": 1, "maximum": 100}),
         QueryParam("next_token", "The next_token of the previous page"),
     ],
     errors=[400, 401],

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import functools
 import json
+import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -42,6 +43,7 @@ class QueryParam:
     name: str
     description: str
     type: str = "string"
+    schema: dict[str, Any] = field(default_factory=dict)  # further JSON Schema keywords (bounds, format, enum)
 
 
 @dataclass
@@ -59,15 +61,19 @@ class RouteSpec:
     query: list[QueryParam] = field(default_factory=list)
     headers: list[str] = field(default_factory=list)
     errors: list[int] = field(default_factory=list)
+    optional_body: bool = False
 
 
 REGISTRY: list[RouteSpec] = []
 
 PAGING = [
-    QueryParam("limit", "Page size, 1–100 (default 50)", "integer"),
-    QueryParam("next_token", "The next_token of the previous page"),
+    QueryParam("limit", "Page size, 1–100 (default 50)", "integer", {"minimum": 1, "maximum": 100}),
+    QueryParam("next_token", "The next_token of the previous page (bound to this listing and workspace)"),
 ]
 
+
+# RFC 3339 date-time; the offset may be left out (UTC is assumed).
+_DATE_TIME = re.compile(r"^\d{4}-\d{2}-\d{2}[Tt]\d{2}:\d{2}:\d{2}(\.\d{1,9})?([Zz]|[+-]\d{2}:\d{2})?$")
 
 # Query parameters that page through a listing rather than choose it.
 _PAGING_PARAMS = frozenset({"limit", "next_token"})
@@ -115,14 +121,18 @@ class RequestContext:
             raise InvalidRequestError(f"Query parameter '{name}' must be an integer, got '{raw}'.") from exc
 
     def query_time(self, name: str) -> datetime | None:
-        """An ISO-8601 time query parameter (UTC assumed when no offset is given)."""
+        """An RFC 3339 date-time query parameter (UTC assumed when no offset is given)."""
         raw = self.query(name)
-        if not raw:
+        if raw is None:
             return None
         try:
-            value = datetime.fromisoformat(raw.replace("Z", "+00:00"))
+            if not _DATE_TIME.match(raw):
+                raise ValueError(raw)
+            value = datetime.fromisoformat(raw.replace("Z", "+00:00").replace("z", "+00:00"))
         except ValueError as exc:
-            raise InvalidRequestError(f"Query parameter '{name}' must be an ISO-8601 time, got '{raw}'.") from exc
+            raise InvalidRequestError(
+                f"Query parameter '{name}' must be a date-time like 2026-12-01T10:00:00Z, got '{raw[:64]}'."
+            ) from exc
         return value if value.tzinfo else value.replace(tzinfo=UTC)
 
     def limit(self, default: int = 50, maximum: int = 100) -> int:
@@ -201,9 +211,23 @@ def route(
     query: list[QueryParam] | None = None,
     headers: list[str] | None = None,
     errors: list[int] | None = None,
+    optional_body: bool = False,
 ) -> Callable[[Callable[..., Any]], Callable[..., Response]]:
     """Declare a route: the view gets a RequestContext and the path parameters."""
-    spec = RouteSpec(path, method, summary, tag, status, body, response, auth, query or [], headers or [], errors or [])
+    spec = RouteSpec(
+        path,
+        method,
+        summary,
+        tag,
+        status,
+        body,
+        response,
+        auth,
+        query or [],
+        headers or [],
+        errors or [],
+        optional_body,
+    )
     REGISTRY.append(spec)
     paged = any(q.name == "next_token" for q in spec.query)
 

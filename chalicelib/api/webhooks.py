@@ -150,7 +150,14 @@ _STATUSES = ("pending", "delivered", "failed")
     summary="A webhook's deliveries, newest first",
     tag=TAG,
     response=DeliveryPage,
-    query=[*PAGING, QueryParam("status", "Only deliveries in this state: pending, delivered or failed")],
+    query=[
+        *PAGING,
+        QueryParam(
+            "status",
+            "Only deliveries in this state: pending, delivered or failed",
+            schema={"enum": ["pending", "delivered", "failed"]},
+        ),
+    ],
     errors=[400, 401, 403, 404],
 )
 def list_deliveries(r: RequestContext, webhook_id: str) -> DeliveryPage:
