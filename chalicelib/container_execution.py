@@ -133,7 +133,6 @@ def _deployer(settings: Settings, a: Adapters, code: CodeCache) -> FunctionDeplo
         aws=aws,
         max_artifact_bytes=settings.max_artifact_bytes,
         log_retention_days=settings.plugin_log_retention_days,
-        reserved_concurrency=settings.invoke_concurrency_per_plugin,
         permissions_boundary=settings.plugin_permissions_boundary_arn,
     )
 

@@ -116,8 +116,9 @@ class LambdaExecutor:
                     error={"type": "FunctionMissing", "message": f"the function of {request.version} is missing"},
                 )
             if code in ("TooManyRequestsException", "ResourceNotReadyException"):
+                # The plugin did not run: an event is retried (plugin_events), an API caller sees the status.
                 return InvocationOutcome(
-                    status="crashed", error={"type": "Throttled", "message": f"Lambda refused the call: {code}"}
+                    status="throttled", error={"type": "Throttled", "message": f"Lambda refused the call: {code}"}
                 )
             raise
         return self._outcome(response, started)

@@ -100,7 +100,6 @@ class LambdaFunctions:
         aws: Callable[[], PluginAwsContext],
         max_artifact_bytes: int = 20 * 1024 * 1024,
         log_retention_days: int = 30,
-        reserved_concurrency: int | None = None,
         permissions_boundary: str | None = None,
         active_timeout_s: float = 120.0,
         sleep: Callable[[float], None] = time.sleep,
@@ -112,7 +111,6 @@ class LambdaFunctions:
         self._aws = aws
         self._max_artifact = max_artifact_bytes
         self._retention = log_retention_days
-        self._reserved = reserved_concurrency
         # The ceiling every plugin role is created under: even a tampered policy cannot exceed it.
         self._boundary = permissions_boundary
         self._active_timeout = active_timeout_s
@@ -164,8 +162,9 @@ class LambdaFunctions:
                     self._sleep(min(2.0, 0.25 * 2**attempt))
                     continue
                 raise
-        if self._reserved:
-            self._lambda.put_function_concurrency(FunctionName=name, ReservedConcurrentExecutions=self._reserved)
+        # No reserved concurrency per plugin function: reservations come out of the account's pool (and at
+        # least 100 must stay unreserved), so they would cap how many versions can exist. Plugin functions
+        # share the unreserved pool; the API and the workers have theirs reserved (infra/README.md).
         self._wait_active(name)
         return name
 

@@ -33,6 +33,7 @@ InvocationStatus = Literal[
     "crashed",
     "permission_denied",
     "sandbox_unavailable",
+    "throttled",  # Lambda refused the call (concurrency): the plugin did not run
 ]
 
 # The one capability table is plugyard_runtime.protocol's; this is its set of names.

@@ -28,7 +28,7 @@ __all__ = [
 log = logging.getLogger(__name__)
 
 # Host faults: the plugin never really ran, so the event is retried (and dead-lettered if it persists).
-_RETRY_STATUSES = frozenset({"sandbox_unavailable"})
+_RETRY_STATUSES = frozenset({"sandbox_unavailable", "throttled"})
 
 
 class _Runner(Protocol):

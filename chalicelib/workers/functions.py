@@ -49,7 +49,9 @@ def register(app: Chalice, settings: Settings) -> tuple[Any, Any, Any, Any]:
     """Register the dispatcher, the invoker, the deliverer and the deployer; app.py binds them to those names."""
     return (
         app.on_sqs_message(queue=settings.queue_name("dispatch"), batch_size=10, name="dispatcher")(dispatcher),
-        app.on_sqs_message(queue=settings.queue_name("invoke"), batch_size=5, name="invoker")(invoker),
+        # One event per batch: records run one after the other, so a batch of n needs n x the longest plugin
+        # timeout; with one, the invoker's 150 s timeout always outlasts a plugin's 60 s + the client margin.
+        app.on_sqs_message(queue=settings.queue_name("invoke"), batch_size=1, name="invoker")(invoker),
         # Ten records at once (deliverer.BATCH_CONCURRENCY): a batch of slow endpoints still ends well
         # inside the 20 s timeout, itself a sixth of the delivery queue's 120 s visibility timeout.
         app.on_sqs_message(queue=settings.queue_name("delivery"), batch_size=10, name="deliverer")(deliverer),

@@ -115,6 +115,28 @@ def test_workers_consume_their_queue_with_partial_batch_failures(packaged: dict[
     assert consumed == [{"Fn::GetAtt": [queue, "Arn"]}]
 
 
+def test_concurrency_policy_keeps_plugins_from_starving_the_api_and_workers(packaged: dict[str, Any]) -> None:
+    """Reserved concurrency for the API and each worker; each worker's SQS mapping capped below it; plugin
+    functions (no reservation) share what is left, which stays above Lambda's floor of 100 unreserved."""
+    from chalicelib.adapters.lambda_executor import _READ_TIMEOUT_MARGIN_S
+
+    res = packaged["template"]["Resources"]
+    reserved = {lid: res[lid]["Properties"]["ReservedConcurrentExecutions"] for lid in FUNCTIONS}
+    assert all(n >= 1 for n in reserved.values()), reserved
+    assert 1000 - sum(reserved.values()) >= 100 + 100  # default account quota; room for plugins beyond the floor
+    for lid in ("Dispatcher", "Invoker", "Deliverer", "Deployer"):
+        (event,) = res[lid]["Properties"]["Events"].values()
+        cap = event["Properties"]["ScalingConfig"]["MaximumConcurrency"]
+        assert 2 <= cap <= reserved[lid], lid
+    # The invoker handles one event per batch and outlasts the longest plugin plus the client's margin.
+    (event,) = res["Invoker"]["Properties"]["Events"].values()
+    assert event["Properties"]["BatchSize"] == 1
+    longest = Settings.model_fields["max_timeout_s"].default
+    assert res["Invoker"]["Properties"]["Timeout"] >= event["Properties"]["BatchSize"] * (
+        longest + _READ_TIMEOUT_MARGIN_S
+    )
+
+
 def test_worker_roles_are_separate_and_least_privilege(packaged: dict[str, Any]) -> None:
     res = packaged["template"]["Resources"]
     assert "WorkerRole" not in res

@@ -347,3 +347,30 @@ def test_a_plugin_event_of_another_plugins_type_or_a_disabled_installation_is_dr
     assert world.services.dispatch.dispatch(_plugin_event(inst.workspace_id, "sender")).dropped == (
         "installation-disabled"
     )
+
+
+def test_an_event_whose_plugin_function_was_throttled_is_retried() -> None:
+    """Lambda refusing the call (concurrency) means the plugin never ran: the event stays on its queue."""
+    from types import SimpleNamespace
+
+    from chalicelib.services.plugin_events import InvocationEventHandler
+
+    world, _ = _world()
+    _publish(world, "busy")
+    _admin, inst = _installed(world, "busy")
+
+    class ThrottledRunner:
+        def run(self, installation: Any, **kwargs: Any) -> Any:
+            return SimpleNamespace(status="throttled")
+
+    handler = InvocationEventHandler(ThrottledRunner(), world.adapters.versions)
+    event = EventEnvelope(
+        id="01EV3",
+        source="plugyard.host",
+        type="task.completed",
+        workspace_id=inst.workspace_id,
+        time=world.adapters.clock.now(),
+        data={},
+    )
+    with pytest.raises(RuntimeError, match="throttled"):
+        handler.handle(inst, event)
