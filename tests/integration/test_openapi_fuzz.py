@@ -9,11 +9,13 @@ bounded (about a minute and a half, ~1,000 cases).
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 from pathlib import Path
 
-from conftest import Tenant
+import pytest
+from conftest import Tenant, uid
 
 from chalicelib.domain.permissions import Role
 
@@ -24,6 +26,24 @@ MAX_EXAMPLES = 5
 EXCLUDED = "use_after_free,ensure_resource_availability,object_level_authorization"
 
 
+def _seed(tenant: Tenant) -> dict[str, str]:
+    """A published plugin, its installation and a task in the workspace, named to schemathesis by env."""
+    plugin_id = uid("fuzz")
+    tenant.publish_ok(plugin_id, "1.0.0")
+    installed = tenant.admin.post("/api/plugins/install", json={"plugin_id": plugin_id, "grant": []})
+    assert installed.status_code == 201, installed.text
+    task = tenant.admin.post("/api/tasks", json={"title": "fuzzed"})
+    assert task.status_code == 201, task.text
+    return {
+        **os.environ,
+        "PLUGYARD_FUZZ_PLUGIN_ID": plugin_id,
+        "PLUGYARD_FUZZ_VERSION": "1.0.0",
+        "PLUGYARD_FUZZ_INSTALLATION_ID": installed.json()["installation_id"],
+        "PLUGYARD_FUZZ_TASK_ID": task.json()["task_id"],
+    }
+
+
+@pytest.mark.timeout(900)
 def test_the_api_does_what_its_openapi_document_says(tenant: Tenant, tmp_path: Path) -> None:
     report = tmp_path / "events.ndjson"
     cmd = [
@@ -58,8 +78,11 @@ def test_the_api_does_what_its_openapi_document_says(tenant: Tenant, tmp_path: P
         "--report-ndjson-path",
         str(report),
     ]
-    done = subprocess.run(cmd, capture_output=True, text=True, timeout=900, check=False)
+    done = subprocess.run(
+        cmd, capture_output=True, text=True, timeout=900, check=False, env=_seed(tenant), cwd=tmp_path
+    )
     summary = done.stdout[done.stdout.find("SUMMARY") :]
     print(summary)
     assert done.returncode == 0, done.stdout[-20000:] + done.stderr[-3000:]
     assert "Tested: " in summary and "failures" not in summary.splitlines()[-1], summary
+    assert tenant.admin.get("/api/webhooks").json()["items"] == [], "a fuzzed webhook endpoint was stored"
