@@ -149,7 +149,14 @@ def build_execution(
     else:
         executor, code = _executor(settings, a, signer)
     deployments = DeploymentService(
-        a.plugins, a.versions, a.installs, a.queues, _deployer(settings, a, code), audit, a.clock
+        a.plugins,
+        a.versions,
+        a.installs,
+        a.queues,
+        _deployer(settings, a, code),
+        audit,
+        a.clock,
+        catalog_changed=marketplace.cache.invalidate,
     )
     marketplace.on_reviewed.append(deployments.on_reviewed)
     broker = BrokerService(

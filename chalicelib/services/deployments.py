@@ -14,6 +14,7 @@ function and role (IAM's default quota is 1,000 roles per account).
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from typing import Any
 
 from chalicelib.domain.deployments import DeploymentFailedError, DeployMessage, VersionNotReadyError
@@ -49,7 +50,11 @@ class DeploymentService:
         deployer: FunctionDeployer,
         audit: AuditService,
         clock: Clock,
+        *,
+        catalog_changed: Callable[[], object],
     ) -> None:
+        # The marketplace's catalog cache shows versions: a deployment state change must bump it.
+        self._catalog_changed = catalog_changed
         self._plugins = plugins
         self._versions = versions
         self._installs = installs
@@ -196,6 +201,7 @@ class DeploymentService:
             }
         )
         self._versions.update(updated)
+        self._catalog_changed()
         return updated
 
 

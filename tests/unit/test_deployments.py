@@ -137,6 +137,8 @@ def test_with_lambda_approval_queues_the_deployment_and_the_worker_makes_it_read
     assert deployer.deployed == ["remote-one@1.0.0"]
     stored = world.adapters.versions.get("remote-one", "1.0.0")
     assert stored is not None and stored.deployment == "ready"
+    # What the API shows (through the catalog cache) follows at once.
+    assert world.services.marketplace.get_plugin(owner, "remote-one").versions[0].deployment == "ready"
     assert [r.detail.get("deployment") for r in _audit(world, owner.workspace_id, "plugin.version.deploy")] == [
         "deploying",
         "ready",
