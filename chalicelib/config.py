@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Literal, Self
 
-from pydantic import Field, SecretStr
+from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 __all__ = ["Settings"]
@@ -62,13 +62,19 @@ class Settings(BaseSettings):
     capability_key: SecretStr | None = Field(
         None, description="HMAC key (≥ 32 bytes) for Lambda capability tokens; shared by invoker and broker."
     )
-    capability_key_ciphertext: str | None = Field(
-        None, description="A KMS-encrypted data key (base64) used as the capability key when capability_key is unset."
+    capability_key_secret: str | None = Field(
+        None,
+        description="Secrets Manager secret (ARN or name) holding the capability-token key, read once at cold "
+        "start: its AWSCURRENT version signs, AWSPREVIOUS still verifies (rotation); the version id is the key id.",
     )
     broker_url: str | None = Field(None, description="Public base URL of this API, for the SDK on Lambda.")
     http_fetch_allow_private: bool = Field(False, description="Let ctx.http.fetch reach private addresses (dev only).")
-    ai_provider: Literal["local", "bedrock", "openai", "none"] = Field("local", description="Backend of ai.complete.")
-    ai_model: str | None = Field(None, description="Model id for Bedrock or the OpenAI-compatible API.")
+    ai_provider: Literal["echo", "bedrock", "openai", "none"] | None = Field(
+        None,
+        description="Backend of ai.complete. Unset: echo (a deterministic stand-in, not a model) against a local "
+        "AWS endpoint, bedrock (Converse) on AWS; echo on AWS only when set explicitly.",
+    )
+    ai_model: str | None = Field(None, description="Model id for Bedrock (required) or the OpenAI-compatible API.")
     ai_base_url: str | None = Field(None, description="Base URL of the OpenAI-compatible API.")
     ai_api_key: SecretStr | None = Field(None, description="API key of the OpenAI-compatible API.")
     # --- events (issue 5) ---
@@ -87,6 +93,23 @@ class Settings(BaseSettings):
         2 * 3600, description="Lifetime of a live connection record (API Gateway closes sockets after 2 h)."
     )
     live_max_connections_per_workspace: int = Field(100, description="Open live connections one workspace may hold.")
+
+    @model_validator(mode="after")
+    def _deployable(self) -> Self:
+        """Refuse settings that would run but silently do the wrong thing on AWS."""
+        if self.executor == "lambda" and self.capability_key is None and not self.capability_key_secret:
+            raise ValueError(
+                "PLUGYARD_EXECUTOR=lambda needs the capability-token key shared by the invoker and the broker: "
+                "set PLUGYARD_CAPABILITY_KEY_SECRET (the stack's secret) or PLUGYARD_CAPABILITY_KEY"
+            )
+        return self
+
+    @property
+    def ai_backend(self) -> Literal["echo", "bedrock", "openai", "none"]:
+        """The AI backend: the configured one, else echo locally (a moto endpoint) and Bedrock on AWS."""
+        if self.ai_provider is not None:
+            return self.ai_provider
+        return "echo" if self.aws_endpoint_url else "bedrock"
 
     @property
     def bus_name(self) -> str:

@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from chalicelib.adapters import memory
+from chalicelib.adapters.ai import EchoAiProvider
 from chalicelib.adapters.live import InMemoryLiveConnectionRepository
 from chalicelib.adapters.memory import InMemoryInvocationRepository, InMemoryPluginDataRepository
 from chalicelib.adapters.metrics import EmfMetrics, InMemoryMetrics
@@ -189,6 +190,7 @@ def in_memory_adapters() -> Adapters:
         triggers=memory.InMemoryTriggerRepository(),
         metrics=InMemoryMetrics(),
         live_connections=InMemoryLiveConnectionRepository(),
+        ai=EchoAiProvider(),
     )
 
 

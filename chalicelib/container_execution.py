@@ -6,7 +6,6 @@
 
 from __future__ import annotations
 
-import base64
 import logging
 import os
 import tempfile
@@ -50,30 +49,34 @@ def execution_aws_adapters(settings: Settings) -> dict[str, Any]:
 
 
 def capability_signer(settings: Settings) -> CapabilityTokenSigner:
-    """The HMAC key of capability tokens: Settings, else a KMS data key, else random for this process only."""
+    """The HMAC key of capability tokens: the stack's Secrets Manager secret, else Settings' explicit key.
+
+    Never a random per-process key where tokens cross processes (the Lambda executor: the invoker signs,
+    the API's broker verifies); Settings refuses ``executor=lambda`` without a key. The sandbox passes no
+    tokens between processes, so there a process-local key is enough.
+    """
+    if settings.capability_key_secret:
+        from chalicelib.adapters.aws import aws_client
+        from chalicelib.adapters.capability_keys import read_capability_keys
+
+        keys = read_capability_keys(aws_client(settings, "secretsmanager"), settings.capability_key_secret)
+        return CapabilityTokenSigner(keys.current, kid=keys.kid, previous=keys.previous)
     if settings.capability_key is not None:
         return CapabilityTokenSigner(settings.capability_key.get_secret_value().encode())
-    if settings.capability_key_ciphertext:
-        from chalicelib.adapters.aws import aws_client
-
-        kms = aws_client(settings, "kms")
-        plain = kms.decrypt(CiphertextBlob=base64.b64decode(settings.capability_key_ciphertext))["Plaintext"]
-        return CapabilityTokenSigner(bytes(plain))
-    if settings.executor == "lambda":
-        log.warning("PLUGYARD_CAPABILITY_KEY is unset: tokens verify only in the process that issued them")
     return CapabilityTokenSigner(os.urandom(32))
 
 
 def _ai(settings: Settings) -> AiProvider:
     from chalicelib.adapters import ai
 
-    if settings.ai_provider == "local":
-        return ai.LocalAiProvider()
-    if settings.ai_provider == "bedrock":
+    backend = settings.ai_backend
+    if backend == "echo":
+        return ai.EchoAiProvider()
+    if backend == "bedrock":
         from chalicelib.adapters.aws import aws_client
 
         return ai.BedrockAiProvider(aws_client(settings, "bedrock-runtime"), settings.ai_model)
-    if settings.ai_provider == "openai":
+    if backend == "openai":
         key = settings.ai_api_key.get_secret_value() if settings.ai_api_key else None
         return ai.OpenAiCompatibleProvider(settings.ai_base_url, key, settings.ai_model)
     return ai.NoAiProvider()

@@ -16,6 +16,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import zipfile
 from pathlib import Path
 from typing import Any, cast
 
@@ -23,6 +24,8 @@ import yaml
 
 __all__ = [
     "ROLE_PLACEHOLDER",
+    "add_runtime",
+    "change_set_type",
     "deep_merge",
     "merged_template",
     "package",
@@ -35,6 +38,7 @@ TEMPLATE = REPO / "infra" / "template.yaml"
 APP_OVERLAY = REPO / "infra" / "app.yaml"
 # .chalice/config.json's iam_role_arn: chalice must not manage the role; app.yaml replaces it.
 ROLE_PLACEHOLDER = "arn:aws:iam::000000000000:role/replaced-by-infra-app-yaml"
+DEFAULT_AI_MODEL = "amazon.nova-micro-v1:0"  # infra/app.yaml AiModel's default
 CAPABILITIES = ["CAPABILITY_IAM", "CAPABILITY_NAMED_IAM", "CAPABILITY_AUTO_EXPAND"]
 
 
@@ -72,13 +76,15 @@ def _chalice() -> str:
 
 
 # What the deployment package holds besides requirements.txt's dependencies: the app, and the plugin
-# runtime (chalicelib builds plugin functions and the sandbox from it), vendored at the zip's root.
+# runtime (chalicelib builds plugin functions and the sandbox from it) at the zip's root. The runtime is
+# added to the zip after `chalice package` rather than through chalice's vendor/ directory: vendor/ is
+# part of the key of chalice's dependency cache, so every runtime change would re-download every wheel.
 APP_FILES = ("app.py", "chalicelib", "requirements.txt", ".chalice/config.json")
 RUNTIME = REPO / "plugin-runtime" / "plugyard_runtime"
 
 
 def stage_project(dest: Path) -> Path:
-    """A chalice project in `dest`: the app's files and vendor/plugyard_runtime (nothing else of the repo)."""
+    """A chalice project in `dest` holding only the app's files (nothing else of the repo is packaged)."""
     for name in APP_FILES:
         src, target = REPO / name, dest / name
         target.parent.mkdir(parents=True, exist_ok=True)
@@ -86,12 +92,21 @@ def stage_project(dest: Path) -> Path:
             shutil.copytree(src, target, ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
         else:
             shutil.copy2(src, target)
-    shutil.copytree(RUNTIME, dest / "vendor" / "plugyard_runtime", ignore=shutil.ignore_patterns("__pycache__"))
-    # chalice caches the dependency zip here (keyed by requirements + vendor/): share the repo's cache
+    # chalice caches the dependency zip here (keyed by requirements.txt): share the repo's cache
     cache = REPO / ".chalice" / "deployments"
     cache.mkdir(parents=True, exist_ok=True)
     (dest / ".chalice" / "deployments").symlink_to(cache, target_is_directory=True)
     return dest
+
+
+def add_runtime(deployment_zip: Path) -> None:
+    """Put plugyard_runtime at the root of the deployment package (importable as on the local stack)."""
+    with zipfile.ZipFile(deployment_zip, "a", compression=zipfile.ZIP_DEFLATED) as z:
+        if any(n.startswith("plugyard_runtime/") for n in z.namelist()):
+            raise DeployError("the deployment package already holds a plugyard_runtime: remove the other copy")
+        for path in sorted(RUNTIME.rglob("*")):
+            if path.is_file() and "__pycache__" not in path.parts:
+                z.write(path, f"plugyard_runtime/{path.relative_to(RUNTIME).as_posix()}")
 
 
 def package(stage: str, out: Path) -> Path:
@@ -109,19 +124,57 @@ def package(stage: str, out: Path) -> Path:
         done = subprocess.run(cmd, cwd=project, env=env, capture_output=True, text=True, check=False)  # noqa: S603
     if done.returncode != 0:
         raise DeployError(f"chalice package failed: {(done.stderr or done.stdout).strip()}")
+    add_runtime(out / "deployment.zip")
     sam = out / "sam.yaml"
     if ROLE_PLACEHOLDER in sam.read_text(encoding="utf-8"):
         raise DeployError("the placeholder role of .chalice/config.json reached the template")
     return sam
 
 
-def stack_parameters(stage: str, alarm_email: str = "", log_level: str = "INFO") -> list[dict[str, str]]:
+def stack_parameters(
+    stage: str, alarm_email: str = "", log_level: str = "INFO", ai_model: str = DEFAULT_AI_MODEL
+) -> list[dict[str, str]]:
     """The only things that differ between stages."""
     return [
         {"ParameterKey": "Stage", "ParameterValue": stage},
         {"ParameterKey": "AlarmEmail", "ParameterValue": alarm_email},
         {"ParameterKey": "LogLevel", "ParameterValue": log_level},
+        {"ParameterKey": "AiModel", "ParameterValue": ai_model},
     ]
+
+
+def change_set_type(name: str, status: str | None) -> str:
+    """CREATE, UPDATE or RECREATE (delete, then create) for stack `name` in `status` (None: no such stack)."""
+    if status in (None, "REVIEW_IN_PROGRESS", "DELETE_COMPLETE"):
+        return "CREATE"
+    if status == "ROLLBACK_COMPLETE":  # a failed first create: CloudFormation refuses to update it
+        return "RECREATE"
+    if status.endswith("_IN_PROGRESS"):
+        raise DeployError(f"{name} is {status}: wait until it settles (CloudFormation console), then deploy again")
+    if status == "UPDATE_ROLLBACK_FAILED":
+        raise DeployError(
+            f"{name} is UPDATE_ROLLBACK_FAILED: run `aws cloudformation continue-update-rollback --stack-name {name}`"
+            " (skip the resources it names if they cannot roll back), then deploy again"
+        )
+    if status in ("ROLLBACK_FAILED", "DELETE_FAILED"):
+        raise DeployError(
+            f"{name} is {status}: delete it (`aws cloudformation delete-stack --stack-name {name}`, retaining the"
+            " resources that fail to delete), then deploy again"
+        )
+    return "UPDATE"
+
+
+def first_failure(cfn: Any, name: str) -> str:
+    """The reason of the earliest failed resource of the stack's last operation, for the operator."""
+    try:
+        events = cfn.describe_stack_events(StackName=name)["StackEvents"]
+    except Exception:  # noqa: BLE001 - the reason is a courtesy: never hide the real error behind this one
+        return "reason unavailable"
+    failed = [e for e in events if str(e.get("ResourceStatus", "")).endswith("_FAILED")]
+    if not failed:
+        return "no resource reported a failure"
+    e = failed[-1]  # events are newest first: the last failure listed happened first
+    return f"{e.get('LogicalResourceId')}: {e.get('ResourceStatusReason', 'no reason given')}"
 
 
 def caller_account(region: str) -> str:
@@ -141,7 +194,16 @@ def caller_account(region: str) -> str:
         ) from exc
 
 
-def deploy(stage: str, out: Path, *, bucket: str, region: str, alarm_email: str = "", log_level: str = "INFO") -> None:
+def deploy(
+    stage: str,
+    out: Path,
+    *,
+    bucket: str,
+    region: str,
+    alarm_email: str = "",
+    log_level: str = "INFO",
+    ai_model: str = DEFAULT_AI_MODEL,
+) -> None:
     """Package `stage` into `out`, then create or update stack plugyard-<stage> from it."""
     # Credentials first: without them, stop within seconds instead of after packaging.
     account = caller_account(region)
@@ -165,9 +227,18 @@ def deploy(stage: str, out: Path, *, bucket: str, region: str, alarm_email: str 
     s3.put_object(Bucket=bucket, Key=template_key, Body=body)
     name = f"plugyard-{stage}"
     try:
-        status = cfn.describe_stacks(StackName=name)["Stacks"][0]["StackStatus"]
-        kind = "CREATE" if status == "REVIEW_IN_PROGRESS" else "UPDATE"
+        status: str | None = cfn.describe_stacks(StackName=name)["Stacks"][0]["StackStatus"]
     except ClientError:
+        status = None
+    kind = change_set_type(name, status)
+    if kind == "RECREATE":
+        print(
+            f"{name} is ROLLBACK_COMPLETE: its first create failed ({first_failure(cfn, name)}); a stack in that"
+            " state cannot be updated. Deleting it (resources it created go too: RetainExceptOnCreate) and creating"
+            " it again."
+        )
+        cfn.delete_stack(StackName=name)
+        cfn.get_waiter("stack_delete_complete").wait(StackName=name, WaiterConfig={"Delay": 10, "MaxAttempts": 90})
         kind = "CREATE"
     change_set = f"plugyard-{int(time.time())}"
     cfn.create_change_set(
@@ -175,7 +246,7 @@ def deploy(stage: str, out: Path, *, bucket: str, region: str, alarm_email: str 
         ChangeSetName=change_set,
         ChangeSetType=kind,
         TemplateURL=f"https://{bucket}.s3.{region}.amazonaws.com/{template_key}",
-        Parameters=stack_parameters(stage, alarm_email, log_level),
+        Parameters=stack_parameters(stage, alarm_email, log_level, ai_model),
         Capabilities=CAPABILITIES,
         Tags=[{"Key": "plugyard:stage", "Value": stage}],
     )
@@ -192,7 +263,17 @@ def deploy(stage: str, out: Path, *, bucket: str, region: str, alarm_email: str 
         time.sleep(3)
     cfn.execute_change_set(StackName=name, ChangeSetName=change_set)
     waiter = "stack_create_complete" if kind == "CREATE" else "stack_update_complete"
-    cfn.get_waiter(waiter).wait(StackName=name, WaiterConfig={"Delay": 10, "MaxAttempts": 180})
+    from botocore.exceptions import WaiterError
+
+    try:
+        cfn.get_waiter(waiter).wait(StackName=name, WaiterConfig={"Delay": 10, "MaxAttempts": 180})
+    except WaiterError as exc:
+        again = (
+            "fix it and run make deploy again (a failed first create is deleted and created again)"
+            if kind == "CREATE"
+            else "the stack rolled back to its previous version; fix it and run make deploy again"
+        )
+        raise DeployError(f"{kind.lower()} of {name} failed: {first_failure(cfn, name)}; {again}") from exc
     outputs = cfn.describe_stacks(StackName=name)["Stacks"][0].get("Outputs", [])
     for o in sorted(outputs, key=lambda o: o["OutputKey"]):
         print(f"{o['OutputKey']}\t{o['OutputValue']}")
@@ -210,6 +291,7 @@ def main(argv: list[str] | None = None) -> int:
     d.add_argument("--region", default=os.environ.get("AWS_DEFAULT_REGION") or "us-east-1")
     d.add_argument("--alarm-email", default=os.environ.get("ALARM_EMAIL", ""))
     d.add_argument("--log-level", default=os.environ.get("LOG_LEVEL", "INFO"))
+    d.add_argument("--ai-model", default=os.environ.get("AI_MODEL") or DEFAULT_AI_MODEL)
     args = parser.parse_args(argv)
     try:
         if args.command == "package":
@@ -222,6 +304,7 @@ def main(argv: list[str] | None = None) -> int:
                 region=args.region,
                 alarm_email=args.alarm_email,
                 log_level=args.log_level,
+                ai_model=args.ai_model,
             )
     except DeployError as exc:
         print(f"{args.command}: {exc}", file=sys.stderr)

@@ -2,14 +2,16 @@
 #   make package STAGE=dev                 -> out/sam.yaml + out/deployment.zip (chalice package, merged)
 #   make deploy STAGE=dev DEPLOY_BUCKET=b  -> stack plugyard-dev (needs AWS credentials; stops otherwise)
 #   make migrate STAGE=dev [MIGRATE=up|down|status]
+#   make smoke STAGE=dev [API=https://…/api]  -> publish → approve → install → invoke → event → webhook
 STAGE ?= dev
 OUT ?= out
 DEPLOY_BUCKET ?=
 ALARM_EMAIL ?=
 LOG_LEVEL ?= INFO
+AI_MODEL ?= amazon.nova-micro-v1:0
 MIGRATE ?= status
 
-.PHONY: package deploy migrate
+.PHONY: package deploy migrate smoke
 
 # infra/app.yaml is merged over infra/template.yaml, and the result is given to
 #   AWS_DEFAULT_REGION=$${AWS_DEFAULT_REGION:-us-east-1} chalice package --stage $(STAGE) --merge-template <merged> $(OUT)/
@@ -19,7 +21,14 @@ package: $(STAMP)
 # Checks credentials (STS, ~3 s timeout) before packaging; stops with one line and exit 2 without them.
 deploy: $(STAMP)
 	AWS_DEFAULT_REGION=$${AWS_DEFAULT_REGION:-us-east-1} $(BIN)/python -m infra.deploy deploy --stage $(STAGE) --out $(OUT) \
-		--bucket "$(DEPLOY_BUCKET)" --alarm-email "$(ALARM_EMAIL)" --log-level $(LOG_LEVEL)
+		--bucket "$(DEPLOY_BUCKET)" --alarm-email "$(ALARM_EMAIL)" --log-level $(LOG_LEVEL) \
+		--ai-model "$(AI_MODEL)"
 
 migrate: $(STAMP)
 	PLUGYARD_STAGE=$(STAGE) $(BIN)/python -m chalicelib.cli migrate $(MIGRATE)
+
+# The main flow over HTTP against a deployed stack (API defaults to the stack's EndpointURL output); needs
+# PLUGYARD_SMOKE_ADMIN_KEY (a publisher workspace's admin), PLUGYARD_SMOKE_REVIEWER_KEY, PLUGYARD_SMOKE_WEBHOOK_URL.
+API ?=
+smoke: $(STAMP)
+	AWS_DEFAULT_REGION=$${AWS_DEFAULT_REGION:-us-east-1} $(BIN)/python -m infra.smoke --stage $(STAGE) --api "$(API)"

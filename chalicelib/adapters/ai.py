@@ -1,4 +1,4 @@
-"""``ai.complete`` backends: a deterministic local provider, Amazon Bedrock (Converse), OpenAI-compatible HTTP."""
+"""``ai.complete`` backends: a deterministic echo (local stack, tests), Bedrock (Converse), OpenAI-compatible."""
 
 from __future__ import annotations
 
@@ -9,17 +9,21 @@ import httpx
 
 from chalicelib.domain.errors import AiUnavailableError
 
-__all__ = ["AiUnavailableError", "BedrockAiProvider", "LocalAiProvider", "NoAiProvider", "OpenAiCompatibleProvider"]
+__all__ = ["AiUnavailableError", "BedrockAiProvider", "EchoAiProvider", "NoAiProvider", "OpenAiCompatibleProvider"]
 
 
-class LocalAiProvider:
-    """Deterministic, offline: the same prompt always gives the same text (development and tests)."""
+class EchoAiProvider:
+    """Not a model: echoes the prompt's first words with a digest, the same prompt always the same text.
+
+    Offline and deterministic, for the local stack and tests; a deployed stack never falls back to it
+    (Settings.ai_backend).
+    """
 
     def complete(self, prompt: str, *, max_tokens: int, system: str | None) -> dict[str, Any]:
         digest = hashlib.sha256(f"{system or ''}\n{prompt}".encode()).hexdigest()[:12]
         words = prompt.split()
-        text = f"[local-ai {digest}] " + " ".join(words[: max(1, min(max_tokens, 32))])
-        return {"text": text, "model": "plugyard-local", "provider": "local", "usage": {"output_tokens": len(words)}}
+        text = f"[echo {digest}] " + " ".join(words[: max(1, min(max_tokens, 32))])
+        return {"text": text, "model": "plugyard-echo", "provider": "echo", "usage": {"output_tokens": len(words)}}
 
 
 class NoAiProvider:

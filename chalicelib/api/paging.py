@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import base64
 import hashlib
 import hmac
 import os
@@ -37,16 +36,15 @@ def _derive(root: bytes) -> bytes:
 
 
 def _root_key(settings: Settings) -> bytes:
-    # Every API process of a stage shares the capability key (Settings or a KMS data key), so a token
+    # Every API process of a stage shares the capability key (the stack's secret, or Settings), so a token
     # issued by one Lambda container opens in another.
+    if settings.capability_key_secret:
+        from chalicelib.adapters.aws import aws_client
+        from chalicelib.adapters.capability_keys import read_capability_keys
+
+        return read_capability_keys(aws_client(settings, "secretsmanager"), settings.capability_key_secret).current
     if settings.capability_key is not None:
         return settings.capability_key.get_secret_value().encode()
-    if settings.capability_key_ciphertext:
-        from chalicelib.adapters.aws import aws_client
-
-        kms = aws_client(settings, "kms")
-        plain = kms.decrypt(CiphertextBlob=base64.b64decode(settings.capability_key_ciphertext))["Plaintext"]
-        return bytes(plain)
     if settings.executor == "lambda":
         log.warning("PLUGYARD_CAPABILITY_KEY is unset: next_token values open only in the process that issued them")
     return os.urandom(32)

@@ -23,6 +23,14 @@ def pytest_configure(config: pytest.Config) -> None:
     )
 
 
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    # The first test that needs the package pays for `chalice package` (every dependency is downloaded again
+    # whenever the app's code changed: chalice keys its cache on it), minutes on a busy machine.
+    for item in items:
+        if "packaged" in getattr(item, "fixturenames", ()) and item.get_closest_marker("timeout") is None:
+            item.add_marker(pytest.mark.timeout(900))
+
+
 @pytest.fixture(scope="session")
 def template() -> dict[str, Any]:
     return load_template()

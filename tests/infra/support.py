@@ -42,12 +42,17 @@ def make_client(endpoint_url: str) -> Callable[[str], Any]:
 
 def load_deploy() -> ModuleType:
     """infra/deploy.py, loaded by path: under pytest the name `infra` is this test package."""
-    path = Path(__file__).resolve().parents[2] / "infra" / "deploy.py"
-    module = sys.modules.get("plugyard_infra_deploy")
+    return load_module("deploy")
+
+
+def load_module(name: str) -> ModuleType:
+    """infra/<name>.py, loaded by path (as plugyard_infra_<name>)."""
+    path = Path(__file__).resolve().parents[2] / "infra" / f"{name}.py"
+    module = sys.modules.get(f"plugyard_infra_{name}")
     if module is None:
-        spec = importlib.util.spec_from_file_location("plugyard_infra_deploy", path)
+        spec = importlib.util.spec_from_file_location(f"plugyard_infra_{name}", path)
         assert spec is not None and spec.loader is not None
         module = importlib.util.module_from_spec(spec)
-        sys.modules["plugyard_infra_deploy"] = module
+        sys.modules[f"plugyard_infra_{name}"] = module
         spec.loader.exec_module(module)
     return module

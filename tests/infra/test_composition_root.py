@@ -42,7 +42,7 @@ def _objects(root: Any) -> Iterator[Any]:
 
 def _is_fake(obj: Any) -> bool:
     cls = type(obj)
-    return cls.__name__.startswith("InMemory") or cls.__module__.startswith("chalicelib.adapters.memory")
+    return cls.__name__.startswith(("InMemory", "Echo")) or cls.__module__.startswith("chalicelib.adapters.memory")
 
 
 @pytest.fixture
@@ -56,6 +56,8 @@ def aws_settings(stack: Stack) -> Settings:
         executor="lambda",
         metrics="emf",
         capability_key="k" * 32,
+        ai_provider="bedrock",
+        ai_model="amazon.nova-micro-v1:0",
         broker_url="https://api.example.test/api",
         live_events_url="https://live.example.test/api",
     )
@@ -86,6 +88,7 @@ def test_the_aws_wiring_holds_no_in_memory_adapter(aws_settings: Settings) -> No
         "S3ArtifactStore",
         "LambdaExecutor",
         "EmfMetrics",
+        "BedrockAiProvider",
     } <= names
     for name, check in svc.adapters.readiness.items():
         check()  # DynamoDB, S3 and KMS of the moto stack answer through the real clients

@@ -43,6 +43,7 @@ ALARMS = {
     "DeliveryDlqNotEmptyAlarm",
     "InvocationErrorsAlarm",
     "DeliveryFailureRateAlarm",
+    *(f"{w}{k}Alarm" for w in ("Dispatcher", "Invoker", "Deliverer") for k in ("Errors", "Throttles", "NearTimeout")),
 }
 
 
@@ -96,6 +97,45 @@ def test_functions_get_settings_from_the_stack(packaged: dict[str, Any], logical
     assert props["FunctionName"] == {"Fn::Sub": f"plugyard-${{Stage}}-{suffix}"}
     assert props["Role"] == {"Fn::GetAtt": [role, "Arn"]}
     assert props.get("Timeout", 29) == timeout
+
+
+def _grants(res: dict[str, Any], role: str) -> dict[str, set[str]]:
+    out: dict[str, set[str]] = {}
+    for policy in res[role]["Properties"]["Policies"]:
+        for st in policy["PolicyDocument"]["Statement"]:
+            for action in st["Action"]:
+                out.setdefault(action, set()).update(json.dumps(r) for r in st["Resource"])
+    return out
+
+
+def test_every_function_runs_plugins_on_lambda_with_the_stack_key_and_bedrock(packaged: dict[str, Any]) -> None:
+    res = packaged["template"]["Resources"]
+    functions = {lid: r["Properties"] for lid, r in res.items() if r["Type"] == "AWS::Serverless::Function"}
+    assert len(functions) >= 7
+    secret = json.dumps({"Ref": "CapabilityKeySecret"})
+    assert res["CapabilityKeySecret"]["Properties"]["GenerateSecretString"]["PasswordLength"] >= 32
+    for lid, props in functions.items():
+        env = props["Environment"]["Variables"]
+        assert env["PLUGYARD_EXECUTOR"] == "lambda", lid
+        assert env["PLUGYARD_CAPABILITY_KEY_SECRET"] == {"Ref": "CapabilityKeySecret"}, lid
+        assert "PLUGYARD_CAPABILITY_KEY" not in env, lid  # never a key in plain sight
+        assert (env["PLUGYARD_AI_PROVIDER"], env["PLUGYARD_AI_MODEL"]) == ("bedrock", {"Ref": "AiModel"}), lid
+        grants = _grants(res, props["Role"]["Fn::GetAtt"][0])
+        assert grants["secretsmanager:GetSecretValue"] == {secret}, lid
+    # the broker (in the API function) is the only caller of Bedrock, on the configured model only
+    model = json.dumps({"Fn::Sub": "arn:${AWS::Partition}:bedrock:${AWS::Region}::foundation-model/${AiModel}"})
+    roles = {p["Role"]["Fn::GetAtt"][0] for p in functions.values()}
+    assert {r for r in roles if "bedrock:InvokeModel" in _grants(res, r)} == {"ApiRole"}
+    assert _grants(res, "ApiRole")["bedrock:InvokeModel"] == {model}
+
+
+@pytest.mark.parametrize("role", ["InvokerRole", "DelivererRole"])
+def test_workers_that_audit_reach_the_audit_head_in_the_meta_table(packaged: dict[str, Any], role: str) -> None:
+    grants = _grants(packaged["template"]["Resources"], role)
+    meta = json.dumps({"Fn::GetAtt": ["MetaTable", "Arn"]})
+    for action in ("dynamodb:GetItem", "dynamodb:UpdateItem", "dynamodb:PutItem"):
+        assert meta in grants[action], action
+    assert {"kms:Encrypt", "kms:Decrypt"} <= set(grants)  # the chain's MAC key, stored encrypted
 
 
 @pytest.mark.parametrize("logical_id", ["Dispatcher", "Invoker", "Deliverer", "Deployer"])
@@ -262,6 +302,45 @@ def test_alarms_watch_the_queues_and_emf_metrics(packaged: dict[str, Any]) -> No
     assert all(f"${{{a}.Arn}}" in dashboard for a in ALARMS)
 
 
+@pytest.mark.parametrize("worker", ["Dispatcher", "Invoker", "Deliverer"])
+def test_each_worker_alarms_on_errors_throttles_and_near_timeouts(packaged: dict[str, Any], worker: str) -> None:
+    res = packaged["template"]["Resources"]
+    props = res[worker]["Properties"]
+    function = props["FunctionName"]
+    timeout_ms = props["Timeout"] * 1000
+    watched = {}
+    for kind in ("Errors", "Throttles", "NearTimeout"):
+        alarm = res[f"{worker}{kind}Alarm"]["Properties"]
+        assert alarm["Namespace"] == "AWS/Lambda" and alarm["Dimensions"] == [
+            {"Name": "FunctionName", "Value": function}
+        ]
+        assert alarm["AlarmActions"] == {"Fn::If": ["HasAlarmEmail", [{"Ref": "AlarmTopic"}], {"Ref": "AWS::NoValue"}]}
+        watched[alarm["MetricName"]] = (alarm["Statistic"], alarm["Threshold"])
+    assert watched["Errors"] == ("Sum", 1) and watched["Throttles"] == ("Sum", 1)
+    # near-timeout: the slowest run reached 80% of this function's own Timeout (kept in step by this test)
+    assert watched["Duration"] == ("Maximum", int(timeout_ms * 0.8))
+
+
+def test_alarms_can_notify_through_a_key_cloudwatch_may_use(packaged: dict[str, Any]) -> None:
+    res = packaged["template"]["Resources"]
+    topic = res["AlarmTopic"]["Properties"]
+    assert topic["KmsMasterKeyId"] == {"Ref": "AlarmsKey"}  # not alias/aws/sns, which CloudWatch cannot use
+    statements = {st["Sid"]: st for st in res["AlarmsKey"]["Properties"]["KeyPolicy"]["Statement"]}
+    cloudwatch = statements["CloudWatchPublishesAlarms"]
+    assert cloudwatch["Principal"] == {"Service": "cloudwatch.amazonaws.com"}
+    assert set(cloudwatch["Action"]) == {"kms:Decrypt", "kms:GenerateDataKey"}
+    assert cloudwatch["Condition"] == {"StringEquals": {"aws:SourceAccount": {"Ref": "AWS::AccountId"}}}
+
+
+def test_a_failed_first_create_leaves_nothing_behind(packaged: dict[str, Any]) -> None:
+    """Named stateful resources are retained on delete and replace, but not after a rolled-back first create."""
+    res = packaged["template"]["Resources"]
+    kept = {lid: r for lid, r in res.items() if r.get("UpdateReplacePolicy") == "Retain"}
+    assert {"PluginsTable", "AuditLogTable", "ArtifactsBucket", "SecretsKey"} <= set(kept)
+    assert {lid: r["DeletionPolicy"] for lid, r in kept.items()} == dict.fromkeys(kept, "RetainExceptOnCreate")
+    assert not [lid for lid, r in res.items() if r.get("DeletionPolicy") == "Retain"]
+
+
 def test_every_taggable_resource_of_the_expanded_stack_has_the_stage_tag(expanded: dict[str, Any]) -> None:
     stage_tag = {"Key": "plugyard:stage", "Value": {"Ref": "Stage"}}
     for logical_id, res in expanded["Resources"].items():
@@ -281,7 +360,7 @@ def test_merge_follows_chalice_semantics() -> None:
         "l": [2],
         "k": 0,
     }
-    assert set(deploy.merged_template()["Parameters"]) == {"Stage", "LogLevel", "AlarmEmail"}
+    assert set(deploy.merged_template()["Parameters"]) == {"Stage", "LogLevel", "AlarmEmail", "AiModel"}
 
 
 # ------------------------------------------------------------------------------------ on moto
@@ -391,6 +470,11 @@ def test_app_stack_smoke_the_api_with_the_function_settings(app_stack: Stack, mo
     for key, value in fn["Environment"]["Variables"].items():
         monkeypatch.setenv(key, value)
     monkeypatch.setenv("PLUGYARD_AWS_ENDPOINT_URL", app_stack.endpoint_url)
+    # moto's CloudFormation cannot create AWS::SecretsManager::Secret: create the generated key as CFN would
+    sm = app_stack.client("secretsmanager")
+    name = f"plugyard-{MOTO_STAGE}-capability-key"
+    arn = sm.create_secret(Name=name, SecretString="s" * 64)["ARN"]
+    monkeypatch.setenv("PLUGYARD_CAPABILITY_KEY_SECRET", arn)
     settings = Settings()
     reset_services(build_services(settings, aws_adapters(settings)))
     try:

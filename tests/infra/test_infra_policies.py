@@ -38,6 +38,18 @@ EXCEPTIONS: dict[tuple[str, str], str] = {
         (role, "XRayTraces"): _XRAY
         for role in ("ApiRole", "DispatcherRole", "InvokerRole", "DelivererRole", "DeployerRole")
     },
+    ("AlarmsKey", "EnableIamPoliciesOfThisAccount"): (
+        "AWS default key policy (as SecretsKey): Resource '*' in a key policy means this key; kms:* to the "
+        "account root only delegates access control to IAM policies of this account."
+    ),
+    ("AlarmsKey", "CloudWatchPublishesAlarms"): (
+        "In a key policy Resource '*' means this key: CloudWatch (of this account only, aws:SourceAccount) "
+        "may Decrypt and GenerateDataKey to publish alarms to the encrypted alarm topic."
+    ),
+    ("ApiRole", "AiComplete"): (
+        "A Bedrock foundation model belongs to AWS, not to this stack: the ARN pins exactly the one model "
+        "the AiModel parameter names, in the stack's region, with no wildcard."
+    ),
 }
 
 

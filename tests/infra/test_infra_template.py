@@ -134,7 +134,9 @@ def test_table_layout(template: dict[str, Any], logical_id: str) -> None:
     assert props["BillingMode"] == "PAY_PER_REQUEST"
     assert props["SSESpecification"] == {"SSEEnabled": True}
     assert props["PointInTimeRecoverySpecification"] == {"PointInTimeRecoveryEnabled": True}
-    assert res["DeletionPolicy"] == res["UpdateReplacePolicy"] == "Retain"
+    # kept when the stack is deleted or the table replaced, but removed when the stack's first create
+    # rolls back, so that create can simply be run again (named resources would collide otherwise)
+    assert (res["DeletionPolicy"], res["UpdateReplacePolicy"]) == ("RetainExceptOnCreate", "Retain")
     assert _key(props["KeySchema"]) == (hash_key, range_key)
     got_gsis = {g["IndexName"]: g for g in props.get("GlobalSecondaryIndexes", [])}
     assert {n: _key(g["KeySchema"]) for n, g in got_gsis.items()} == gsis

@@ -20,6 +20,7 @@ import importlib.util
 import json
 import os
 import re
+import secrets
 import shutil
 import subprocess
 import sys
@@ -75,10 +76,27 @@ def _resolver(template: dict[str, Any], stack: Stack) -> Any:
     params = {"Stage": STAGE, "AWS::Region": REGION, "AWS::AccountId": "123456789012", "AWS::Partition": "aws"}
     params |= {k: str(v.get("Default", "")) for k, v in template.get("Parameters", {}).items() if k not in params}
 
+    resources = template["Resources"]
+
     def ref(name: str) -> str:
         if name in params:
             return params[name]
+        if resources.get(name, {}).get("Type") == "AWS::SecretsManager::Secret":
+            return _secret(name)
         return out.get(f"{name}Name") or out.get(name) or f"plugyard-{STAGE}-{name.lower()}"
+
+    made: dict[str, str] = {}
+
+    def _secret(name: str) -> str:
+        """The stack's generated secrets, created on moto as CloudFormation would (moto's CFN cannot)."""
+        if name not in made:
+            props = resources[name]["Properties"]
+            length = int(props.get("GenerateSecretString", {}).get("PasswordLength", 32))
+            sm = stack.client("secretsmanager")
+            made[name] = sm.create_secret(Name=resolve(props["Name"]), SecretString=secrets.token_urlsafe(length))[
+                "ARN"
+            ]
+        return made[name]
 
     def get_att(name: str, attr: str) -> str:
         return out.get(f"{name}{attr}") or f"arn:aws:stand-in:{REGION}:123456789012:{name}/{attr}"
@@ -187,7 +205,7 @@ def test_the_plugin_runtime_is_in_the_package(lambda_dirs: tuple[Path, Path]) ->
     task, _ = lambda_dirs
     assert (task / "plugyard_runtime" / "lambda_bootstrap.py").is_file()
     assert (task / "plugyard_runtime" / "_worker.py").is_file()
-    assert not (task / "vendor").exists() and not (task / "tests").exists()
+    assert not (task / "tests").exists() and not (task / "infra").exists()
 
 
 def test_every_packaged_handler_loads_and_answers_from_the_package_alone(
@@ -199,10 +217,17 @@ def test_every_packaged_handler_loads_and_answers_from_the_package_alone(
     kinds = _events(template)
     assert len(kinds) >= 7
 
+    # resolved before the probes run in parallel (resolving may create the stack's secrets on moto)
+    envs = {
+        lid: {k: resolve(v) for k, v in template["Resources"][lid]["Properties"].get("Environment", {})
+              .get("Variables", {}).items()}
+        for lid in kinds
+    }  # fmt: skip
+
     def probe(lid: str, kind: str) -> str | None:
         props = template["Resources"][lid]["Properties"]
         handler = props["Handler"]
-        env = {k: resolve(v) for k, v in props.get("Environment", {}).get("Variables", {}).items()}
+        env = dict(envs[lid])
         name = resolve(props["FunctionName"])
         env |= {
             # what the Lambda service sets in every function (and no more: -I ignores PYTHON*)

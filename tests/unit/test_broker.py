@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from chalicelib.adapters.ai import LocalAiProvider, NoAiProvider
+from chalicelib.adapters.ai import EchoAiProvider, NoAiProvider
 from chalicelib.adapters.memory import (
     InMemoryAuditRepository,
     InMemoryEventBus,
@@ -74,7 +74,7 @@ class World:
             tasks=self.tasks,
             bus=self.bus,
             http=self.http,
-            ai=ai or LocalAiProvider(),
+            ai=ai or EchoAiProvider(),
             resolve=resolve,
             limits=limits,
         )
@@ -227,7 +227,7 @@ def test_ai_local_provider_is_deterministic_and_unconfigured_is_clear() -> None:
     b = World().broker(ALL)
     first = b("ai.complete", {"prompt": "summarize this"})
     assert first == b("ai.complete", {"prompt": "summarize this"})
-    assert first["provider"] == "local" and first["text"]
+    assert first["provider"] == "echo" and first["text"]
     with pytest.raises(DependencyUnavailableError, match="not configured"):
         World(ai=NoAiProvider()).broker(ALL)("ai.complete", {"prompt": "x"})
 
