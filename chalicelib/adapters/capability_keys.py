@@ -16,15 +16,9 @@ from botocore.exceptions import BotoCoreError, ClientError
 
 from chalicelib.domain.errors import DependencyUnavailableError
 
-__all__ = ["CapabilityKeys", "CapabilityKeysUnavailableError", "read_capability_keys"]
+__all__ = ["CapabilityKeys", "read_capability_keys"]
 
 _NOT_KID = re.compile(r"[^A-Za-z0-9_-]")
-
-
-class CapabilityKeysUnavailableError(DependencyUnavailableError):
-    """The capability-key secret could not be read (missing, not permitted, or too short)."""
-
-    code, title = "capability-keys-unavailable", "Capability keys unavailable"
 
 
 @dataclass(frozen=True)
@@ -46,11 +40,11 @@ def _version(client: Any, secret_id: str, stage: str) -> tuple[str, bytes] | Non
     except ClientError as exc:
         if stage == "AWSPREVIOUS" and exc.response.get("Error", {}).get("Code") == "ResourceNotFoundException":
             return None  # never rotated: no previous version
-        raise CapabilityKeysUnavailableError(
+        raise DependencyUnavailableError(
             f"The capability-key secret could not be read ({exc.response.get('Error', {}).get('Code')})."
         ) from exc
     except BotoCoreError as exc:
-        raise CapabilityKeysUnavailableError(
+        raise DependencyUnavailableError(
             f"The capability-key secret could not be read ({type(exc).__name__})."
         ) from exc
     secret = out.get("SecretString")
@@ -62,7 +56,7 @@ def read_capability_keys(client: Any, secret_id: str) -> CapabilityKeys:
     """AWSCURRENT (signs) and, when the secret was rotated, AWSPREVIOUS (verifies) of ``secret_id``."""
     current = _version(client, secret_id, "AWSCURRENT")
     if current is None:  # unreachable: a secret always has AWSCURRENT, and a missing one raised above
-        raise CapabilityKeysUnavailableError("The capability-key secret has no current version.")
+        raise DependencyUnavailableError("The capability-key secret has no current version.")
     previous = _version(client, secret_id, "AWSPREVIOUS")
     kid, key = current
     return CapabilityKeys(kid=kid, current=key, previous={previous[0]: previous[1]} if previous else {})

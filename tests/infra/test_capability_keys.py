@@ -11,9 +11,10 @@ import secrets
 import pytest
 from pydantic import ValidationError
 
-from chalicelib.adapters.capability_keys import CapabilityKeysUnavailableError, read_capability_keys
+from chalicelib.adapters.capability_keys import read_capability_keys
 from chalicelib.config import Settings
 from chalicelib.container_execution import capability_signer
+from chalicelib.domain.errors import DependencyUnavailableError
 
 from .support import REGION, make_client
 
@@ -38,7 +39,7 @@ def test_the_current_version_signs_and_a_rotation_keeps_the_previous_one(secret:
 
 def test_a_missing_secret_is_a_clear_error(moto_endpoint: str) -> None:
     sm = make_client(moto_endpoint)("secretsmanager")
-    with pytest.raises(CapabilityKeysUnavailableError, match="ResourceNotFoundException"):
+    with pytest.raises(DependencyUnavailableError, match="ResourceNotFoundException"):
         read_capability_keys(sm, "plugyard-test-no-such-secret")
 
 
