@@ -43,7 +43,11 @@ ALARMS = {
     "DeliveryDlqNotEmptyAlarm",
     "InvocationErrorsAlarm",
     "DeliveryFailureRateAlarm",
-    *(f"{w}{k}Alarm" for w in ("Dispatcher", "Invoker", "Deliverer") for k in ("Errors", "Throttles", "NearTimeout")),
+    *(
+        f"{w}{k}Alarm"
+        for w in ("Dispatcher", "Invoker", "Deliverer", "Deployer")
+        for k in ("Errors", "Throttles", "NearTimeout")
+    ),
 }
 
 
@@ -302,7 +306,7 @@ def test_alarms_watch_the_queues_and_emf_metrics(packaged: dict[str, Any]) -> No
     assert all(f"${{{a}.Arn}}" in dashboard for a in ALARMS)
 
 
-@pytest.mark.parametrize("worker", ["Dispatcher", "Invoker", "Deliverer"])
+@pytest.mark.parametrize("worker", ["Dispatcher", "Invoker", "Deliverer", "Deployer"])
 def test_each_worker_alarms_on_errors_throttles_and_near_timeouts(packaged: dict[str, Any], worker: str) -> None:
     res = packaged["template"]["Resources"]
     props = res[worker]["Properties"]
