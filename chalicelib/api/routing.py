@@ -15,7 +15,14 @@ from chalice.app import Blueprint, Request, Response
 from pydantic import BaseModel, ValidationError
 
 from chalicelib.api.paging import page_sealer
-from chalicelib.api.problems import problem, problem_from_error, request_id_of, request_instance, status_of
+from chalicelib.api.problems import (
+    PROBLEM_TYPE,
+    problem,
+    problem_from_error,
+    request_id_of,
+    request_instance,
+    status_of,
+)
 from chalicelib.container import services
 from chalicelib.domain.errors import (
     InvalidRequestError,
@@ -186,15 +193,31 @@ class RequestContext:
             ) from exc
 
 
-def _render(result: Any, status: int, request_id: str) -> Response:
+def _render(result: Any, status: int, request_id: str, instance: str) -> Response:
     headers: dict[str, str | list[str]] = {"X-Request-Id": request_id}
     if isinstance(result, Response):
         result.headers = {**headers, **(result.headers or {})}
+        _complete_problem(result, request_id, instance)
         return result
     if result is None:
         return Response(body="", status_code=204 if status in (200, 204) else status, headers=headers)
     body = result.model_dump_json() if isinstance(result, BaseModel) else json.dumps(result, default=str)
     return Response(body=body, status_code=status, headers={**headers, "Content-Type": "application/json"})
+
+
+def _complete_problem(response: Response, request_id: str, instance: str) -> None:
+    """A problem a view built itself (e.g. the broker's refusals) gets the request's instance and id too."""
+    content_type = next((str(v) for k, v in (response.headers or {}).items() if k.lower() == "content-type"), "")
+    if not content_type.startswith(PROBLEM_TYPE) or not isinstance(response.body, str):
+        return
+    try:
+        body = json.loads(response.body)
+    except ValueError:
+        return
+    if isinstance(body, dict):
+        body.setdefault("instance", instance)
+        body.setdefault("request_id", request_id)
+        response.body = json.dumps(body, default=str)
 
 
 def route(
@@ -259,7 +282,7 @@ def route(
                 inner = getattr(result, "next_token", None) if isinstance(result, BaseModel) else None
                 if sealer is not None and isinstance(result, BaseModel) and isinstance(inner, str):
                     result = result.model_copy(update={"next_token": sealer.seal(inner, ctx.page_scope())})
-                return _render(result, status, request_id)
+                return _render(result, status, request_id, instance)
             except PlugyardError as exc:
                 if status_of(exc) >= 500:
                     logger.exception("dependency failure", extra={"code": exc.code})

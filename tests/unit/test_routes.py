@@ -210,3 +210,11 @@ def test_authenticated_operations_declare_security_and_401(openapi: dict[str, An
                 assert "security" not in op
             else:
                 assert op["security"] == [{"apiKey": []}] and "401" in op["responses"], (method, path)
+
+
+def test_problems_a_view_builds_itself_carry_instance_and_request_id(api: Api) -> None:
+    resp = api.call("POST", "/api/broker/capabilities/storage.get", role=None, body={"name": "storage.put", "args": {}})
+    body = problem(resp, 400, "invalid-request")
+    assert body["instance"] == "/api/broker/capabilities/storage.get"
+    assert body["request_id"] == resp.headers["X-Request-Id"]
+    assert body["error"] == {"type": "InvalidRequest", "message": "name ≠ path"}
