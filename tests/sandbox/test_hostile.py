@@ -127,7 +127,11 @@ def test_cpu_spin_hits_the_limit(hostile: PluginFactory, invoke: Invoke) -> None
     code = hostile("def attack(event, ctx):\n    while True:\n        pass\n")
     outcome = contained(invoke, code, "cpu-1", cpu_s=1, timeout_s=1.5)
     assert outcome.status == "timeout", outcome
-    assert outcome.cpu_ms >= 900
+    assert outcome.error is not None
+    if outcome.error["type"] == "CpuTimeExceeded":
+        assert outcome.cpu_ms >= 900
+    else:  # on a loaded machine the 1.5 s wall clock can run out before 1 s of CPU is spent
+        assert outcome.error["type"] == "Timeout" and outcome.cpu_ms > 0, outcome
 
 
 def test_sleep_past_timeout_and_ignoring_sigterm(hostile: PluginFactory, invoke: Invoke) -> None:
