@@ -1,6 +1,7 @@
 """Plugyard: the API's table of contents."""
 
 from chalicelib.api import admin, events, installations, invocations, lifecycle, live, plugins, system, webhooks
+from chalicelib.api.broker_endpoint import learn_broker_url_middleware
 from chalicelib.api.chalice_app import ThreadSafeChalice
 from chalicelib.api.errors_middleware import problem_middleware
 from chalicelib.container import settings
@@ -10,6 +11,7 @@ from chalicelib.workers import functions as workers
 app = ThreadSafeChalice(app_name="plugyard")
 app.register_middleware(problem_middleware, "http")
 app.register_middleware(flush_metrics_middleware, "all")  # metrics out once per request / batch
+app.register_middleware(learn_broker_url_middleware, "http")  # where plugins on Lambda reach the broker
 app.register_blueprint(system.bp)
 app.register_blueprint(plugins.bp)
 app.register_blueprint(installations.bp)

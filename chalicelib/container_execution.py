@@ -87,14 +87,19 @@ def _executor(settings: Settings, a: Adapters, signer: CapabilityTokenSigner) ->
 
     if settings.executor == "lambda":
         from chalicelib.adapters.aws import aws_client
-        from chalicelib.adapters.lambda_executor import ArtifactKeyCode, LambdaExecutor, invoke_client_config
+        from chalicelib.adapters.lambda_executor import (
+            ArtifactKeyCode,
+            BrokerEndpoint,
+            LambdaExecutor,
+            invoke_client_config,
+        )
 
         lambda_executor = LambdaExecutor(
             lambda_client=aws_client(settings, "lambda", config=invoke_client_config(settings.max_timeout_s)),
             tokens=signer,
             clock=a.clock,
             stage=settings.stage,
-            broker_url=(settings.broker_url or "").rstrip("/") + "/api/broker",
+            broker=BrokerEndpoint(settings.broker_url),
         )
         return lambda_executor, ArtifactKeyCode()
     from chalicelib.adapters.sandbox import SandboxExecutor

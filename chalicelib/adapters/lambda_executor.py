@@ -32,7 +32,14 @@ from chalicelib.domain.iam import function_name
 from chalicelib.domain.models import PluginVersion
 from chalicelib.ports import Clock
 
-__all__ = ["HANDLER", "ArtifactKeyCode", "LambdaExecutor", "build_function_zip", "invoke_client_config"]
+__all__ = [
+    "HANDLER",
+    "ArtifactKeyCode",
+    "BrokerEndpoint",
+    "LambdaExecutor",
+    "build_function_zip",
+    "invoke_client_config",
+]
 
 log = logging.getLogger(__name__)
 
@@ -53,6 +60,31 @@ def invoke_client_config(max_plugin_timeout_s: float) -> Config:
     )
 
 
+class BrokerEndpoint:
+    """Where plugins on Lambda reach the broker: ``<base>/api/broker``.
+
+    The invoker is told the API's URL by its environment (the stack refers to the REST API). The API
+    function cannot be (its own URL would make the template refer to itself), so it learns its base URL
+    from the requests it serves (API Gateway's ``domainName`` and ``stage``): by the time it runs a plugin
+    it is serving a request. With neither, an invocation fails loudly rather than hand a plugin no broker.
+    """
+
+    def __init__(self, base_url: str | None) -> None:
+        self._base = base_url.rstrip("/") if base_url else None
+        self._learned: str | None = None
+
+    def learn(self, domain_name: str | None, stage: str | None) -> None:
+        """Remember the API's own base URL from a request's context (a no-op when configured)."""
+        if self._base is None and domain_name and stage:
+            self._learned = f"https://{domain_name}/{stage}"
+
+    def url(self) -> str:
+        base = self._base or self._learned
+        if not base:
+            raise RuntimeError("the broker's URL is unknown: set PLUGYARD_BROKER_URL")
+        return f"{base}/api/broker"
+
+
 class ArtifactKeyCode:
     """The CodeCache of the Lambda executor: the code lives in the function, so the key names it."""
 
@@ -70,13 +102,13 @@ class LambdaExecutor:
         tokens: CapabilityTokenSigner,
         clock: Clock,
         stage: str,
-        broker_url: str,
+        broker: BrokerEndpoint,
     ) -> None:
         self._lambda = lambda_client
         self._tokens = tokens
         self._clock = clock
         self._stage = stage
-        self._broker_url = broker_url
+        self.broker = broker
 
     def invoke(self, request: InvocationRequest, broker: Broker) -> InvocationOutcome:
         """Invoke the version's function synchronously with a token bound to this invocation."""
@@ -99,7 +131,7 @@ class LambdaExecutor:
             "config": request.config,
             "granted": request.granted_scopes,
             "capability_token": token,
-            "broker_url": self._broker_url,
+            "broker_url": self.broker.url(),
             "installation_id": request.installation_id,
             "plugin_id": request.plugin_id,
             "version": request.version,

@@ -181,6 +181,14 @@ def test_concurrency_policy_keeps_plugins_from_starving_the_api_and_workers(pack
     )
 
 
+def test_plugins_learn_the_broker_url_without_the_template_referring_to_itself(packaged: dict[str, Any]) -> None:
+    res = packaged["template"]["Resources"]
+    url = res["Invoker"]["Properties"]["Environment"]["Variables"]["PLUGYARD_BROKER_URL"]
+    assert url == {"Fn::Sub": "https://${RestAPI}.execute-api.${AWS::Region}.amazonaws.com/api"}
+    # The API function (which RestAPI refers to) learns its URL from its requests instead.
+    assert "PLUGYARD_BROKER_URL" not in res["APIHandler"]["Properties"]["Environment"]["Variables"]
+
+
 def test_worker_roles_are_separate_and_least_privilege(packaged: dict[str, Any]) -> None:
     res = packaged["template"]["Resources"]
     assert "WorkerRole" not in res

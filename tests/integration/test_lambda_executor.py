@@ -25,7 +25,7 @@ from conftest import make_zip, manifest
 from moto.server import ThreadedMotoServer
 
 from chalicelib.adapters.aws import aws_client
-from chalicelib.adapters.lambda_executor import LambdaExecutor, invoke_client_config
+from chalicelib.adapters.lambda_executor import BrokerEndpoint, LambdaExecutor, invoke_client_config
 from chalicelib.adapters.lambda_functions import HANDLER, LambdaFunctions, build_function_zip
 from chalicelib.adapters.memory import InMemoryArtifactStore
 from chalicelib.adapters.system import SystemClock
@@ -256,7 +256,7 @@ def test_invoke_passes_the_broker_url_and_a_token_bound_to_the_invocation(aws: d
         tokens=CapabilityTokenSigner(KEY),
         clock=SystemClock(),
         stage="dev",
-        broker_url="https://api.example.test/api/broker",
+        broker=BrokerEndpoint("https://api.example.test"),
     )
     before = datetime.now(UTC)
     outcome = ex.invoke(_request(v), lambda name, args: {})
@@ -281,10 +281,62 @@ def test_invoke_passes_the_broker_url_and_a_token_bound_to_the_invocation(aws: d
     assert 7.5 <= lifetime <= 7.5 + EXPIRY_MARGIN.total_seconds() + 2
 
 
+def test_the_api_learns_its_broker_url_from_its_requests_and_a_setting_wins() -> None:
+    learned = BrokerEndpoint(None)
+    with pytest.raises(RuntimeError, match="PLUGYARD_BROKER_URL"):
+        learned.url()  # never a plugin without a broker
+    learned.learn("abc123.execute-api.us-east-1.amazonaws.com", "api")
+    assert learned.url() == "https://abc123.execute-api.us-east-1.amazonaws.com/api/api/broker"
+    configured = BrokerEndpoint("https://plugins.example.test/")
+    configured.learn("abc123.execute-api.us-east-1.amazonaws.com", "api")
+    assert configured.url() == "https://plugins.example.test/api/broker"
+
+
+def test_the_api_middleware_hands_its_url_to_the_executor() -> None:
+    """What API Gateway sends: the request context's domain name and stage give the API its own URL."""
+    from chalice.app import Request, Response
+
+    from chalicelib.api.broker_endpoint import learn_broker_url_middleware
+    from chalicelib.container import build_services, in_memory_adapters, reset_services
+
+    svc = build_services(Settings(capability_key=KEY.decode()), in_memory_adapters())
+    endpoint = BrokerEndpoint(None)
+    svc.invocations.executor = LambdaExecutor(
+        lambda_client=None, tokens=CapabilityTokenSigner(KEY), clock=SystemClock(), stage="dev", broker=endpoint
+    )
+    reset_services(svc)
+    event = {
+        "httpMethod": "GET",
+        "path": "/health",
+        "headers": {},
+        "multiValueQueryStringParameters": None,
+        "pathParameters": None,
+        "stageVariables": None,
+        "body": None,
+        "isBase64Encoded": False,
+        "requestContext": {
+            "httpMethod": "GET",
+            "resourcePath": "/health",
+            "domainName": "abc123.execute-api.us-east-1.amazonaws.com",
+            "stage": "api",
+        },
+    }
+    try:
+        out = learn_broker_url_middleware(Request(event), lambda request: Response(body="ok"))
+    finally:
+        reset_services(None)
+    assert out.body == "ok"
+    assert endpoint.url() == "https://abc123.execute-api.us-east-1.amazonaws.com/api/api/broker"
+
+
 def test_an_invocation_without_its_recorded_id_is_refused() -> None:
     v, _ = version()
     ex = LambdaExecutor(
-        lambda_client=None, tokens=CapabilityTokenSigner(KEY), clock=SystemClock(), stage="dev", broker_url="x"
+        lambda_client=None,
+        tokens=CapabilityTokenSigner(KEY),
+        clock=SystemClock(),
+        stage="dev",
+        broker=BrokerEndpoint("https://x"),
     )
     with pytest.raises(ValueError, match="recorded invocation"):
         ex.invoke(_request(v, invocation_id=None), lambda name, args: {})
