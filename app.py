@@ -7,6 +7,7 @@ from chalicelib.api.errors_middleware import problem_middleware
 from chalicelib.container import settings
 from chalicelib.telemetry import flush_metrics_middleware
 from chalicelib.workers import functions as workers
+from chalicelib.workers.outbox import handle_outbox_stream
 
 app = ThreadSafeChalice(app_name="plugyard")
 app.register_middleware(problem_middleware, "http")
@@ -23,3 +24,6 @@ app.register_blueprint(events.bp)
 # Lambda loads each function as `app.<name>`: every handler chalice packages is a module-level name here.
 dispatcher, invoker, deliverer, deployer = workers.register(app, settings())
 live_connect, live_message, live_disconnect = live.register(app)  # WebSocket API: live events to clients
+
+# The outbox table's stream -> the bus (infra/app.yaml OutboxForwarder; locally chalicelib.local.streams).
+outbox_forwarder = handle_outbox_stream

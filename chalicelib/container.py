@@ -36,6 +36,7 @@ from chalicelib.ports import (
     IdempotencyStore,
     IdGenerator,
     InstallationRepository,
+    InstallationWriter,
     InvocationRepository,
     LiveConnectionRepository,
     LiveSender,
@@ -125,7 +126,8 @@ class Adapters:
     delivery_queue: DeliveryQueue
     webhook_sender: WebhookSender | None = None  # None: the httpx sender, built from Settings
     # Events.
-    bus: EventBus
+    bus: EventBus  # the outbox on AWS: events travel with the change they announce
+    install_writer: InstallationWriter  # an installation and all that comes with it, in one transaction
     queues: WorkQueues
     tasks: TaskRepository
     subscriptions: SubscriptionRepository
@@ -164,13 +166,18 @@ class Services:
 
 def in_memory_adapters() -> Adapters:
     """Fakes of every port: unit tests and nothing else."""
+    plugins = memory.InMemoryPluginRepository()
+    installs = memory.InMemoryInstallationRepository()
+    permissions = memory.InMemoryPermissionRepository()
+    subscriptions = memory.InMemorySubscriptionRepository()
+    bus = memory.InMemoryEventBus()
     return Adapters(
         workspaces=memory.InMemoryWorkspaceRepository(),
         keys=memory.InMemoryApiKeyRepository(),
-        plugins=memory.InMemoryPluginRepository(),
+        plugins=plugins,
         versions=memory.InMemoryVersionRepository(),
-        installs=memory.InMemoryInstallationRepository(),
-        permissions=memory.InMemoryPermissionRepository(),
+        installs=installs,
+        permissions=permissions,
         webhooks=memory.InMemoryWebhookRepository(),
         audit=memory.InMemoryAuditRepository(),
         artifacts=memory.InMemoryArtifactStore(),
@@ -183,10 +190,11 @@ def in_memory_adapters() -> Adapters:
         rate_counters=memory.InMemoryRateCounters(),
         deliveries=memory.InMemoryDeliveryRepository(),
         delivery_queue=memory.InMemoryDeliveryQueue(),
-        bus=memory.InMemoryEventBus(),
+        bus=bus,
+        install_writer=memory.InMemoryInstallationWriter(installs, permissions, plugins, subscriptions, bus),
         queues=memory.InMemoryWorkQueues(),
         tasks=memory.InMemoryTaskRepository(),
-        subscriptions=memory.InMemorySubscriptionRepository(),
+        subscriptions=subscriptions,
         triggers=memory.InMemoryTriggerRepository(),
         metrics=InMemoryMetrics(),
         live_connections=InMemoryLiveConnectionRepository(),
@@ -253,6 +261,7 @@ def build_services(settings: Settings, adapters: Adapters) -> Services:
         max_artifact_bytes=settings.max_artifact_bytes,
         upload_ttl_s=settings.upload_url_ttl_s,
     )
+    event_core = build_event_core(a, audit)
     installs = InstallService(
         marketplace,
         a.plugins,
@@ -263,6 +272,8 @@ def build_services(settings: Settings, adapters: Adapters) -> Services:
         audit,
         a.clock,
         a.ids,
+        a.install_writer,
+        event_core.events,
         metrics=a.metrics,
     )
 
@@ -280,7 +291,6 @@ def build_services(settings: Settings, adapters: Adapters) -> Services:
             a.plugin_data.delete_partition(plugin_data_partition(inst.plugin_id, inst.installation_id))
 
     installs.on_event.append(on_installation_event)
-    event_core = build_event_core(a, audit)
     webhooks = WebhookService(
         a.webhooks,
         a.secrets,

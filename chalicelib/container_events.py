@@ -37,23 +37,30 @@ QUEUE_PURPOSES = ("dispatch", "invoke", "delivery", "deploy")
 
 
 def events_aws_adapters(settings: Settings) -> dict[str, Any]:
-    """EventBridge, SQS and the Tasks/Subscriptions/trigger repositories of this stage."""
+    """The outbox (the bus services publish to), SQS and the Tasks/Subscriptions/trigger repositories.
+
+    Services never publish to EventBridge themselves: events go to the outbox table, in the change's own
+    transaction where there is one, and its stream forwarder (chalicelib.workers.outbox) publishes them.
+    """
     from chalicelib.adapters.aws import aws_client
     from chalicelib.adapters.dynamo import (
+        DynamoInstallationWriter,
+        DynamoOutbox,
         DynamoSubscriptionRepository,
         DynamoTaskRepository,
         DynamoTriggerRepository,
         bind_event_tables,
     )
     from chalicelib.adapters.live import DynamoLiveConnectionRepository, bind_live_tables
-    from chalicelib.adapters.messaging import EventBridgeEventBus, SqsWorkQueues
+    from chalicelib.adapters.messaging import SqsWorkQueues
 
     bind_event_tables(settings)
     bind_live_tables(settings)
     names = {p: settings.queue_name(p) for p in QUEUE_PURPOSES}
     names.update({f"{p}-dlq": settings.queue_name(f"{p}-dlq") for p in QUEUE_PURPOSES})
     return {
-        "bus": EventBridgeEventBus(aws_client(settings, "events"), settings.bus_name),
+        "bus": DynamoOutbox(),
+        "install_writer": DynamoInstallationWriter(),
         "queues": SqsWorkQueues(aws_client(settings, "sqs"), names),
         "tasks": DynamoTaskRepository(),
         "subscriptions": DynamoSubscriptionRepository(),

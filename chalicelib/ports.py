@@ -23,6 +23,7 @@ from chalicelib.domain.models import (
     Webhook,
     Workspace,
 )
+from chalicelib.domain.outbox import NewInstallation
 from chalicelib.domain.triggers import Trigger
 
 __all__ = [
@@ -41,6 +42,7 @@ __all__ = [
     "IdGenerator",
     "IdempotencyStore",
     "InstallationRepository",
+    "InstallationWriter",
     "InvocationRepository",
     "LiveConnectionRepository",
     "LiveSender",
@@ -122,6 +124,14 @@ class InstallationRepository(Protocol):
     def delete(self, installation: Installation) -> None: ...
     def list_on_version(self, plugin_id: str, version: str) -> builtins.list[Installation]:
         """Every installation, in any workspace, on this exact version (for yanks)."""
+        ...
+
+
+class InstallationWriter(Protocol):
+    """Writes a new installation with its grants, install count, subscriptions and events: all or nothing."""
+
+    def create(self, change: NewInstallation) -> None:
+        """ConflictError if the plugin is already installed in the workspace (then nothing is written)."""
         ...
 
 

@@ -55,6 +55,8 @@ def main(argv: list[str] | None = None) -> None:
             self._server_ready_event.set()
             self._server.serve_forever()
 
+    from chalicelib.local.moto_transactions import install as cheap_transactions
+
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=4566)
@@ -64,6 +66,8 @@ def main(argv: list[str] | None = None) -> None:
     # moto warns about each resource type its CloudFormation skips; infra/README.md lists them.
     logging.getLogger("moto").setLevel(logging.ERROR)
     warnings.filterwarnings("ignore")
+    # Transactions at the cost of their items, not of whole tables (see moto_transactions).
+    cheap_transactions()
     server = AtomicWritesMotoServer(ip_address=args.host, port=args.port, verbose=False)
     server.start()
     stop = threading.Event()

@@ -1,7 +1,14 @@
-"""The whole local stack in one command: moto server, resources, API, seed. Ctrl-C stops it all."""
+"""The whole local stack in one command: moto server, resources, API, workers, seed. Ctrl-C stops it all.
+
+The stack supervises its processes: the API, the live-events server and the workers are restarted when they
+exit (a crash, an OOM kill, a ``kill -9``), after a short back-off if they keep failing. Nothing accepted is
+lost across a restart: events wait in the outbox stream and the queues on moto (a message a killed worker
+held comes back after its visibility timeout). Only the moto server holds state; if it exits, the stack stops.
+"""
 
 from __future__ import annotations
 
+import contextlib
 import os
 import secrets
 import shutil
@@ -10,7 +17,9 @@ import socket
 import subprocess
 import sys
 import tempfile
+import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -56,6 +65,19 @@ def _wait_http(url: str, timeout_s: float, proc: subprocess.Popen[bytes]) -> Non
 
 
 @dataclass
+class Child:
+    """A process of the stack and what to do when it exits."""
+
+    name: str
+    cmd: list[str]
+    quiet: bool
+    restart: bool  # False: the stack cannot go on without it (moto holds every table and queue)
+    proc: subprocess.Popen[bytes]
+    started_at: float = field(default_factory=time.monotonic)
+    restarts: int = 0
+
+
+@dataclass
 class LocalStack:
     """A moto server and the API as child processes, the stack's resources created on moto."""
 
@@ -63,9 +85,13 @@ class LocalStack:
     moto_port: int
     stage: str = "dev"
     extra_env: dict[str, str] = field(default_factory=dict)
-    procs: list[subprocess.Popen[bytes]] = field(default_factory=list)
+    children: list[Child] = field(default_factory=list)
     outputs: dict[str, str] = field(default_factory=dict)
+    # Set by the supervisor when a process the stack cannot restart has exited.
+    fatal: str | None = None
+    log: Callable[[str], None] = field(default=lambda line: print(line, file=sys.stderr, flush=True))
     workers: bool = True  # start chalicelib.local.workers (the queue consumers) with the API
+    worker_args: list[str] = field(default_factory=list)  # e.g. ["--visibility-s", "3"]
     # HMAC key of capability tokens, fresh per stack; tests mint tokens with it (e.g. expired ones).
     capability_key: str = field(default_factory=lambda: secrets.token_hex(32))
     # The local WebSocket API (chalicelib.local.live): clients on live_port, pushes on a loopback control port.
@@ -75,6 +101,8 @@ class LocalStack:
     live_secret: str = field(default_factory=lambda: secrets.token_hex(32))
     # Unpacked plugin code, private to this stack and removed when it stops (all state is the stack's own).
     code_dir: str = field(default_factory=lambda: tempfile.mkdtemp(prefix="plugyard-code-"))
+    _stopping: threading.Event = field(default_factory=threading.Event, repr=False)
+    _supervisor: threading.Thread | None = field(default=None, repr=False)
 
     @property
     def moto_url(self) -> str:
@@ -120,22 +148,34 @@ class LocalStack:
             env["PLUGYARD_ARTIFACTS_BUCKET"] = self.outputs["ArtifactsBucketName"]
         return env
 
+    @property
+    def procs(self) -> list[subprocess.Popen[bytes]]:
+        """The processes running now, in start order."""
+        return [c.proc for c in self.children]
+
+    def child(self, name: str) -> Child:
+        """The process named ``moto``, ``api``, ``live`` or ``workers``."""
+        return next(c for c in self.children if c.name == name)
+
     def start(self, *, quiet_api: bool = False) -> None:
-        """Start moto, create the resources, start the API; raise if any step fails."""
+        """Start moto, create the resources, start the API and workers under supervision; raise if a step fails."""
         from chalicelib.local.provision import provision
 
-        moto = self._spawn([sys.executable, "-m", "chalicelib.local.motoserver", "--port", str(self.moto_port)])
+        moto = self._spawn(
+            "moto", [sys.executable, "-m", "chalicelib.local.motoserver", "--port", str(self.moto_port)], restart=False
+        )
         _wait_http(f"{self.moto_url}/moto-api/", 15, moto)
         # moto cannot run Lambda code without docker; its docker-less mode keeps the Lambda API usable.
         httpx.post(f"{self.moto_url}/moto-api/config", json={"lambda": {"use_docker": False}})
         self.outputs = provision(endpoint_url=self.moto_url, stage=self.stage)
         api = self._spawn(
-            [sys.executable, "-m", "chalicelib.local.gateway", "--port", str(self.api_port)], quiet=quiet_api
+            "api", [sys.executable, "-m", "chalicelib.local.gateway", "--port", str(self.api_port)], quiet=quiet_api
         )
         _wait_http(f"{self.api_url}/health/ready", 30, api)
         if self.live:
             # The WebSocket API's stand-in: the same $connect/$default/$disconnect handlers as on AWS.
             live = self._spawn(
+                "live",
                 [
                     sys.executable,
                     "-m",
@@ -150,11 +190,21 @@ class LocalStack:
             _wait_http(f"{self.live_control_url}/health", 30, live)
         if self.workers:
             # The queue workers (dispatcher, invoker, deliverer), long-polling the queues on moto.
-            self._spawn([sys.executable, "-m", "chalicelib.local.workers"], quiet=quiet_api)
+            self._spawn(
+                "workers", [sys.executable, "-m", "chalicelib.local.workers", *self.worker_args], quiet=quiet_api
+            )
+        self._stopping.clear()
+        self._supervisor = threading.Thread(target=self._supervise, name="stack-supervisor", daemon=True)
+        self._supervisor.start()
 
-    def _spawn(self, cmd: list[str], quiet: bool = False) -> subprocess.Popen[bytes]:
+    def _spawn(self, name: str, cmd: list[str], quiet: bool = False, restart: bool = True) -> subprocess.Popen[bytes]:
+        proc = self._popen(cmd, quiet)
+        self.children.append(Child(name, cmd, quiet, restart, proc))
+        return proc
+
+    def _popen(self, cmd: list[str], quiet: bool) -> subprocess.Popen[bytes]:
         # Our own interpreter and modules (moto server, gateway, workers); no shell.
-        proc = subprocess.Popen(  # noqa: S603
+        return subprocess.Popen(  # noqa: S603
             cmd,
             cwd=ROOT,
             env=self.env(),
@@ -162,11 +212,34 @@ class LocalStack:
             stderr=subprocess.DEVNULL if quiet else None,
             start_new_session=True,  # its own group: stopping it stops its children too
         )
-        self.procs.append(proc)
-        return proc
+
+    def _supervise(self) -> None:
+        """Restart what exits; a process that keeps dying young is restarted after a growing pause."""
+        while not self._stopping.wait(0.2):
+            for c in list(self.children):
+                code = c.proc.poll()
+                if code is None:
+                    continue
+                if not c.restart:
+                    self.fatal = f"{c.name} exited with {code}"
+                    return
+                young = time.monotonic() - c.started_at < 10
+                pause = min(5.0, 0.5 * 2**c.restarts) if young else 0.0
+                c.restarts = c.restarts + 1 if young else 0
+                self.log(f"{c.name} exited with {code}; restarting" + (f" in {pause:.1f} s" if pause else ""))
+                if pause and self._stopping.wait(pause):
+                    return
+                # Reap the rest of its group (a dead worker's sandboxes) before its replacement starts.
+                with contextlib.suppress(ProcessLookupError):
+                    os.killpg(c.proc.pid, signal.SIGKILL)
+                c.proc = self._popen(c.cmd, c.quiet)
+                c.started_at = time.monotonic()
 
     def stop(self) -> None:
         """Terminate every process this stack started (and their children)."""
+        self._stopping.set()
+        if self._supervisor is not None and self._supervisor is not threading.current_thread():
+            self._supervisor.join(timeout=5)
         for proc in reversed(self.procs):
             if proc.poll() is None:
                 try:
@@ -181,6 +254,7 @@ class LocalStack:
                 proc.wait()
         self.procs.clear()
         _remove_tree(self.code_dir)
+        self.children.clear()
 
     def operator_services(self) -> Services:
         """Services bound to this stack, for operator actions (seed, tests)."""
@@ -260,10 +334,9 @@ Ctrl-C stops every process this started.
         flush=True,
     )
     while True:
-        for proc in stack.procs:
-            if proc.poll() is not None:
-                print(f"{proc.args!r} exited with {proc.returncode}; stopping.", flush=True)
-                stop()
+        if stack.fatal:
+            print(f"The {stack.fatal}, and the stack's state with it; stopping.", flush=True)
+            stop()
         time.sleep(0.5)
 
 

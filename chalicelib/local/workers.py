@@ -83,6 +83,8 @@ class QueuePoller:
     region: str = "us-east-1"
     batch_size: int = 10
     wait_s: int = 1  # short waits so a stop request is honoured quickly; moto answers as soon as messages arrive
+    # Received messages stay hidden this long, renewed every third of it while the handler runs: a
+    # killed worker's messages come back within it, however long the queue's own timeout (None: the queue's).
     visibility_s: int | None = None
 
     def run_once(self) -> int:
@@ -99,6 +101,10 @@ class QueuePoller:
         messages = self.sqs.receive_message(**kwargs).get("Messages", [])
         if not messages:
             return 0
+        handled = threading.Event()
+        beat = threading.Thread(target=self._keep_hidden, args=(messages, handled), daemon=True)
+        if self.visibility_s:
+            beat.start()
         try:
             result = self.handler(lambda_event(messages, self.queue_arn, self.region), None)
             failed = {str(f["itemIdentifier"]) for f in (result or {}).get("batchItemFailures", [])}
@@ -106,6 +112,10 @@ class QueuePoller:
             # As on Lambda: a handler that raises fails the whole batch; every record comes back.
             log.exception("batch handler raised", extra={"queue": self.queue_url})
             return len(messages)
+        finally:
+            handled.set()
+            if beat.is_alive():
+                beat.join()
         done = [m for m in messages if m["MessageId"] not in failed]
         for start in range(0, len(done), 10):
             chunk = done[start : start + 10]
@@ -114,6 +124,21 @@ class QueuePoller:
                 Entries=[{"Id": str(i), "ReceiptHandle": m["ReceiptHandle"]} for i, m in enumerate(chunk)],
             )
         return len(messages)
+
+    def _keep_hidden(self, messages: list[dict[str, Any]], handled: threading.Event) -> None:
+        hidden_s = self.visibility_s or 0
+        while hidden_s and not handled.wait(hidden_s / 3):
+            try:
+                for start in range(0, len(messages), 10):
+                    self.sqs.change_message_visibility_batch(
+                        QueueUrl=self.queue_url,
+                        Entries=[
+                            {"Id": str(i), "ReceiptHandle": m["ReceiptHandle"], "VisibilityTimeout": hidden_s}
+                            for i, m in enumerate(messages[start : start + 10])
+                        ],
+                    )
+            except Exception:
+                log.warning("could not extend the visibility of a batch", exc_info=True)
 
     def run(self) -> None:
         while not self.stop.is_set():
@@ -132,18 +157,42 @@ def _client(endpoint_url: str | None, region: str) -> Any:
 
 
 def start_pollers(
-    sqs: Any, targets: list[tuple[str, Handler, int]], stop: threading.Event, region: str
+    sqs: Any,
+    targets: list[tuple[str, Handler, int]],
+    stop: threading.Event,
+    region: str,
+    *,
+    visibility_s: int | None = None,
 ) -> list[threading.Thread]:
     """Start ``threads`` pollers per (queue URL, handler, threads); they stop when ``stop`` is set."""
     started: list[threading.Thread] = []
     for url, handler, threads in targets:
         arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
         for i in range(threads):
-            poller = QueuePoller(sqs, url, arn, handler, stop, region=region)
+            poller = QueuePoller(sqs, url, arn, handler, stop, region=region, visibility_s=visibility_s)
             t = threading.Thread(target=poller.run, name=f"poll-{url.rsplit('/', 1)[-1]}-{i}", daemon=True)
             t.start()
             started.append(t)
     return started
+
+
+def _start_outbox_reader(settings: Any, stop: threading.Event) -> threading.Thread:
+    """Forward the outbox table's stream to the bus, as the outbox_forwarder function does on AWS."""
+    from chalicelib.adapters.aws import aws_client
+    from chalicelib.local.streams import OutboxStreamReader
+    from chalicelib.workers.outbox import handle_outbox_stream
+
+    reader = OutboxStreamReader(
+        dynamodb=aws_client(settings, "dynamodb"),
+        streams=aws_client(settings, "dynamodbstreams"),
+        table_name=settings.table_name("outbox"),
+        meta_table=settings.table_name("meta"),
+        handler=handle_outbox_stream,
+        stop=stop,
+    )
+    thread = threading.Thread(target=reader.run, name="outbox-stream", daemon=True)
+    thread.start()
+    return thread
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -153,6 +202,13 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--queue-url", help="serve this queue instead …")
     parser.add_argument("--handler", help="… with this module:function")
     parser.add_argument("--threads", type=int, default=1)
+    parser.add_argument("--no-outbox", action="store_true", help="do not forward the outbox stream to the bus")
+    parser.add_argument(
+        "--visibility-s",
+        type=int,
+        default=None,
+        help="how soon a killed worker's messages are received again (default: 10 s; --queue-url: the queue's)",
+    )
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
     logging.getLogger("botocore").setLevel(logging.WARNING)
@@ -182,7 +238,10 @@ def main(argv: list[str] | None = None) -> None:
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     signal.signal(signal.SIGINT, lambda *_: stop.set())
-    pollers = start_pollers(sqs, targets, stop, settings.region)
+    visibility_s = args.visibility_s if args.visibility_s is not None else (None if args.queue_url else 10)
+    pollers = start_pollers(sqs, targets, stop, settings.region, visibility_s=visibility_s or None)
+    if not args.queue_url and not args.no_outbox:
+        pollers.append(_start_outbox_reader(settings, stop))
     log.info("workers serving %s", ", ".join(u.rsplit("/", 1)[-1] for u, _, _ in targets))
     while not stop.is_set():
         time.sleep(0.2)

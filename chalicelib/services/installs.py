@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import builtins
+import hashlib
 import json
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import jsonschema
@@ -31,24 +31,28 @@ from chalicelib.domain.models import (
     UpdateConfigRequest,
     UpgradeRequest,
 )
+from chalicelib.domain.outbox import NewInstallation
 from chalicelib.domain.permissions import Action, describe_scope, unknown_scopes
 from chalicelib.ports import (
     Clock,
     IdempotencyStore,
     IdGenerator,
     InstallationRepository,
+    InstallationWriter,
     Metrics,
     PermissionRepository,
     PluginRepository,
     SecretBox,
 )
 from chalicelib.services.audit import AuditService, Outcome
+from chalicelib.services.events import EventService
 from chalicelib.services.marketplace import MarketplaceService
 from chalicelib.services.secret_config import decrypt_secret_config, secret_context
 
 __all__ = ["InstallService", "LifecycleHook", "secret_fields", "validate_config"]
 
-# (event type, installation, extra data) — the events pipeline subscribes here.
+# (event type, installation, extra data) — the events pipeline subscribes here. An install writes its
+# subscriptions and its event in its own transaction; hooks hear every later change of the installation.
 LifecycleHook = Callable[[str, Installation, dict[str, Any]], None]
 
 
@@ -87,10 +91,14 @@ class InstallService:
         audit: AuditService,
         clock: Clock,
         ids: IdGenerator,
+        writer: InstallationWriter,
+        events: EventService,
         *,
         metrics: Metrics | None = None,
     ) -> None:
         self._metrics = metrics
+        self._writer = writer
+        self._events = events
         self._marketplace = marketplace
         self._plugins = plugins
         self._installs = installs
@@ -105,18 +113,23 @@ class InstallService:
     # --- install ------------------------------------------------------------------------
 
     def install(self, caller: Caller, req: InstallRequest, idempotency_key: str | None = None) -> Installation:
-        """Install a version, granting scopes; a retried Idempotency-Key returns the first result."""
+        """Install a version, granting scopes; a retried Idempotency-Key returns the first result.
+
+        The installation, its grants, the install count, its subscriptions and its ``plugin.installed``
+        event are written together or not at all. Only the audit record follows the commit; if that
+        fails, a retry with the same Idempotency-Key finds its own installation and finishes the job.
+        """
         self._audit.authorize(caller, Action.MANAGE_INSTALLS, "plugin.install", req.plugin_id)
         if not idempotency_key:
-            return self._install(caller, req)
+            return self._install(caller, req, None)
         result = self._idempotency.run(
             f"{caller.workspace_id}:install:{idempotency_key}",
             req.model_dump(mode="json"),
-            lambda: self._install(caller, req).model_dump(mode="json"),
+            lambda: self._install(caller, req, _request_mark(caller, idempotency_key)).model_dump(mode="json"),
         )
         return Installation.model_validate(result)
 
-    def _install(self, caller: Caller, req: InstallRequest) -> Installation:
+    def _install(self, caller: Caller, req: InstallRequest, request_mark: str | None) -> Installation:
         target = req.plugin_id
         try:
             version = self._marketplace.resolve_version(req.plugin_id, req.version)
@@ -138,39 +151,61 @@ class InstallService:
                 installed_at=now,
                 installed_by=caller.actor,
                 updated_at=now,
-                history=[self._event("install", caller.actor, version=version.version)],
+                history=[
+                    self._event(
+                        "install",
+                        caller.actor,
+                        version=version.version,
+                        **({"request": request_mark} if request_mark else {}),
+                    )
+                ],
             )
             self._apply_config(installation, version, req.config or {})
-            self._installs.create(installation)  # ConflictError if already installed
+            event = self._events.envelope(
+                caller.workspace_id,
+                "plugin.installed",
+                {
+                    "installation_id": installation.installation_id,
+                    "plugin_id": installation.plugin_id,
+                    "version": installation.version,
+                },
+            )
+            try:
+                self._writer.create(
+                    NewInstallation(
+                        installation=installation,
+                        granted_by=caller.actor,
+                        granted_at=now,
+                        subscribe_to=sorted(set(version.manifest.events)),
+                        events=[event],
+                    )
+                )
+            except ConflictError:
+                installation = self._same_request(caller.workspace_id, version.plugin_id, request_mark)
         except PlugyardError as exc:
             outcome: Outcome = "denied" if isinstance(exc, ScopesNotGrantedError) else "failed"
             self._audit.record(caller.workspace_id, caller.actor, "plugin.install", target, outcome, reason=exc.code)
             raise
-        # The installation is stored; what follows are independent writes: run them side by side so the
-        # request waits for the slowest one, not their sum. Any failure still fails the request.
-        _together(
-            lambda: self._permissions.grant(
-                installation.installation_id,
-                installation.granted,
-                by=caller.actor,
-                version=installation.version,
-                at=now,
-            ),
-            lambda: self._plugins.add_installs(installation.plugin_id, 1),
-            lambda: self._audit.record(
-                caller.workspace_id,
-                caller.actor,
-                "plugin.install",
-                installation.installation_id,
-                plugin_id=installation.plugin_id,
-                version=installation.version,
-                granted=installation.granted,
-            ),
-            lambda: self._emit("plugin.installed", installation, granted=installation.granted),
+        self._audit.record(
+            caller.workspace_id,
+            caller.actor,
+            "plugin.install",
+            installation.installation_id,
+            plugin_id=installation.plugin_id,
+            version=installation.version,
+            granted=installation.granted,
         )
         if self._metrics is not None:
             self._metrics.add("Installs")
         return installation
+
+    def _same_request(self, workspace_id: str, plugin_id: str, request_mark: str | None) -> Installation:
+        """The installation an earlier attempt of this very request committed; ConflictError otherwise."""
+        existing = self._installs.get(workspace_id, plugin_id)
+        first = existing.history[0] if existing and existing.history else {}
+        if existing is None or request_mark is None or first.get("request") != request_mark:
+            raise ConflictError(f"'{plugin_id}' is already installed in this workspace.", plugin_id=plugin_id)
+        return existing
 
     # --- reading ------------------------------------------------------------------------
 
@@ -445,13 +480,6 @@ class InstallService:
             hook(event_type, inst, data)
 
 
-_POOL = ThreadPoolExecutor(max_workers=16, thread_name_prefix="install-effects")
-
-
-def _together(*steps: Callable[[], object]) -> None:
-    """Run independent steps concurrently; re-raise the first failure after all have finished."""
-    futures = [_POOL.submit(step) for step in steps]
-    errors = [f.exception() for f in futures]
-    for err in errors:
-        if err is not None:
-            raise err
+def _request_mark(caller: Caller, idempotency_key: str) -> str:
+    """What an installation remembers of the request that created it (a digest, not the caller's key)."""
+    return hashlib.sha256(f"{caller.workspace_id}:{idempotency_key}".encode()).hexdigest()[:32]

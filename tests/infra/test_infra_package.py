@@ -220,7 +220,10 @@ def test_worker_roles_are_separate_and_least_privilege(packaged: dict[str, Any])
     audit = {json.dumps({"Fn::GetAtt": [t, "Arn"]}) for t in ("AuditLogTable", "MetaTable")}
     assert dispatcher["dynamodb:PutItem"] | dispatcher["dynamodb:UpdateItem"] <= audit
     assert "kms:Decrypt" in deliverer and "kms:Decrypt" not in dispatcher
-    assert "events:PutEvents" in deliverer and "events:PutEvents" not in dispatcher | invoker
+    # events reach the bus through the outbox forwarder only: the workers write to the outbox table
+    assert not {"events:PutEvents"} & set(dispatcher | invoker | deliverer)
+    outbox = json.dumps({"Fn::GetAtt": ["OutboxTable", "Arn"]})
+    assert outbox in deliverer["dynamodb:PutItem"]
     plugin_data = json.dumps({"Fn::GetAtt": ["PluginDataTable", "Arn"]})
     assert not any(plugin_data in r for role in (dispatcher, invoker, deliverer) for r in role.values())
 

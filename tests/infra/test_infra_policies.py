@@ -36,7 +36,7 @@ EXCEPTIONS: dict[tuple[str, str], str] = {
     ),
     **{
         (role, "XRayTraces"): _XRAY
-        for role in ("ApiRole", "DispatcherRole", "InvokerRole", "DelivererRole", "DeployerRole")
+        for role in ("ApiRole", "DispatcherRole", "InvokerRole", "DelivererRole", "DeployerRole", "OutboxForwarderRole")
     },
     ("AlarmsKey", "EnableIamPoliciesOfThisAccount"): (
         "AWS default key policy (as SecretsKey): Resource '*' in a key policy means this key; kms:* to the "

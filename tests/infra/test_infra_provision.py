@@ -27,6 +27,7 @@ TABLES = [
     "Tasks",
     "Idempotency",
     "Meta",
+    "Outbox",
 ]
 QUEUES = ["Dispatch", "Invoke", "Delivery", "Deploy"]
 EXPECTED_OUTPUTS = {
@@ -41,6 +42,8 @@ EXPECTED_OUTPUTS = {
     "EventBusArn",
     "DispatchRuleArn",
     *(f"{q}{kind}{attr}" for q in QUEUES for kind in ("Queue", "Dlq") for attr in ("Url", "Arn")),
+    "OutboxStreamArn",
+    "OutboxDlqArn",
 }
 
 

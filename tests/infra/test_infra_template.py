@@ -58,6 +58,7 @@ TABLES: dict[str, tuple[str, str, str | None, dict[str, tuple[str, str | None]],
     "TasksTable": ("tasks", "workspace_id", "task_id", {}, None),
     "IdempotencyTable": ("idempotency", "id", None, {}, "expiration"),
     "MetaTable": ("meta", "pk", "sk", {}, "expires_at"),
+    "OutboxTable": ("outbox", "event_id", None, {}, "expires_at"),
 }
 
 # Property holding each named resource's name, and the name it must have.

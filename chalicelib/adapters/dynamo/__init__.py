@@ -21,6 +21,7 @@ from chalicelib.adapters.dynamo.installs import (
 )
 from chalicelib.adapters.dynamo.invocations import DynamoInvocationRepository, InvocationItem
 from chalicelib.adapters.dynamo.limits import DynamoRateCounters
+from chalicelib.adapters.dynamo.outbox import DynamoInstallationWriter, DynamoOutbox, OutboxItem
 from chalicelib.adapters.dynamo.plugin_data import DynamoPluginDataRepository, PluginDataItem
 from chalicelib.adapters.dynamo.plugins import (
     DynamoPluginRepository,
@@ -52,7 +53,9 @@ __all__ = [
     "DynamoDeliveryRepository",
     "DynamoGenerationStore",
     "DynamoInstallationRepository",
+    "DynamoInstallationWriter",
     "DynamoInvocationRepository",
+    "DynamoOutbox",
     "DynamoPermissionRepository",
     "DynamoPluginDataRepository",
     "DynamoPluginRepository",
@@ -82,7 +85,7 @@ ALL_MODELS: tuple[type[Model], ...] = (
     AuditItem,
     DeliveryItem,
 )
-EVENT_MODELS: tuple[type[Model], ...] = (TaskItem, SubscriptionItem)
+EVENT_MODELS: tuple[type[Model], ...] = (TaskItem, SubscriptionItem, OutboxItem)
 EXECUTION_MODELS: tuple[type[Model], ...] = (InvocationItem, PluginDataItem)
 
 
@@ -92,7 +95,7 @@ def bind_tables(settings: Settings, table_names: dict[str, str] | None = None) -
 
 
 def bind_event_tables(settings: Settings) -> None:
-    """Point the events models at ``plugyard-<stage>-<purpose>`` on the configured endpoint."""
+    """Point the events models (tasks, subscriptions, outbox) at ``plugyard-<stage>-<purpose>`` tables."""
     bind_models(EVENT_MODELS, settings)
 
 

@@ -1,0 +1,30 @@
+"""What an install writes, all or nothing, and how long outbox records are kept.
+
+An event about a change travels in the same DynamoDB transaction as the change, as a record of the
+outbox table; the table's stream carries it to the forwarder (``chalicelib.workers.outbox``), which
+publishes it on the bus. A bus that fails delays the event; it is published once the bus is back.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from chalicelib.domain.models import EventEnvelope, Installation
+
+__all__ = ["OUTBOX_RETENTION_S", "NewInstallation"]
+
+# Outbox records expire (DynamoDB TTL) after the stream's own 24 h retention: by then they were forwarded,
+# and the record is kept a little longer for whoever investigates a late or missing event.
+OUTBOX_RETENTION_S = 2 * 24 * 3600
+
+
+@dataclass(frozen=True)
+class NewInstallation:
+    """An installation and everything that must exist with it: grants, install count, subscriptions, events."""
+
+    installation: Installation
+    granted_by: str
+    granted_at: datetime
+    subscribe_to: list[str] = field(default_factory=list)  # event types the installation receives
+    events: list[EventEnvelope] = field(default_factory=list)  # announced through the outbox
