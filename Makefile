@@ -48,8 +48,13 @@ test: $(STAMP) system-deps lint security
 unit: $(STAMP)
 	$(BIN)/python -m pytest -q tests/unit
 
+# Every benchmark, one after the other (each starts its own stack on free ports); reports, not tests.
 bench: $(STAMP) system-deps
-	$(BIN)/python bench/api_latency.py
+	$(BIN)/python bench/api_latency.py --server waitress
+	$(BIN)/python bench/installs.py
+	$(BIN)/python bench/events.py
+	$(BIN)/python bench/webhooks.py
+	$(BIN)/python bench/invoke.py
 
 clean:
 	rm -rf $(VENV) .coverage .coverage.* .pytest_cache .mypy_cache .ruff_cache out

@@ -2,15 +2,16 @@
 
     python bench/api_latency.py [--n 300] [--server waitress|chalice-local|both] [--profile]
 
-For each server this starts its own stack on free ports (moto server, the template provisioned, the API),
+For each server this starts `make run`'s stack on free ports (moto server, template, API, queue workers),
 seeds the demo marketplace, then measures in the same run, with one keep-alive httpx client and a warm-up:
 
 - the floor: a bare boto3 ``GetItem`` on the Plugins table of the same moto server;
 - ``GET /api/plugins/list``, ``GET /api/plugins/{id}`` and ``POST /api/plugins/install``. Every install goes
   to its own workspace (created with its admin key before timing starts), so each call does a real install.
 
-Target: p99 <= 3x the floor's p99. ``--server chalice-local`` serves the same app with ``chalice local
---no-autoreload`` (same environment as the stack's API process) instead of waitress over LocalGateway.
+Targets: p99 <= 3x the floor's p99 for list and detail, <= 5x for install. ``--server chalice-local``
+serves the same app with ``chalice local --no-autoreload`` (same environment as the stack's API process)
+instead of waitress over LocalGateway.
 ``--profile`` also runs each route in-process (``chalice.test.Client`` on the same moto server) and counts
 the AWS calls per request and the time spent in them. This is a report, not a test: it always exits 0.
 """
@@ -42,7 +43,7 @@ import httpx  # noqa: E402
 
 from chalicelib.domain.permissions import Role  # noqa: E402
 from chalicelib.local.seed import seed_demo  # noqa: E402
-from chalicelib.local.stack import LocalStack, _wait_http, free_port  # noqa: E402
+from chalicelib.local.stack import Child, LocalStack, _wait_http, free_port  # noqa: E402
 
 DETAIL_PLUGIN = "task-summarizer"
 INSTALL_BODY = {
@@ -50,7 +51,8 @@ INSTALL_BODY = {
     "grant": ["http:fetch", "tasks:read"],
     "config": {"channel": "#bench"},
 }
-TARGET_RATIO = 3.0
+TARGET_RATIO = 3.0  # reads: p99 within 3× the floor's p99
+INSTALL_TARGET_RATIO = 5.0  # an install is a transaction of several items, its idempotency and audit records
 
 
 @dataclass
@@ -98,29 +100,30 @@ def _timed(fn: Callable[[], Any], n: int, warmup: int) -> list[float]:
 
 def start_stack(server: str) -> LocalStack:
     """moto + provision + API (waitress); for chalice-local the API process is then swapped."""
-    # No queue workers: they would compete for the same two cores while the API is measured.
+    # `make run`'s stack, queue workers and outbox forwarder included: what a developer's API competes with.
     stack = LocalStack(
         api_port=free_port(),
         moto_port=free_port(),
         extra_env={"POWERTOOLS_LOG_LEVEL": "WARNING"},
-        workers=False,
+        live=False,
     )
     stack.start(quiet_api=True)
     if server == "chalice-local":
-        api = next(p for p in stack.procs if "chalicelib.local.gateway" in list(p.args))  # type: ignore[arg-type]
-        stack.procs.remove(api)
-        os.killpg(api.pid, signal.SIGTERM)
-        api.wait(timeout=10)
+        api = stack.child("api")
+        stack.children.remove(api)  # out of the supervisor's hands before it is stopped
+        os.killpg(api.proc.pid, signal.SIGTERM)
+        api.proc.wait(timeout=10)
         chalice = shutil.which("chalice", path=str(Path(sys.executable).parent)) or "chalice"
+        cmd = [chalice, "local", "--no-autoreload", "--stage", stack.stage, "--port", str(stack.api_port)]
         proc = subprocess.Popen(
-            [chalice, "local", "--no-autoreload", "--stage", stack.stage, "--port", str(stack.api_port)],
+            cmd,
             cwd=ROOT,
             env=stack.env(),
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
             start_new_session=True,
         )
-        stack.procs.append(proc)
+        stack.children.append(Child("api", cmd, True, True, proc))
         _wait_http(f"{stack.api_url}/health/ready", 60, proc)
     return stack
 
@@ -300,13 +303,14 @@ def print_table(server: str, floor: Row, rows: list[Row], n: int) -> None:
     print(f"{floor.name:36} {len(floor.samples_ms):5d} {floor.p50:8.2f} {floor.p99:8.2f} {floor.mean:8.2f}")
     for r in rows:
         ratio = r.p99 / floor.p99
-        verdict = "PASS" if ratio <= TARGET_RATIO else "MISS"
+        target = INSTALL_TARGET_RATIO if "install" in r.name else TARGET_RATIO
+        verdict = "PASS" if ratio <= target else "MISS"
         if r.informational:
             verdict = "info"
         errors = f"  errors: {dict(r.errors)}" if r.errors else ""
         print(
             f"{r.name:36} {len(r.samples_ms):5d} {r.p50:8.2f} {r.p99:8.2f} {r.mean:8.2f} {ratio:9.1f}x "
-            f"{'<= 3x':>7} {verdict:>5}{errors}"
+            f"{f'<= {target:.0f}x':>7} {verdict:>5}{errors}"
         )
 
 

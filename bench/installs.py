@@ -2,12 +2,13 @@
 
     python bench/installs.py [--seconds 10] [--threads 8] [--n 200]
 
-Starts its own stack (moto server, the template provisioned, the API under waitress) on free ports and seeds
+Starts `make run`'s stack (moto server, template, API under waitress, queue workers) on free ports and seeds
 the demo marketplace. Installs: every install goes to its own workspace (created, with its admin key, before
 timing starts), from ``--threads`` keep-alive clients for ``--seconds``. Listing: ``GET /api/plugins/list``
 with the metadata cache warm, then with the cache generation bumped before every request (outside the timed
 part), so each request reloads the catalog from DynamoDB — the uncached path every process takes after a
-publish. Targets (issue 6): >= 50 installs/s locally (the seed asks for 100 per hour). A report: exits 0.
+publish. Targets: >= 50 installs/s with p99 <= 200 ms from 8 clients (the seed asks for 100 per hour). A
+report: exits 0.
 """
 
 from __future__ import annotations
@@ -31,6 +32,7 @@ from chalicelib.services.catalog_cache import GENERATION  # noqa: E402
 
 INSTALL = {"plugin_id": "slack-notifier", "grant": ["http:fetch", "tasks:read"], "config": {"channel": "#bench"}}
 TARGET_PER_S = 50.0
+TARGET_P99_MS = 200.0
 
 
 def _pct(samples: list[float], pct: float) -> float:
@@ -45,15 +47,14 @@ def main() -> None:
     parser.add_argument("--n", type=int, default=200, help="listing requests per variant")
     args = parser.parse_args()
 
-    # Queue workers off: this measures the install API; dispatching the plugin.installed events is
-    # asynchronous work that would otherwise compete for the same two cores and the same moto server.
-    stack = LocalStack(api_port=free_port(), moto_port=free_port(), workers=False)
+    # `make run`'s stack: the queue workers and the outbox forwarder run (and compete for the cores) too.
+    stack = LocalStack(api_port=free_port(), moto_port=free_port(), live=False)
     try:
         stack.start(quiet_api=True)
         ops = stack.operator_services()
         seed = seed_demo(ops.auth, stack.api_url, None)
         # Enough workspaces for the whole run: one install each.
-        budget = int(args.seconds * 400) + 100
+        budget = int(args.seconds * 100) + 100
         print(f"preparing {budget} workspaces…", file=sys.stderr)
         keys: list[str] = []
         for i in range(budget):
@@ -112,11 +113,12 @@ def main() -> None:
         stack.stop()
 
     print(f"\nInstalls through the API: {args.threads} clients for {elapsed:.1f} s")
-    print(f"{'installs':>10} {'per s':>8} {'p50 ms':>8} {'p99 ms':>8} {'target':>8} {'':>5}  errors")
-    verdict = "PASS" if rate >= TARGET_PER_S else "MISS"
+    print(f"{'installs':>10} {'per s':>8} {'p50 ms':>8} {'p99 ms':>8} {'target':>18} {'':>5}  errors")
+    p99 = _pct(latencies, 99)
+    verdict = "PASS" if rate >= TARGET_PER_S and p99 <= TARGET_P99_MS else "MISS"
     print(
-        f"{len(latencies):>10} {rate:>8.1f} {statistics.median(latencies):>8.2f} {_pct(latencies, 99):>8.2f} "
-        f"{'>=' + str(int(TARGET_PER_S)):>8} {verdict:>5}  {errors or 'none'}"
+        f"{len(latencies):>10} {rate:>8.1f} {statistics.median(latencies):>8.2f} {p99:>8.2f} "
+        f"{f'>={TARGET_PER_S:.0f}/s p99<={TARGET_P99_MS:.0f}':>18} {verdict:>5}  {errors or 'none'}"
     )
     print(f"  = {rate * 3600:,.0f} per hour, {rate * 3600 / 100:,.0f}× the seed's 100 per hour")
     print(f"\nListing ({plugins} plugins listed), {args.n} requests each")

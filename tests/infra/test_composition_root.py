@@ -81,7 +81,8 @@ def test_the_aws_wiring_holds_no_in_memory_adapter(aws_settings: Settings) -> No
     assert {
         "DynamoInstallationRepository",
         "DynamoPluginDataRepository",
-        "EventBridgeEventBus",
+        "DynamoOutbox",  # events go to the outbox; the forwarder alone publishes to EventBridge
+        "DynamoInstallationWriter",
         "SqsWorkQueues",
         "SqsDeliveryQueue",
         "KmsSecretBox",

@@ -249,7 +249,11 @@ def test_worker_killed_mid_batch_loses_nothing(stack: LocalStack, tmp_path: Path
             QueueUrl=url, Entries=[{"Id": str(i), "MessageBody": b} for i, b in enumerate(bodies[start : start + 10])]
         )
     record = tmp_path / "seen.txt"
-    env = {**stack.env(), "PLUGYARD_TEST_RECORD_FILE": str(record), "PYTHONPATH": f"{ROOT}{os.pathsep}{ROOT / 'tests'}"}
+    env = {
+        **stack.env(),
+        "PLUGYARD_TEST_RECORD_FILE": str(record),
+        "PYTHONPATH": os.pathsep.join(map(str, (ROOT, ROOT / "plugin-runtime", ROOT / "tests"))),
+    }
     cmd = [
         sys.executable,
         "-m",
