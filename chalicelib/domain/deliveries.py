@@ -150,7 +150,7 @@ class RecoverResult(BaseModel):
 
 
 class DeliveryJob(BaseModel):
-    """The delivery queue's message as the deliverer reads it (domain.messages.DeliveryMessage + follow-up fields).
+    """The delivery queue's one message model: what the dispatcher sends and the deliverer reads.
 
     The dispatcher sends ``kind``, ``workspace_id``, ``webhook_id`` and ``event``; the deliverer's
     own follow-ups carry ``delivery_id`` and ``attempt`` (the attempt count they expect to find), and

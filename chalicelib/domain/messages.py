@@ -3,7 +3,9 @@
 dispatch queue   EventBridge's event JSON whose ``detail`` is an EventEnvelope (or a bare envelope,
                  which is what a redriven or hand-sent message may be)
 invoke queue     ``{"kind": "plugin", "workspace_id", "installation_id", "event": <envelope>}``
-delivery queue   ``{"kind": "webhook", "workspace_id", "webhook_id", "event": <envelope>}``
+delivery queue   ``chalicelib.domain.deliveries.DeliveryJob``, the one model of a webhook job: the dispatcher
+                 sends ``{"kind": "webhook", "workspace_id", "webhook_id", "event": <envelope>}``, the
+                 deliverer's follow-ups add ``delivery_id`` and ``attempt``
 """
 
 from __future__ import annotations
@@ -17,7 +19,6 @@ from chalicelib.domain.errors import PoisonMessageError
 from chalicelib.domain.models import EventEnvelope
 
 __all__ = [
-    "DeliveryMessage",
     "InvokeMessage",
     "PoisonMessageError",
     "Target",
@@ -34,15 +35,6 @@ class InvokeMessage(BaseModel):
     kind: Literal["plugin"] = "plugin"
     workspace_id: str
     installation_id: str
-    event: EventEnvelope
-
-
-class DeliveryMessage(BaseModel):
-    """Deliver one event to one webhook endpoint (consumed by the deliverer)."""
-
-    kind: Literal["webhook"] = "webhook"
-    workspace_id: str
-    webhook_id: str
     event: EventEnvelope
 
 

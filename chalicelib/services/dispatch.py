@@ -8,11 +8,11 @@ from typing import Any
 
 from pydantic import BaseModel
 
+from chalicelib.domain.deliveries import DeliveryJob
 from chalicelib.domain.deployments import VersionNotReadyError
 from chalicelib.domain.events import parse_trigger_event_type
 from chalicelib.domain.iam import plugin_event_source
 from chalicelib.domain.messages import (
-    DeliveryMessage,
     InvokeMessage,
     PoisonMessageError,
     installation_target,
@@ -84,8 +84,9 @@ class DispatchService:
                 msg = InvokeMessage(workspace_id=event.workspace_id, installation_id=ref, event=event)
                 invoke.append(msg.model_dump(mode="json"))
             else:
-                hook = DeliveryMessage(workspace_id=event.workspace_id, webhook_id=ref, event=event)
-                delivery.append(hook.model_dump(mode="json"))
+                hook = DeliveryJob(workspace_id=event.workspace_id, webhook_id=ref, event=event)
+                # A new job: the follow-up fields (delivery_id, attempt, …) are the deliverer's to fill in.
+                delivery.append(hook.model_dump(mode="json", include={"kind", "workspace_id", "webhook_id", "event"}))
         if invoke:
             self._queues.send("invoke", invoke)
         if delivery:

@@ -11,6 +11,7 @@ import pytest
 from chalicelib.adapters import memory
 from chalicelib.config import Settings
 from chalicelib.container import Services, build_services, in_memory_adapters
+from chalicelib.domain.deliveries import DeliveryJob
 from chalicelib.domain.errors import (
     ConflictError,
     ForbiddenError,
@@ -19,7 +20,7 @@ from chalicelib.domain.errors import (
     ValidationFailedError,
 )
 from chalicelib.domain.events import PublishEventRequest, data_errors, is_subscribable, parse_trigger_event_type
-from chalicelib.domain.messages import DeliveryMessage, InvokeMessage, PoisonMessageError, parse_dispatch_body
+from chalicelib.domain.messages import InvokeMessage, PoisonMessageError, parse_dispatch_body
 from chalicelib.domain.models import EventEnvelope, InstallRequest, RegisterWebhookRequest
 from chalicelib.domain.permissions import Role
 from chalicelib.domain.tasks import CompleteTaskRequest, CreateTaskRequest
@@ -166,7 +167,7 @@ def test_dispatch_fans_out_to_the_workspaces_own_subscribers(ev_world: World) ->
     result = ev_world.services.dispatch.dispatch(event)
     assert (result.invoke, result.delivery) == (1, 1)
     [inv] = [InvokeMessage.model_validate(m) for m in f.queues.sent["invoke"]]
-    [dlv] = [DeliveryMessage.model_validate(m) for m in f.queues.sent["delivery"]]
+    [dlv] = [DeliveryJob.model_validate(m) for m in f.queues.sent["delivery"]]
     assert (inv.workspace_id, inv.installation_id, inv.event.id) == (
         admin_a.workspace_id,
         inst_a.installation_id,
