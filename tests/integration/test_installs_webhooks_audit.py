@@ -225,13 +225,15 @@ def test_every_mutation_leaves_an_audit_record(tenant: Tenant) -> None:
         ("webhook.delete", hook["webhook_id"], "success"),
         ("webhook.register", hook["webhook_id"], "success"),
         ("plugin.install", inst["installation_id"], "success"),
+        ("plugin.version.deploy", f"{pid}@1.0.0", "success"),  # the approved version made runnable
         ("plugin.version.approve", f"{pid}@1.0.0", "success"),  # the reviewer's decision, in the owner's log
         ("plugin.version.publish", f"{pid}@1.0.0", "success"),
     ]
     assert got[: len(expected)] == expected  # newest first
-    admin_actions = [r for r in records[:6] if r["action"] != "plugin.version.approve"]
+    reviewer_actions = {"plugin.version.approve", "plugin.version.deploy"}
+    admin_actions = [r for r in records[:7] if r["action"] not in reviewer_actions]
     assert {r["actor"] for r in admin_actions} == {records[0]["actor"]} and records[0]["actor"].startswith("key:")
-    assert records[4]["actor"] != records[0]["actor"]  # approved by the reviewer, not the admin
+    assert records[5]["actor"] != records[0]["actor"]  # approved by the reviewer, not the admin
     only = audit_records(tenant.admin, action="webhook.register")
     assert [r["target"] for r in only] == [hook["webhook_id"]]
     page = tenant.admin.get("/api/audit", params={"limit": 2}).json()
