@@ -1,0 +1,106 @@
+"""Domain objects and the commands/views the API speaks; pure pydantic, no I/O.
+
+One module per aggregate; every name is re-exported here, so ``from chalicelib.domain.models import X``
+keeps working wherever X lives."""
+
+from __future__ import annotations
+
+from chalicelib.domain.models.audit import AuditPage, AuditRecord, AuditVerification
+from chalicelib.domain.models.events import EventEnvelope
+from chalicelib.domain.models.identities import (
+    ApiKey,
+    ApiKeyCreated,
+    ApiKeyView,
+    Caller,
+    CreateApiKeyRequest,
+    Workspace,
+)
+from chalicelib.domain.models.installations import (
+    Installation,
+    InstallationPage,
+    InstallRequest,
+    PendingUpgrade,
+    ScopeChange,
+    SetStateRequest,
+    UpdateConfigRequest,
+    UpgradeRequest,
+)
+from chalicelib.domain.models.plugins import (
+    DeprecateRequest,
+    Plugin,
+    PluginDetail,
+    PluginPage,
+    PluginSummary,
+    PluginVersion,
+    ReviewDecision,
+    ReviewItem,
+    ReviewQueue,
+    ScopeView,
+    SubmitVersionRequest,
+    UploadTicket,
+    VersionView,
+)
+from chalicelib.domain.models.publishers import (
+    Publisher,
+    PublisherKey,
+    PublisherView,
+    RegisterKeyRequest,
+    VerifyPublisherRequest,
+)
+from chalicelib.domain.models.tasks import Task
+from chalicelib.domain.models.webhooks import (
+    RegisterWebhookRequest,
+    SecretRotated,
+    UpdateWebhookRequest,
+    Webhook,
+    WebhookCreated,
+    WebhookPage,
+    WebhookView,
+)
+
+__all__ = [
+    "ApiKey",
+    "ApiKeyCreated",
+    "ApiKeyView",
+    "AuditPage",
+    "AuditRecord",
+    "AuditVerification",
+    "Caller",
+    "CreateApiKeyRequest",
+    "DeprecateRequest",
+    "EventEnvelope",
+    "InstallRequest",
+    "Installation",
+    "InstallationPage",
+    "PendingUpgrade",
+    "Plugin",
+    "PluginDetail",
+    "PluginPage",
+    "PluginSummary",
+    "PluginVersion",
+    "Publisher",
+    "PublisherKey",
+    "PublisherView",
+    "RegisterKeyRequest",
+    "RegisterWebhookRequest",
+    "ReviewDecision",
+    "ReviewItem",
+    "ReviewQueue",
+    "ScopeChange",
+    "ScopeView",
+    "SecretRotated",
+    "SetStateRequest",
+    "SubmitVersionRequest",
+    "Task",
+    "UpdateConfigRequest",
+    "UpdateWebhookRequest",
+    "UpgradeRequest",
+    "UploadTicket",
+    "VerifyPublisherRequest",
+    "VersionView",
+    "Webhook",
+    "WebhookCreated",
+    "WebhookPage",
+    "WebhookView",
+    "Workspace",
+]
