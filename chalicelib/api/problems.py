@@ -39,7 +39,7 @@ PROBLEM_BASE = "https://plugyard.dev/problems/"
 PROBLEM_TYPE = "application/problem+json"
 
 
-# The one table from the error tree (domain/errors.py) to HTTP: an error answers with the status of
+# The one table from the error tree (domain/errors/) to HTTP: an error answers with the status of
 # its nearest ancestor listed here. Caller mistakes are 4xx; only a failing dependency is a 5xx.
 HTTP_STATUS: dict[type[PlugyardError], int] = {
     PlugyardError: 500,

@@ -1,0 +1,153 @@
+"""The one tree of errors; ``api/problems.py`` maps it to RFC 7807 problems in one table.
+
+Each caller-facing error has a stable ``code`` (the problem's ``type`` is ``…/problems/<code>``) and a
+``title``; which HTTP status a branch answers with is decided by the table in the API layer (shown
+here in brackets). The classes live in ``caller.py`` (the root, its branches and their leaves),
+``not_found.py`` (the 404 leaves) and ``signals.py`` (not for callers); all are re-exported here.
+
+PlugyardError [500]
+ ├─ InvalidRequestError [400]            malformed or too deeply nested JSON, bad query parameters
+ │   ├─ PayloadTooLargeError [413]
+ │   └─ UnsupportedMediaTypeError [415]  a body not sent as application/json
+ ├─ UnauthenticatedError [401]           missing or unknown API key
+ │   ├─ InvalidTriggerSecretError        inbound trigger call without its secret
+ │   └─ InvalidCapabilityTokenError      a plugin's capability token is forged, expired or misapplied
+ ├─ ForbiddenError [403]                 role does not allow the action
+ ├─ NotFoundError [404]                  also for things of another workspace
+ │   ├─ PluginNotFoundError, VersionNotFoundError, InstallationNotFoundError,
+ │   ├─ WebhookNotFoundError, UploadNotFoundError, ApiKeyNotFoundError, PublisherNotFoundError,
+ │   ├─ TaskNotFoundError, TriggerNotFoundError, DeliveryNotFoundError
+ │   └─ PathParameterEmptyError          e.g. /api/installations//invocations
+ ├─ ConflictError [409]                  already installed, version exists, key in flight
+ │   ├─ TaskStateError                   e.g. completing a task that never ran
+ │   ├─ UpgradeAwaitsConsentError        enabling an installation whose upgrade waits for consent
+ │   ├─ VersionNotReadyError             invoking a version still deploying (Retry-After) or failed to deploy
+ │   └─ ConflictDuringRequeueError       a delivery changed while it was queued again
+ ├─ TooManyRequestsError [429]           rate or concurrency limit reached (carries retry_after_s)
+ ├─ ValidationFailedError [422]          body/manifest/config does not match its schema
+ │   ├─ InvalidManifestError, InvalidArtifactError, InvalidConfigError, InvalidSignatureError
+ │   ├─ UnsafeUrlError                   a URL the SSRF guard refuses (private target, too long, …)
+ │   │   └─ HostUnresolvableError        its host does not resolve (a network condition for http.fetch)
+ │   ├─ ScopesNotGrantedError            the grant does not cover the requested scopes
+ │   ├─ IdempotencyKeyReusedError        same key, different request
+ │   └─ CapabilityFailedError            a plugin's capability call was wrong or could not be served
+ ├─ NetworkError [502]                   a plugin's http.fetch could not reach its host
+ └─ DependencyUnavailableError [503]     AWS dependency down (never for caller mistakes)
+     └─ AiUnavailableError               no AI backend, or it failed
+
+Not for callers (never rendered as problems):
+ CapabilityDenied                        a broker's refusal of an ungranted scope (the plugin sees PermissionDenied)
+ HookFailedError                         a synchronous hook's plugin ran without success
+ PoisonMessageError                      a queue message no retry can fix (goes to the DLQ)
+ DeploymentFailedError                   a plugin version's deployment no retry can fix (recorded as failed)
+ SignatureVerificationError              an incoming webhook signature does not verify
+ EngineNotWiredError, SandboxUnavailableError, MigrationError, ProvisionError   operator-facing failures
+"""
+
+from __future__ import annotations
+
+from chalicelib.domain.errors.caller import (
+    AiUnavailableError,
+    CapabilityFailedError,
+    ConflictDuringRequeueError,
+    ConflictError,
+    DependencyUnavailableError,
+    ForbiddenError,
+    HostUnresolvableError,
+    IdempotencyKeyReusedError,
+    InvalidArtifactError,
+    InvalidCapabilityTokenError,
+    InvalidConfigError,
+    InvalidManifestError,
+    InvalidRequestError,
+    InvalidSignatureError,
+    InvalidTriggerSecretError,
+    NetworkError,
+    NotFoundError,
+    PayloadTooLargeError,
+    PlugyardError,
+    ScopesNotGrantedError,
+    TaskStateError,
+    TooManyRequestsError,
+    UnauthenticatedError,
+    UnsafeUrlError,
+    UnsupportedMediaTypeError,
+    UpgradeAwaitsConsentError,
+    ValidationFailedError,
+    VersionNotReadyError,
+)
+from chalicelib.domain.errors.not_found import (
+    ApiKeyNotFoundError,
+    DeliveryNotFoundError,
+    InstallationNotFoundError,
+    PathParameterEmptyError,
+    PluginNotFoundError,
+    PublisherNotFoundError,
+    TaskNotFoundError,
+    TriggerNotFoundError,
+    UploadNotFoundError,
+    VersionNotFoundError,
+    WebhookNotFoundError,
+)
+from chalicelib.domain.errors.signals import (
+    CapabilityDenied,
+    DeploymentFailedError,
+    EngineNotWiredError,
+    HookFailedError,
+    MigrationError,
+    PoisonMessageError,
+    ProvisionError,
+    SandboxUnavailableError,
+    SignatureVerificationError,
+)
+
+__all__ = [
+    "AiUnavailableError",
+    "ApiKeyNotFoundError",
+    "CapabilityDenied",
+    "CapabilityFailedError",
+    "ConflictDuringRequeueError",
+    "ConflictError",
+    "DeliveryNotFoundError",
+    "DependencyUnavailableError",
+    "DeploymentFailedError",
+    "EngineNotWiredError",
+    "ForbiddenError",
+    "HookFailedError",
+    "HostUnresolvableError",
+    "IdempotencyKeyReusedError",
+    "InstallationNotFoundError",
+    "InvalidArtifactError",
+    "InvalidCapabilityTokenError",
+    "InvalidConfigError",
+    "InvalidManifestError",
+    "InvalidRequestError",
+    "InvalidSignatureError",
+    "InvalidTriggerSecretError",
+    "MigrationError",
+    "NetworkError",
+    "NotFoundError",
+    "PathParameterEmptyError",
+    "PayloadTooLargeError",
+    "PluginNotFoundError",
+    "PlugyardError",
+    "PoisonMessageError",
+    "ProvisionError",
+    "PublisherNotFoundError",
+    "SandboxUnavailableError",
+    "ScopesNotGrantedError",
+    "SignatureVerificationError",
+    "TaskNotFoundError",
+    "TaskStateError",
+    "TooManyRequestsError",
+    "TriggerNotFoundError",
+    "UnauthenticatedError",
+    "UnsafeUrlError",
+    "UnsupportedMediaTypeError",
+    "UpgradeAwaitsConsentError",
+    "UploadNotFoundError",
+    "ValidationFailedError",
+    "VersionNotFoundError",
+    "VersionNotReadyError",
+    "WebhookNotFoundError",
+]
