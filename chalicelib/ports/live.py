@@ -1,0 +1,30 @@
+"""Live events over WebSocket: open connections and the sender that pushes frames to them."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Protocol
+
+from chalicelib.domain.live import LiveConnection
+
+__all__ = ["LiveConnectionRepository", "LiveSender"]
+
+
+class LiveConnectionRepository(Protocol):
+    """Open WebSocket connections, found by workspace (fan-out) and by connection id ($disconnect)."""
+
+    def put(self, connection: LiveConnection) -> None: ...
+    def get(self, connection_id: str) -> LiveConnection | None: ...
+    def delete(self, connection_id: str) -> None: ...
+    def list_for_workspace(self, workspace_id: str, *, now: datetime) -> list[LiveConnection]:
+        """The workspace's connections that have not expired at ``now``."""
+        ...
+
+
+class LiveSender(Protocol):
+    """Pushes one text frame to one connection (API Gateway Management API; the local websocket server).
+
+    Returns False when the connection is gone (the caller forgets it); raises for anything else.
+    """
+
+    def send(self, connection_id: str, frame: str) -> bool: ...
