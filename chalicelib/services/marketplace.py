@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import timedelta
-from typing import Literal
 
 import semver
 
@@ -16,10 +15,9 @@ from chalicelib.domain.errors import (
     PluginNotFoundError,
     PlugyardError,
     UploadNotFoundError,
-    ValidationFailedError,
     VersionNotFoundError,
 )
-from chalicelib.domain.manifest import CATEGORIES, PlatformCaps
+from chalicelib.domain.manifest import PlatformCaps
 from chalicelib.domain.models import (
     Caller,
     DeprecateRequest,
@@ -31,23 +29,20 @@ from chalicelib.domain.models import (
     ReviewDecision,
     ReviewItem,
     ReviewQueue,
-    ScopeView,
     SubmitVersionRequest,
     UploadTicket,
-    VersionView,
 )
-from chalicelib.domain.pagination import decode_token, encode_token
-from chalicelib.domain.permissions import Action, Role, describe_scope
+from chalicelib.domain.permissions import Action, Role
+from chalicelib.domain.review import Decision, reviewed_state
 from chalicelib.domain.versions import is_range, pick_latest
 from chalicelib.ports import ArtifactStore, Clock, IdGenerator, PluginRepository, VersionRepository
 from chalicelib.services.audit import AuditService
 from chalicelib.services.catalog_cache import MarketplaceCache
+from chalicelib.services.listing import listing_page, summary_view, version_view
 from chalicelib.services.publishers import PublisherService
 
 __all__ = ["MarketplaceService", "VersionHook", "artifact_key", "latest_installable"]
 
-MAX_PAGE = 100
-SORTS = ("name", "installs", "recent")
 VersionHook = Callable[[PluginVersion], None]
 
 
@@ -257,7 +252,7 @@ class MarketplaceService:
         caller: Caller,
         plugin_id: str,
         version: str,
-        decision: Literal["approve", "reject", "yank"],
+        decision: Decision,
         req: ReviewDecision,
     ) -> PluginVersion:
         """Approve or reject a pending version, or yank an approved one; audited with who and why."""
@@ -266,20 +261,7 @@ class MarketplaceService:
         found = self._versions.get(plugin_id, version)
         if found is None:
             raise VersionNotFoundError(plugin_id, version)
-        allowed_from = {"approve": ("pending",), "reject": ("pending",), "yank": ("approved",)}[decision]
-        if found.state not in allowed_from:
-            raise ConflictError(
-                f"{plugin_id}@{version} is {found.state}; only a {' or '.join(allowed_from)} version can be "
-                f"{decision}d.",
-                state=found.state,
-            )
-        if decision != "approve" and not req.reason:
-            raise ValidationFailedError(f"A reason is required to {decision} a version.")
-        new_state: Literal["approved", "rejected", "yanked"] = {
-            "approve": "approved",
-            "reject": "rejected",
-            "yank": "yanked",
-        }[decision]  # type: ignore[assignment]
+        new_state = reviewed_state(decision, plugin_id=plugin_id, version=version, state=found.state, reason=req.reason)
         updated = found.model_copy(
             update={
                 "state": new_state,
@@ -339,34 +321,9 @@ class MarketplaceService:
     ) -> PluginPage:
         """One page of listed plugins (approved versions only), filtered, sorted, from the cache."""
         self._audit.authorize(caller, Action.READ_MARKETPLACE)
-        if not 1 <= limit <= MAX_PAGE:
-            raise InvalidRequestError(f"limit must be between 1 and {MAX_PAGE}.", limit=limit)
-        if category and category not in CATEGORIES:
-            raise InvalidRequestError(f"Unknown category '{category}'.", categories=list(CATEGORIES))
-        if sort not in SORTS:
-            raise InvalidRequestError(f"Unknown sort '{sort}'.", sorts=list(SORTS))
-        text = (query or "").strip().lower()
-        listed = [
-            p
-            for p in self.cache.plugins()
-            if p.latest_version
-            and (not category or category in p.categories)
-            and (not text or text in " ".join([p.plugin_id, p.name, p.description, p.publisher]).lower())
-        ]
-        order = {
-            "name": lambda p: (p.name.lower(), p.plugin_id),
-            "installs": lambda p: (-p.install_count, p.plugin_id),
-            "recent": lambda p: (-p.updated_at.timestamp(), p.plugin_id),
-        }[sort]
-        listed.sort(key=order)  # type: ignore[arg-type]
-        after = decode_token(token)
-        if after is not None:
-            ids = [p.plugin_id for p in listed]
-            if after.get("sort") != sort or after.get("after") not in ids:
-                raise InvalidRequestError("next_token does not belong to this listing.")
-            listed = listed[ids.index(after["after"]) + 1 :]
-        page = listed[:limit]
-        next_token = encode_token({"after": page[-1].plugin_id, "sort": sort}) if len(listed) > limit else None
+        page, next_token = listing_page(
+            self.cache.plugins(), query=query, category=category, limit=limit, token=token, sort=sort
+        )
         return PluginPage(items=[self._summary(p) for p in page], next_token=next_token)
 
     def get_plugin(self, caller: Caller, plugin_id: str) -> PluginDetail:
@@ -386,7 +343,7 @@ class MarketplaceService:
             key=lambda v: semver.Version.parse(v.version),
             reverse=True,
         )
-        return PluginDetail(**self._summary(plugin).model_dump(), versions=[_version_view(v) for v in versions])
+        return PluginDetail(**self._summary(plugin).model_dump(), versions=[version_view(v) for v in versions])
 
     def get_version(self, plugin_id: str, version: str | None) -> PluginVersion | None:
         """An exact version or the highest matching a range; None = latest installable."""
@@ -432,43 +389,4 @@ class MarketplaceService:
         return self.cache.memo_current(f"verified:{publisher_id}", lambda: self._publishers.is_verified(publisher_id))
 
     def _summary(self, p: Plugin) -> PluginSummary:
-        return PluginSummary(
-            plugin_id=p.plugin_id,
-            name=p.name,
-            description=p.description,
-            latest_version=p.latest_version,
-            categories=p.categories,
-            permissions=p.permissions,
-            publisher=p.publisher,
-            publisher_verified=self._verified(p.publisher),
-            deprecated=p.status == "deprecated",
-            deprecation_message=p.deprecation_message,
-            install_count=p.install_count,
-            updated_at=p.updated_at,
-        )
-
-
-def _version_view(v: PluginVersion) -> VersionView:
-    m = v.manifest
-    return VersionView(
-        version=v.version,
-        state=v.state,
-        published_at=v.published_at,
-        artifact_sha256=v.artifact_sha256,
-        size_bytes=v.size_bytes,
-        permissions=[
-            ScopeView(scope=s, description=describe_scope(s), note=m.permission_notes.get(s)) for s in m.permissions
-        ],
-        events=m.events,
-        entrypoints=m.entrypoints,
-        memory_mb=m.resources.memory_mb,
-        timeout_s=m.resources.timeout_s,
-        host_versions=m.host_versions,
-        changelog=m.changelog,
-        config_schema=m.config_schema,
-        deprecated=v.deprecated,
-        deprecation_message=v.deprecation_message,
-        review_reason=v.review_reason,
-        deployment=v.deployment,
-        deployment_reason=v.deployment_reason,
-    )
+        return summary_view(p, publisher_verified=self._verified(p.publisher))
