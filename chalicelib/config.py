@@ -45,7 +45,7 @@ class Settings(BaseSettings):
     metrics: Literal["memory", "emf"] = Field(
         "memory", description="Where metrics go: memory (local, tests) | emf (CloudWatch EMF on stdout, on AWS)."
     )
-    # --- plugin execution (issue 4) ---
+    # --- plugin execution ---
     executor: Literal["sandbox", "lambda"] = Field("sandbox", description="Where plugins run: sandbox | lambda.")
     code_cache_dir: str | None = Field(
         None, description="Host dir where published versions are unpacked (default <tmp>/plugyard-<stage>-code)."
@@ -77,7 +77,7 @@ class Settings(BaseSettings):
     ai_model: str | None = Field(None, description="Model id for Bedrock (required) or the OpenAI-compatible API.")
     ai_base_url: str | None = Field(None, description="Base URL of the OpenAI-compatible API.")
     ai_api_key: SecretStr | None = Field(None, description="API key of the OpenAI-compatible API.")
-    # --- events (issue 5) ---
+    # --- events ---
     event_bus_name: str | None = Field(None, description="EventBridge bus (default plugyard-<stage>).")
     hook_budget_ms: float = Field(2000, description="Total time a synchronous hook (task.before_run) may take.")
     live_events_url: str | None = Field(

@@ -1,4 +1,5 @@
-"""Event types a workspace can subscribe to (the catalog grows with the events issue)."""
+"""The versioned event catalog: the types a workspace can subscribe to, the schemas of their ``data``, the
+synchronous hooks, and the workspace and trigger event types."""
 
 from __future__ import annotations
 
@@ -57,7 +58,7 @@ def is_known_event_type(event_type: str) -> bool:
 
 
 # --- schemas of ``data``, envelopes and the synchronous hooks ----------------------------------------
-# Added with the events issue. Everything above keeps its meaning; what follows extends it.
+# The types above are the catalog; what follows adds the sources, each type's ``data`` schema and the hooks.
 
 SOURCE_HOST = "plugyard.host"
 SOURCE_WORKSPACE = "plugyard.workspace"
