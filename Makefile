@@ -55,6 +55,7 @@ bench: $(STAMP) system-deps
 	$(BIN)/python bench/events.py
 	$(BIN)/python bench/webhooks.py
 	$(BIN)/python bench/invoke.py
+	$(BIN)/python bench/provision.py
 
 clean:
 	rm -rf $(VENV) .coverage .coverage.* .pytest_cache .mypy_cache .ruff_cache out

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-import time
 from collections.abc import Iterator
 from typing import Any
 
@@ -50,10 +49,8 @@ def moto_endpoint() -> Iterator[str]:
 
 @pytest.fixture(scope="session")
 def stack(moto_endpoint: str) -> Stack:
-    started = time.perf_counter()
     outputs = provision(endpoint_url=moto_endpoint, region=REGION, stage=STAGE)
-    seconds = time.perf_counter() - started
-    return Stack(moto_endpoint, outputs, seconds, make_client(moto_endpoint))
+    return Stack(moto_endpoint, outputs, make_client(moto_endpoint))
 
 
 @pytest.fixture(scope="session")

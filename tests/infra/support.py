@@ -20,7 +20,6 @@ STAGE = "dev"
 class Stack:
     endpoint_url: str
     outputs: dict[str, str]
-    seconds: float  # how long provision() took
     client: Callable[[str], Any]
 
 

@@ -427,7 +427,7 @@ def app_stack(moto_endpoint: str, packaged: dict[str, Any], expanded: dict[str, 
     stack = cfn.describe_stacks(StackName=name)["Stacks"][0]
     assert stack["StackStatus"] == "CREATE_COMPLETE", stack.get("StackStatusReason")
     outputs = {o["OutputKey"]: o["OutputValue"] for o in stack["Outputs"]}
-    return Stack(moto_endpoint, outputs, 0.0, client)
+    return Stack(moto_endpoint, outputs, client)
 
 
 def test_app_stack_function_role_and_settings(app_stack: Stack) -> None:
