@@ -30,11 +30,11 @@ lint: $(STAMP)
 	$(BIN)/mypy chalicelib plugin-runtime/plugyard_runtime
 
 # Security scan: bandit's rules (ruff's S) over the project's own code, each finding fixed or argued in
-# place with `# noqa: S…`; then a vulnerability audit of the pinned dependencies (tools/audit_dependencies.py
+# place with `# noqa: S…`; then a vulnerability audit of the pinned dependencies (infra/audit_dependencies.py
 # says SKIPPED, and why, when no vulnerability service is reachable).
 security: $(STAMP)
 	$(BIN)/ruff check --select S .
-	$(BIN)/python tools/audit_dependencies.py
+	$(BIN)/python infra/audit_dependencies.py
 
 format: $(STAMP)
 	$(BIN)/ruff format .
