@@ -15,12 +15,13 @@ from aws_lambda_powertools.utilities.idempotency.exceptions import (
     IdempotencyValidationError,
 )
 from botocore.config import Config
+from botocore.credentials import EnvProvider
 from botocore.exceptions import ClientError
 
 from chalicelib.config import Settings
 from chalicelib.domain.errors import ConflictError, IdempotencyKeyReusedError, InvalidArtifactError
 
-__all__ = ["KmsSecretBox", "PowertoolsIdempotencyStore", "S3ArtifactStore", "aws_client"]
+__all__ = ["KmsSecretBox", "PowertoolsIdempotencyStore", "S3ArtifactStore", "aws_client", "local_credentials"]
 
 
 def aws_client(settings: Settings, service: str, *, config: Config | None = None) -> Any:
@@ -34,12 +35,19 @@ def aws_client(settings: Settings, service: str, *, config: Config | None = None
         "config": base.merge(config) if config is not None else base,
     }
     if settings.aws_endpoint_url:
-        kwargs.update(
-            endpoint_url=settings.aws_endpoint_url,
-            aws_access_key_id="testing",
-            aws_secret_access_key="testing",  # noqa: S106 - moto's dummy credentials, only with a local endpoint
-        )
+        kwargs.update(endpoint_url=settings.aws_endpoint_url, **local_credentials(settings))
     return boto3.session.Session().client(service, **kwargs)
+
+
+def local_credentials(settings: Settings) -> dict[str, str]:
+    """Placeholder keys for the local AWS when the environment holds none; nothing otherwise.
+
+    Credentials in the environment win (a function's assumed role, when the moto server enforces IAM);
+    on AWS the default chain (the function's role) is always used.
+    """
+    if not settings.aws_endpoint_url or EnvProvider().load() is not None:
+        return {}
+    return {"aws_access_key_id": "testing", "aws_secret_access_key": "testing"}
 
 
 class S3ArtifactStore:

@@ -13,6 +13,7 @@ from pynamodb.attributes import NumberAttribute, UnicodeAttribute
 from pynamodb.exceptions import PynamoDBConnectionError
 from pynamodb.models import Model
 
+from chalicelib.adapters.aws import local_credentials
 from chalicelib.config import Settings
 from chalicelib.domain.errors import DependencyUnavailableError, InvalidRequestError
 from chalicelib.domain.pagination import decode_token, encode_token
@@ -70,10 +71,10 @@ def bind_models(models: tuple[type[Model], ...], settings: Settings, table_names
         meta.table_name = (table_names or {}).get(meta.purpose) or settings.table_name(meta.purpose)
         meta.region = settings.region
         meta.host = settings.aws_endpoint_url
-        if settings.aws_endpoint_url:
-            # The local AWS needs some credentials; real ones come from the environment on AWS.
-            meta.aws_access_key_id = "testing"
-            meta.aws_secret_access_key = "testing"  # noqa: S105 - moto's dummy credentials, local endpoint only
+        # The local AWS needs some credentials; real ones come from the environment (always on AWS).
+        credentials = local_credentials(settings)
+        meta.aws_access_key_id = credentials.get("aws_access_key_id")
+        meta.aws_secret_access_key = credentials.get("aws_secret_access_key")
         # Re-create the connection so a rebind (tests) takes effect.
         model._connection = None
         for index in getattr(model, "_indexes", {}).values():

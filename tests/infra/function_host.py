@@ -1,0 +1,197 @@
+"""A warm Lambda container for one function of the packaged template, driven over stdin/stdout.
+
+``python function_host.py <handler> [<path>...]`` puts the paths first on ``sys.path`` (the unzipped package,
+or the source tree), loads ``app.<name>`` as Lambda does, and answers one JSON line per JSON line read:
+  {"event": {...}}                      -> the handler's result for that event (an SQS batch, a WebSocket
+                                           event, an API Gateway proxy event, ...)
+  {"http": {"method", "path", "headers", "body"}} -> the API's response, through chalice's test gateway
+                                           (the API function only)
+Every answer also carries the AWS calls the function made for it (``service:Operation`` as IAM names
+them), and every AccessDenied it was answered, so a test can compare a role with what the code does.
+The function's environment (its template ``Environment``, its role's credentials) comes from the caller.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+import traceback
+from typing import Any
+
+# Recorded per request: the IAM action and resources of every AWS call, and the calls refused.
+CALLS: list[dict[str, Any]] = []
+DENIED: list[str] = []
+ANSWER = "@@host "  # marks the host's own lines on stdout
+DENIED_CODES = {"AccessDenied", "AccessDeniedException", "UnauthorizedOperation", "AuthorizationError"}
+ACCOUNT = "123456789012"
+# botocore operation -> the IAM action it needs, where the names differ
+IAM_ACTION = {
+    "lambda:Invoke": "lambda:InvokeFunction",
+    "s3:HeadObject": "s3:GetObject",
+    "s3:HeadBucket": "s3:ListBucket",
+    "s3:ListObjectsV2": "s3:ListBucket",
+    "execute-api:PostToConnection": "execute-api:ManageConnections",
+    "execute-api:DeleteConnection": "execute-api:ManageConnections",
+}
+
+
+def _iam_prefix(client: Any) -> str:
+    return str(client.meta.service_model.signing_name or client.meta.service_model.endpoint_prefix)
+
+
+def _resources(client: Any, prefix: str, op: str, p: dict[str, Any]) -> list[str]:
+    """The ARNs a call touches, as a policy's Resource names them (best effort; [] when unknown)."""
+    region = client.meta.region_name
+    if prefix == "dynamodb":
+        tables = [p["TableName"]] if "TableName" in p else list(p.get("RequestItems", {}))
+        for item in p.get("TransactItems", []):
+            tables += [v["TableName"] for v in item.values()]
+        arns = [f"arn:aws:dynamodb:{region}:{ACCOUNT}:table/{t}" for t in tables]
+        if p.get("IndexName"):
+            arns = [f"{a}/index/{p['IndexName']}" for a in arns]
+        return arns
+    if prefix == "sqs":
+        name = p.get("QueueName") or str(p.get("QueueUrl", "")).rstrip("/").rsplit("/", 1)[-1]
+        return [f"arn:aws:sqs:{region}:{ACCOUNT}:{name}"] if name else []
+    if prefix == "s3" and "Bucket" in p:
+        return [f"arn:aws:s3:::{p['Bucket']}" + (f"/{p['Key']}" if "Key" in p else "")]
+    if prefix == "kms" and "KeyId" in p:
+        key = str(p["KeyId"])
+        return [key if key.startswith("arn:") else f"arn:aws:kms:{region}:{ACCOUNT}:key/{key}"]
+    if prefix == "events":
+        buses = {e.get("EventBusName", "default") for e in p.get("Entries", [])}
+        return [b if b.startswith("arn:") else f"arn:aws:events:{region}:{ACCOUNT}:event-bus/{b}" for b in buses]
+    if prefix == "lambda" and "FunctionName" in p:
+        fn = str(p["FunctionName"])
+        return [fn if fn.startswith("arn:") else f"arn:aws:lambda:{region}:{ACCOUNT}:function:{fn}"]
+    if prefix == "lambda" and "Resource" in p:
+        return [str(p["Resource"])]
+    if prefix == "iam" and "RoleName" in p:
+        return [f"arn:aws:iam::{ACCOUNT}:role{p.get('Path', '/')}{p['RoleName']}"]
+    return []
+
+
+def _record(client: Any, operation: str, params: dict[str, Any]) -> str:
+    prefix = _iam_prefix(client)
+    action = f"{prefix}:{operation}"
+    resources = _resources(client, prefix, operation, params)
+    CALLS.append({"action": IAM_ACTION.get(action, action), "resources": resources})
+    if action == "lambda:CreateFunction" and params.get("Role"):
+        # creating a function passes it a role: iam:PassRole on that role
+        CALLS.append({"action": "iam:PassRole", "resources": [str(params["Role"])]})
+    return action
+
+
+def _record_calls() -> None:
+    """Observe (never replace) botocore's calls: every client, PynamoDB's included, goes through these."""
+    import botocore.signers
+    from botocore.client import BaseClient
+    from botocore.exceptions import ClientError
+
+    make_api_call = BaseClient._make_api_call
+    presign = botocore.signers.generate_presigned_url
+
+    def recording_call(self: Any, operation_name: str, api_params: Any) -> Any:
+        action = _record(self, operation_name, dict(api_params or {}))
+        try:
+            return make_api_call(self, operation_name, api_params)
+        except ClientError as exc:
+            if exc.response.get("Error", {}).get("Code") in DENIED_CODES or "not authorized" in str(exc):
+                DENIED.append(f"{action}: {exc}")
+            raise
+
+    def recording_presign(self: Any, ClientMethod: str, *args: Any, **kwargs: Any) -> Any:
+        # A presigned URL carries this role's signature: the request made with it needs the role's permission.
+        operation = self.meta.method_to_api_mapping.get(ClientMethod, ClientMethod)
+        params = kwargs.get("Params") or (args[0] if args else {})
+        _record(self, operation, dict(params or {}))
+        return presign(self, ClientMethod, *args, **kwargs)
+
+    BaseClient._make_api_call = recording_call  # type: ignore[method-assign]
+    # botocore adds this function to each client class it creates: replace it before any client exists
+    botocore.signers.generate_presigned_url = recording_presign
+
+
+def main() -> None:
+    handler_name, *paths = sys.argv[1:]
+    sys.path[:0] = paths
+    out = sys.stdout
+    sys.stdout = sys.stderr  # whatever the function prints (its loggers included) is its log, not an answer
+    _record_calls()
+    import importlib
+
+    if handler_name == "operator":
+        handler = _operator()
+    else:
+        module_name, attr = handler_name.rsplit(".", 1)
+        handler = getattr(importlib.import_module(module_name), attr)
+    client = None
+    out.write(ANSWER + json.dumps({"ready": True}) + "\n")
+    out.flush()
+    for line in sys.stdin:
+        request = json.loads(line)
+        CALLS.clear()
+        DENIED.clear()
+        answer: dict[str, Any] = {}
+        try:
+            if "http" in request:
+                if client is None:
+                    from chalice.test import Client
+
+                    client = Client(handler)
+                h = request["http"]
+                body = h.get("body")
+                resp = client.http.request(
+                    h["method"], h["path"], headers=h.get("headers") or {}, body=body.encode() if body else b""
+                )
+                answer["result"] = {
+                    "status": resp.status_code,
+                    "headers": dict(resp.headers),
+                    "body": resp.body.decode() if isinstance(resp.body, bytes) else resp.body,
+                }
+            elif "seed" in request:
+                answer["result"] = handler(request["seed"])
+            else:
+                context = _context(handler_name)
+                answer["result"] = handler(request["event"], context)
+        except Exception as exc:
+            answer["error"] = "".join(traceback.format_exception(exc))[-3000:]
+        answer["calls"] = list(CALLS)
+        answer["denied"] = list(DENIED)
+        out.write(ANSWER + json.dumps(answer, default=str) + "\n")
+        out.flush()
+
+
+def _operator() -> Any:
+    """What an operator does outside the API: create a workspace and its API keys."""
+    from chalicelib.config import Settings
+    from chalicelib.container import aws_adapters, build_services
+    from chalicelib.domain.permissions import Role
+
+    settings = Settings()
+    services = build_services(settings, aws_adapters(settings))
+
+    def seed(spec: dict[str, Any]) -> dict[str, str]:
+        ws = spec["workspace"]
+        services.auth.create_workspace(ws, ws, publisher_id=spec.get("publisher"))
+        return {r: services.auth.issue_key(ws, Role(r), f"{r} key", created_by="operator").key for r in spec["roles"]}
+
+    return seed
+
+
+def _context(handler_name: str) -> Any:
+    class Context:
+        function_name = handler_name
+        memory_limit_in_mb = 512
+        aws_request_id = "host-request"
+        invoked_function_arn = f"arn:aws:lambda:us-east-1:123456789012:function:{handler_name}"
+
+        @staticmethod
+        def get_remaining_time_in_millis() -> int:
+            return 60_000
+
+    return Context()
+
+
+if __name__ == "__main__":
+    main()

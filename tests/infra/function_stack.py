@@ -1,0 +1,230 @@
+"""The packaged stack on a moto server of its own, each function run as a warm host process with its own role.
+
+Used by the IAM contract test: the stack is created from the packaged template (SAM expanded), an
+operator user is made, then moto starts enforcing IAM (``/moto-api/reset-auth`` with 0: every later
+request is checked against its caller). Each function's host gets the Environment CloudFormation gave
+the function and credentials from ``sts:AssumeRole`` on the function's own role.
+
+moto 5.2.5 evaluates IAM policies by action only: a statement with a Resource other than "*" never
+matches (moto checks most services against the resource "*"), and a statement with a Condition it cannot
+evaluate denies. So moto is given each role with its actions unchanged, Resource "*" and no Condition;
+the resources each call touched are compared with the template's real statements by the test. moto also
+names HeadBucket's action s3:HeadBucket (AWS authorizes it with s3:ListBucket), and cannot authorize a
+presigned URL while enforcing (it fails without an Authorization header): the harness uploads what a
+publisher would PUT with the operator's credentials, and the API role's presign is checked as s3:PutObject.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import os
+import re
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import boto3
+import httpx
+
+from chalicelib.local.stack import free_port
+
+from .support import REGION
+
+ROOT = Path(__file__).resolve().parents[2]
+HOST = Path(__file__).with_name("function_host.py")
+ANSWER = "@@host "
+
+
+def client(url: str, service: str, creds: dict[str, str] | None = None) -> Any:
+    c = creds or {"aws_access_key_id": "testing", "aws_secret_access_key": "testing"}
+    return boto3.client(service, endpoint_url=url, region_name=REGION, **c)
+
+
+def start_moto() -> tuple[subprocess.Popen[bytes], str]:
+    """A moto server process of its own: its IAM switch must not touch other tests' servers."""
+    port = free_port()
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "chalicelib.local.motoserver", "--port", str(port)],
+        env=env,
+        cwd=ROOT,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        try:
+            if httpx.get(f"{url}/moto-api/", timeout=1).status_code < 500:
+                break
+        except httpx.HTTPError:
+            time.sleep(0.1)
+    else:
+        proc.kill()
+        raise RuntimeError("moto did not start")
+    httpx.post(f"{url}/moto-api/config", json={"lambda": {"use_docker": False}})
+    return proc, url
+
+
+def action_level(template: dict[str, Any]) -> dict[str, Any]:
+    """The template with every role's statements widened to Resource "*" and without Condition (see above)."""
+    t = copy.deepcopy(template)
+    for res in t["Resources"].values():
+        if res["Type"] != "AWS::IAM::Role":
+            continue
+        for policy in res["Properties"].get("Policies", []):
+            for statement in policy["PolicyDocument"]["Statement"]:
+                statement["Resource"] = "*"
+                statement.pop("Condition", None)
+                actions = statement["Action"] if isinstance(statement["Action"], list) else [statement["Action"]]
+                # AWS authorizes HeadBucket with s3:ListBucket; moto asks for an action named s3:HeadBucket
+                if "s3:ListBucket" in actions:
+                    statement["Action"] = [*actions, "s3:HeadBucket"]
+    return t
+
+
+@dataclass
+class Host:
+    """One function's warm process."""
+
+    name: str
+    handler: str
+    proc: subprocess.Popen[str]
+    log: Path
+    calls: list[dict[str, Any]] = field(default_factory=list)
+    denied: list[str] = field(default_factory=list)
+    errors: list[str] = field(default_factory=list)
+
+    def send(self, request: dict[str, Any]) -> Any:
+        assert self.proc.stdin is not None and self.proc.stdout is not None
+        self.proc.stdin.write(json.dumps(request) + "\n")
+        self.proc.stdin.flush()
+        line = self.proc.stdout.readline()
+        while line and not line.startswith(ANSWER):
+            line = self.proc.stdout.readline()  # something else wrote to stdout: not an answer
+        if not line:
+            raise RuntimeError(f"{self.name} exited: {self.proc.poll()}\n{self.log_tail()}")
+        answer = json.loads(line[len(ANSWER) :])
+        self.calls += answer["calls"]
+        self.denied += answer["denied"]
+        if "error" in answer:
+            self.errors.append(answer["error"])
+            raise RuntimeError(f"{self.name} failed:\n{answer['error']}")
+        return answer["result"]
+
+    def log_tail(self, lines: int = 30) -> str:
+        return "\n".join(self.log.read_text(errors="replace").splitlines()[-lines:])
+
+    def event(self, event: dict[str, Any]) -> Any:
+        return self.send({"event": event})
+
+    def http(self, method: str, path: str, key: str | None = None, body: Any = None) -> dict[str, Any]:
+        headers = {"Content-Type": "application/json"}
+        if key:
+            headers["Authorization"] = f"Bearer {key}"
+        req = {"method": method, "path": path, "headers": headers, "body": json.dumps(body) if body is not None else ""}
+        resp: dict[str, Any] = self.send({"http": req})
+        if resp["body"] and resp["headers"].get("Content-Type", "").endswith("json"):
+            resp["json"] = json.loads(resp["body"])
+        return resp
+
+    def stop(self) -> None:
+        if self.proc.poll() is None:
+            self.proc.kill()
+        self.proc.wait()
+
+
+def spawn(name: str, handler: str, env: dict[str, str], paths: list[str], log: Path) -> Host:
+    """Start a function's host; its log (stderr) goes to ``log``."""
+    with log.open("w") as err:
+        proc = subprocess.Popen(
+            [sys.executable, str(HOST), handler, *paths],
+            env=env,
+            cwd=paths[0],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=err,
+            text=True,
+        )
+    host = Host(name, handler, proc, log)
+    assert proc.stdout is not None
+    ready = proc.stdout.readline()
+    if not ready:
+        raise RuntimeError(f"{name} ({handler}) did not start:\n{host.log_tail()}")
+    return host
+
+
+def sqs_event(queue_arn: str, messages: list[dict[str, Any]]) -> dict[str, Any]:
+    """What an SQS event source mapping hands a function for these received messages."""
+    return {
+        "Records": [
+            {
+                "messageId": m["MessageId"],
+                "receiptHandle": m["ReceiptHandle"],
+                "body": m["Body"],
+                "attributes": {
+                    "ApproximateReceiveCount": m.get("Attributes", {}).get("ApproximateReceiveCount", "1"),
+                    "SentTimestamp": m.get("Attributes", {}).get("SentTimestamp", "0"),
+                    "SenderId": "harness",
+                    "ApproximateFirstReceiveTimestamp": "0",
+                },
+                "messageAttributes": {
+                    k: {"stringValue": v.get("StringValue"), "dataType": v.get("DataType", "String")}
+                    for k, v in m.get("MessageAttributes", {}).items()
+                },
+                "md5OfBody": m.get("MD5OfBody", ""),
+                "eventSource": "aws:sqs",
+                "eventSourceARN": queue_arn,
+                "awsRegion": REGION,
+            }
+            for m in messages
+        ]
+    }
+
+
+def pump_queue(sqs: Any, queue_arn: str, host: Host) -> int:
+    """One event source mapping poll: receive a batch, run the function, delete what it did not fail."""
+    name = queue_arn.rsplit(":", 1)[1]
+    url = sqs.get_queue_url(QueueName=name)["QueueUrl"]
+    got = sqs.receive_message(
+        QueueUrl=url,
+        MaxNumberOfMessages=10,
+        WaitTimeSeconds=0,
+        AttributeNames=["All"],
+        MessageAttributeNames=["All"],
+    ).get("Messages", [])
+    if not got:
+        return 0
+    result = host.event(sqs_event(queue_arn, got)) or {}
+    failed = {f["itemIdentifier"] for f in result.get("batchItemFailures", [])}
+    for m in got:
+        if m["MessageId"] not in failed:
+            sqs.delete_message(QueueUrl=url, ReceiptHandle=m["ReceiptHandle"])
+    return len(got)
+
+
+def held_actions(role: dict[str, Any]) -> dict[str, list[dict[str, Any]]]:
+    """Each action a role's inline policies allow, with the statements that allow it."""
+    out: dict[str, list[dict[str, Any]]] = {}
+    for policy in role["Properties"].get("Policies", []):
+        for s in policy["PolicyDocument"]["Statement"]:
+            if s["Effect"] != "Allow":
+                continue
+            for action in s["Action"] if isinstance(s["Action"], list) else [s["Action"]]:
+                out.setdefault(action, []).append(s)
+    return out
+
+
+def matches(pattern: str, value: str) -> bool:
+    return re.fullmatch(re.escape(pattern).replace(r"\*", ".*").replace(r"\?", "."), value) is not None
+
+
+def iter_roles(template: dict[str, Any]) -> Iterator[tuple[str, dict[str, Any]]]:
+    for lid, res in template["Resources"].items():
+        if res["Type"] == "AWS::IAM::Role":
+            yield lid, res

@@ -1,0 +1,395 @@
+"""Every role is exactly what its function does: the functions' real code, each under its own role, on a
+moto server that enforces IAM.
+
+The packaged stack is created on a moto server of its own (tests/infra/function_stack.py explains how moto
+checks policies and what this test checks itself). Each function of the template runs in a warm host
+process (tests/infra/function_host.py) with the Environment CloudFormation gave it and credentials from
+``sts:AssumeRole`` on its own role; the test walks the product through them: an operator seeds two
+workspaces, the API takes a plugin from upload to review, approval, install (secret config), a webhook,
+a task completed, an invocation, the audit log, a yank; the event source mappings are played by hand
+(each queue's messages handed to its function as Lambda would); the WebSocket functions connect, talk and
+disconnect. Then:
+  * no call was refused (AccessDenied) and every call's resource is one the role's real statement names;
+  * the actions each role holds and never used are listed; each must be used by the Lambda service on
+    the function's behalf (logs, X-Ray, its event source) or be argued by a comment in its statement.
+Stand-ins, the same for every function: the moto endpoint for AWS's, private webhook URLs allowed (the
+receiver is on loopback), the WebSocket management endpoint on moto.
+"""
+
+from __future__ import annotations
+
+import ast
+import hashlib
+import json
+import os
+import re
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import urlsplit
+
+import httpx
+import pytest
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+from chalicelib.domain.publisher_signing import sign_digest
+from chalicelib.local.receiver import Receiver
+from chalicelib.local.seed import public_key_b64
+
+from .conftest import CODE_BUCKET, CODE_KEY
+from .function_stack import (
+    ROOT,
+    Host,
+    action_level,
+    client,
+    held_actions,
+    iter_roles,
+    matches,
+    pump_queue,
+    spawn,
+    start_moto,
+)
+from .support import REGION
+from .test_infra_package import for_moto
+
+STAGE = "iam"
+APP_YAML = ROOT / "infra" / "app.yaml"
+# Used by the Lambda service for the function, never by its code: its logs, its traces, its event source.
+SERVICE_USED = {
+    "logs:CreateLogStream",
+    "logs:PutLogEvents",
+    "xray:PutTraceSegments",
+    "xray:PutTelemetryRecords",
+}
+EVENT_SOURCE_SQS = {"sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:GetQueueAttributes", "sqs:ChangeMessageVisibility"}
+
+
+@dataclass
+class Contract:
+    url: str
+    template: dict[str, Any]
+    hosts: dict[str, Host]  # function logical id -> host
+    roles: dict[str, str]  # function logical id -> role logical id
+    real_policies: dict[str, list[dict[str, Any]]]  # role logical id -> its statements, as created
+    queues: dict[str, str]  # function logical id -> the ARN of the queue its event source reads
+    operator: dict[str, str]
+
+
+def _role_statements(iam: Any, role_name: str) -> list[dict[str, Any]]:
+    out = []
+    for name in iam.list_role_policies(RoleName=role_name)["PolicyNames"]:
+        doc = iam.get_role_policy(RoleName=role_name, PolicyName=name)["PolicyDocument"]
+        doc = ast.literal_eval(doc) if isinstance(doc, str) else doc  # moto returns CloudFormation's as a repr
+        out += doc["Statement"] if isinstance(doc["Statement"], list) else [doc["Statement"]]
+    return out
+
+
+@pytest.fixture(scope="module")
+def contract(
+    packaged: dict[str, Any], expanded: dict[str, Any], tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Contract]:
+    logs = tmp_path_factory.mktemp("function-logs")
+    moto, url = start_moto()
+    hosts: dict[str, Host] = {}
+    try:
+        admin = lambda service: client(url, service)  # noqa: E731 — before enforcement: any key will do
+        admin("s3").create_bucket(Bucket=CODE_BUCKET)
+        admin("s3").put_object(Bucket=CODE_BUCKET, Key=CODE_KEY, Body=packaged["zip"].read_bytes())
+        cfn = admin("cloudformation")
+        template = for_moto(expanded)
+        cfn.create_stack(
+            StackName=f"plugyard-{STAGE}",
+            TemplateBody=json.dumps(template),
+            Parameters=[{"ParameterKey": "Stage", "ParameterValue": STAGE}],
+            Capabilities=["CAPABILITY_IAM", "CAPABILITY_NAMED_IAM"],
+        )
+        stack = cfn.describe_stacks(StackName=f"plugyard-{STAGE}")["Stacks"][0]
+        assert stack["StackStatus"] == "CREATE_COMPLETE", stack.get("StackStatusReason")
+        iam = admin("iam")
+        role_names = {
+            lid: res["Properties"]["RoleName"]["Fn::Sub"].replace("${Stage}", STAGE)
+            for lid, res in iter_roles(template)
+        }
+        # The statements as CloudFormation created them (resources resolved); moto is then given the
+        # action-level form it can evaluate (see function_stack).
+        real = {lid: _role_statements(iam, name) for lid, name in role_names.items()}
+        widened = dict(iter_roles(action_level(template)))
+        for lid, name in role_names.items():
+            for policy in widened[lid]["Properties"].get("Policies", []):
+                iam.put_role_policy(
+                    RoleName=name, PolicyName=policy["PolicyName"], PolicyDocument=json.dumps(policy["PolicyDocument"])
+                )
+        iam.create_user(UserName="operator")
+        iam.put_user_policy(
+            UserName="operator",
+            PolicyName="all",
+            PolicyDocument=json.dumps(
+                {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "*", "Resource": "*"}]}
+            ),
+        )
+        operator_arn = iam.get_user(UserName="operator")["User"]["Arn"]
+        for name in role_names.values():
+            # The operator stands in for the Lambda service, which assumes the role on AWS.
+            trust = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "sts:AssumeRole",
+                     "Principal": {"Service": "lambda.amazonaws.com", "AWS": operator_arn}}]}  # fmt: skip
+            iam.update_assume_role_policy(RoleName=name, PolicyDocument=json.dumps(trust))
+        key = iam.create_access_key(UserName="operator")["AccessKey"]
+        operator = {"aws_access_key_id": key["AccessKeyId"], "aws_secret_access_key": key["SecretAccessKey"]}
+        lam = admin("lambda")
+        functions = [f for f in lam.list_functions()["Functions"] if f["FunctionName"].startswith(f"plugyard-{STAGE}-")]
+        by_role_name = {v: k for k, v in role_names.items()}
+        roles, queues = {}, {}
+        by_name = {
+            r["Properties"]["FunctionName"]["Fn::Sub"].replace("${Stage}", STAGE): lid
+            for lid, r in template["Resources"].items()
+            if r["Type"] == "AWS::Lambda::Function"
+        }
+        for mapping in lam.list_event_source_mappings()["EventSourceMappings"]:
+            fn_name = mapping["FunctionArn"].rsplit(":", 1)[1]
+            if mapping["EventSourceArn"].startswith("arn:aws:sqs:"):
+                queues[by_name[fn_name]] = mapping["EventSourceArn"]
+            # moto's stand-in Lambda would consume the queue itself: the test plays the mapping instead
+            lam.delete_event_source_mapping(UUID=mapping["UUID"])
+        httpx.post(f"{url}/moto-api/reset-auth", content=b"0").raise_for_status()  # IAM enforced from here
+        sts = client(url, "sts", operator)
+        base_env = {
+            "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
+            "AWS_REGION": REGION,
+            "AWS_DEFAULT_REGION": REGION,
+            "PLUGYARD_AWS_ENDPOINT_URL": url,
+            "PLUGYARD_WEBHOOKS_ALLOW_PRIVATE": "true",
+        }
+        paths = [str(ROOT), str(ROOT / "plugin-runtime")]
+        api_env: dict[str, str] = {}
+        for fn in functions:
+            lid = by_name[fn["FunctionName"]]
+            role_lid = by_role_name[fn["Role"].rsplit("/", 1)[1]]
+            roles[lid] = role_lid
+            creds = sts.assume_role(RoleArn=fn["Role"], RoleSessionName=lid)["Credentials"]
+            env = {**fn.get("Environment", {}).get("Variables", {}), **base_env}
+            if "PLUGYARD_LIVE_EVENTS_URL" in env:
+                env["PLUGYARD_LIVE_EVENTS_URL"] = url
+            if fn["Handler"] == "app.app":
+                api_env = dict(env)
+            env |= {
+                "AWS_ACCESS_KEY_ID": creds["AccessKeyId"],
+                "AWS_SECRET_ACCESS_KEY": creds["SecretAccessKey"],
+                "AWS_SESSION_TOKEN": creds["SessionToken"],
+                "AWS_LAMBDA_FUNCTION_NAME": fn["FunctionName"],
+            }
+            hosts[lid] = spawn(lid, fn["Handler"], env, paths, logs / f"{lid}.log")
+        op_env = {
+            **api_env,
+            "AWS_ACCESS_KEY_ID": operator["aws_access_key_id"],
+            "AWS_SECRET_ACCESS_KEY": operator["aws_secret_access_key"],
+        }
+        hosts["operator"] = spawn("operator", "operator", op_env, paths, logs / "operator.log")
+        yield Contract(url, template, hosts, roles, real, queues, operator)
+    finally:
+        for h in hosts.values():
+            h.stop()
+        moto.kill()
+        moto.wait()
+
+
+def _handler(c: Contract, handler: str) -> Host:
+    (host,) = [h for h in c.hosts.values() if h.handler == handler]
+    return host
+
+
+def _pump(c: Contract) -> int:
+    """Play every SQS event source mapping until the queues are empty."""
+    sqs = client(c.url, "sqs", c.operator)
+    total = 0
+    for _ in range(20):
+        moved = sum(pump_queue(sqs, arn, c.hosts[lid]) for lid, arn in sorted(c.queues.items()))
+        total += moved
+        if not moved:
+            return total
+    raise AssertionError("the queues never drained")
+
+
+def _ws_event(route: str, connection: str, **extra: Any) -> dict[str, Any]:
+    kind = {"$connect": "CONNECT", "$disconnect": "DISCONNECT"}.get(route, "MESSAGE")
+    ctx = {"connectionId": connection, "requestId": uuid.uuid4().hex, "domainName": "ws.example", "stage": "api",
+           "apiId": "harness", "eventType": kind, "routeKey": route}  # fmt: skip
+    return {"requestContext": ctx, "isBase64Encoded": False, **extra}
+
+
+def _walk_the_product(c: Contract, receiver: Receiver) -> None:
+    api, operator = _handler(c, "app.app"), c.hosts["operator"]
+    suffix = uuid.uuid4().hex[:8]
+    pub_keys = operator.send({"seed": {"workspace": f"ws-pub-{suffix}", "publisher": f"pub-{suffix}",
+                                       "roles": ["admin", "reviewer"]}})  # fmt: skip
+    user_keys = operator.send({"seed": {"workspace": f"ws-use-{suffix}", "roles": ["admin", "member"]}})
+    pub, reviewer, admin = pub_keys["admin"], pub_keys["reviewer"], user_keys["admin"]
+
+    import time
+
+    t0 = time.monotonic()
+
+    def ok(resp: dict[str, Any], *codes: int) -> dict[str, Any]:
+        print(f"{time.monotonic() - t0:6.1f}s {resp['status']}")
+        assert resp["status"] in (codes or (200, 201, 202, 204)), resp["body"]
+        return resp.get("json") or {}
+
+    ok(api.http("GET", "/health/ready"))
+    signing = Ed25519PrivateKey.generate()
+    ok(api.http("POST", "/api/publisher/keys", pub, {"public_key": public_key_b64(signing)}))
+    pid = f"iam-{suffix}"
+    manifest = {
+        "id": pid, "name": "IAM probe", "version": "1.0.0", "publisher": f"pub-{suffix}",
+        "description": "Stores a value when called and when a task completes.", "categories": ["developer-tools"],
+        "entrypoints": {"main": "handler:main", "on_completed": "handler:main"}, "events": ["task.completed"],
+        "permissions": ["storage:read", "storage:write"], "resources": {"memory_mb": 128, "timeout_s": 5},
+        "config_schema": {"type": "object", "properties": {"token": {"type": "string", "writeOnly": True}}},
+    }  # fmt: skip
+    code = "def main(event, ctx):\n    ctx.storage.put('seen', 'yes')\n    return {'ok': True}\n"
+    data = _zip({"plugyard.json": json.dumps(manifest), "handler.py": code})
+    ticket = ok(api.http("POST", "/api/plugins/uploads", pub))
+    # What the publisher's PUT to the presigned URL stores (see function_stack: moto cannot take the URL itself).
+    bucket, key = urlsplit(ticket["url"]).path.lstrip("/").split("/", 1)
+    client(c.url, "s3", c.operator).put_object(Bucket=bucket, Key=key, Body=data, ContentType="application/zip")
+    signature = sign_digest(signing, hashlib.sha256(data).hexdigest())
+    ok(api.http("POST", "/api/plugins/versions", pub, {"upload_id": ticket["upload_id"], "signature": signature}))
+    assert any(i["plugin_id"] == pid for i in ok(api.http("GET", "/api/review/queue", reviewer))["items"])
+    ok(api.http("POST", f"/api/review/{pid}/1.0.0/approve", reviewer, {"reason": "fine"}))
+    _pump(c)  # a deploy queue, when there is one
+    ok(api.http("GET", f"/api/plugins/list?query={pid}", admin))
+    ok(api.http("GET", f"/api/plugins/{pid}", admin))
+    inst = ok(
+        api.http(
+            "POST", "/api/plugins/install", admin,
+            {"plugin_id": pid, "grant": ["storage:read", "storage:write"], "config": {"token": "s3cr3t"}},
+        )
+    )  # fmt: skip
+    iid = inst["installation_id"]
+    hook = ok(
+        api.http("POST", "/api/webhooks/register", admin,
+                 {"url": receiver.url + "/hook", "event_types": ["task.completed", "plugin.installed"]})
+    )  # fmt: skip
+    task = ok(api.http("POST", "/api/tasks", admin, {"title": "probe"}))
+    ok(api.http("POST", f"/api/tasks/{task['task_id']}/run", admin))
+    ok(api.http("POST", f"/api/tasks/{task['task_id']}/complete", admin, {}))
+    ok(api.http("POST", f"/api/installations/{iid}/invoke", admin, {"entrypoint": "main", "payload": {}}), 200, 202)
+    _pump(c)
+    ok(api.http("GET", f"/api/installations/{iid}/invocations", admin))
+    deliveries = ok(api.http("GET", f"/api/webhooks/{hook['webhook_id']}/deliveries", admin))["items"]
+    assert deliveries, "no delivery was recorded"
+    ok(api.http("POST", f"/api/webhooks/{hook['webhook_id']}/deliveries/{deliveries[0]['delivery_id']}/redeliver",
+                admin), 200, 202)  # fmt: skip
+    ok(api.http("POST", f"/api/webhooks/{hook['webhook_id']}/test", admin), 200, 202)
+    _pump(c)
+    assert receiver.requests_to("/hook"), "the webhook receiver got nothing"
+    ok(api.http("GET", "/api/audit?limit=5", admin))
+    assert ok(api.http("GET", "/api/audit/verify", admin))["ok"] is True
+    ok(api.http("GET", "/api/installations", admin))
+    ok(api.http("POST", f"/api/review/{pid}/1.0.0/yank", reviewer, {"reason": "probe over"}))
+    ok(api.http("DELETE", f"/api/installations/{iid}", admin))
+    _pump(c)
+
+    connect, message, disconnect = (_handler(c, f"app.live_{n}") for n in ("connect", "message", "disconnect"))
+    conn = f"conn-{suffix}"
+    assert connect.event(_ws_event("$connect", conn, queryStringParameters={"token": admin}))["statusCode"] == 200
+    message.event(_ws_event("$default", conn, body=json.dumps({"action": "ping"})))
+    ok(api.http("POST", "/api/tasks", admin, {"title": "seen live"}))
+    _pump(c)
+    disconnect.event(_ws_event("$disconnect", conn))
+
+
+def _zip(files: dict[str, str]) -> bytes:
+    import io
+    import zipfile
+
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w") as z:
+        for name, text in files.items():
+            z.writestr(name, text)
+    return buf.getvalue()
+
+
+def _argued(role_lid: str, action: str) -> bool:
+    """The action's statement in the role (infra/app.yaml) carries a comment saying why it is held."""
+    lines = APP_YAML.read_text().splitlines()
+    start = next(i for i, line in enumerate(lines) if line == f"  {role_lid}:")
+    end = next((i for i in range(start + 1, len(lines)) if re.match(r"^  \S", lines[i])), len(lines))
+    statement: list[str] = []
+    for line in [*lines[start:end], "              - Sid: end"]:
+        if re.match(r"^\s+- Sid:", line):
+            if any(re.search(rf"-\s+{re.escape(action)}\b", s) for s in statement):
+                return any("#" in s for s in statement)
+            statement = []
+        statement.append(line)
+    return False
+
+
+def test_every_role_is_exactly_what_its_function_does(contract: Contract) -> None:
+    c = contract
+    expected = {"app.app", "app.dispatcher", "app.invoker", "app.deliverer", "app.live_connect", "app.live_message",
+                "app.live_disconnect"}  # fmt: skip
+    assert expected <= {h.handler for h in c.hosts.values()}
+    with Receiver() as receiver:
+        try:
+            _walk_the_product(c, receiver)
+        finally:
+            for lid, h in c.hosts.items():
+                print(f"== {lid}: {len(h.calls)} calls; denied: {h.denied[:5]}")
+                if os.environ.get("PLUGYARD_HARNESS_LOGS"):
+                    print(h.log_tail(15))
+
+    denied = {lid: h.denied for lid, h in c.hosts.items() if h.denied and lid != "operator"}
+    assert denied == {}, "calls refused under the function's own role"
+
+    # Every call's resource must be named by the role's real (resource-scoped) statement.
+    outside: list[str] = []
+    used: dict[str, set[str]] = {}
+    for lid, host in c.hosts.items():
+        if lid == "operator":
+            continue
+        role = c.roles[lid]
+        for call in host.calls:
+            used.setdefault(role, set()).add(call["action"])
+            statements = [
+                s for s in c.real_policies[role]
+                if s["Effect"] == "Allow" and any(matches(a, call["action"]) for a in _list(s["Action"]))
+            ]  # fmt: skip
+            for arn in call["resources"]:
+                if not any(matches(r, arn) for s in statements for r in _list(s["Resource"])):
+                    outside.append(f"{role}: {call['action']} on {arn}")
+    assert sorted(set(outside)) == [], "calls on resources the role's statements do not name"
+
+    # Held but never used: each must be the Lambda service's, or argued in the template.
+    report, unargued = [], []
+    roles = dict(iter_roles(c.template))
+    for role in sorted(set(c.roles.values())):
+        consumer = any(c.roles[f] == role and f in c.queues for f in c.roles)
+        service = SERVICE_USED | (EVENT_SOURCE_SQS if consumer else set())
+        for action in sorted(set(held_actions(roles[role])) - used.get(role, set()) - service):
+            report.append(f"{role}: {action}")
+            if not _argued(role, action):
+                unargued.append(f"{role}: {action}")
+    print("\nheld and not used by the code (argued in infra/app.yaml):\n  " + "\n  ".join(report))
+    assert unargued == [], "permissions held and never used, without a comment in infra/app.yaml saying why"
+
+
+def _list(value: Any) -> list[str]:
+    return value if isinstance(value, list) else [value]
+
+
+def test_enforcement_is_on(contract: Contract) -> None:
+    """The API's role cannot do what it was not given: the contract above proves something."""
+    api = _handler(contract, "app.app")
+    denied_before = len(api.denied)
+    sts = client(contract.url, "sts", contract.operator)
+    creds = sts.assume_role(RoleArn=f"arn:aws:iam::123456789012:role/plugyard-{STAGE}-api", RoleSessionName="x")
+    c = creds["Credentials"]
+    iam = client(
+        contract.url,
+        "iam",
+        {"aws_access_key_id": c["AccessKeyId"], "aws_secret_access_key": c["SecretAccessKey"],
+         "aws_session_token": c["SessionToken"]},
+    )  # fmt: skip
+    with pytest.raises(Exception, match=r"AccessDenied|not authorized"):
+        iam.list_users()
+    assert len(api.denied) == denied_before
