@@ -32,6 +32,9 @@ IAM_ACTION = {
     "s3:ListObjectsV2": "s3:ListBucket",
     "execute-api:PostToConnection": "execute-api:ManageConnections",
     "execute-api:DeleteConnection": "execute-api:ManageConnections",
+    "sqs:SendMessageBatch": "sqs:SendMessage",
+    "sqs:DeleteMessageBatch": "sqs:DeleteMessage",
+    "sqs:ChangeMessageVisibilityBatch": "sqs:ChangeMessageVisibility",
 }
 
 
@@ -76,6 +79,8 @@ def _record(client: Any, operation: str, params: dict[str, Any]) -> str:
     action = f"{prefix}:{operation}"
     resources = _resources(client, prefix, operation, params)
     CALLS.append({"action": IAM_ACTION.get(action, action), "resources": resources})
+    if action == "events:PutEvents":
+        CALLS[-1]["entries"] = params.get("Entries", [])  # the harness delivers them as the bus's rule would
     if action == "lambda:CreateFunction" and params.get("Role"):
         # creating a function passes it a role: iam:PassRole on that role
         CALLS.append({"action": "iam:PassRole", "resources": [str(params["Role"])]})
@@ -97,7 +102,7 @@ def _record_calls() -> None:
             return make_api_call(self, operation_name, api_params)
         except ClientError as exc:
             if exc.response.get("Error", {}).get("Code") in DENIED_CODES or "not authorized" in str(exc):
-                DENIED.append(f"{action}: {exc}")
+                DENIED.append(f"{action} on {CALLS[-1]['resources']}")
             raise
 
     def recording_presign(self: Any, ClientMethod: str, *args: Any, **kwargs: Any) -> Any:
@@ -113,6 +118,10 @@ def _record_calls() -> None:
 
 
 def main() -> None:
+    import faulthandler
+    import signal
+
+    faulthandler.register(signal.SIGUSR1)  # a stuck host shows where it is stuck, in its log
     handler_name, *paths = sys.argv[1:]
     sys.path[:0] = paths
     out = sys.stdout

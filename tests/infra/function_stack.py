@@ -9,7 +9,8 @@ moto 5.2.5 evaluates IAM policies by action only: a statement with a Resource ot
 matches (moto checks most services against the resource "*"), and a statement with a Condition it cannot
 evaluate denies. So moto is given each role with its actions unchanged, Resource "*" and no Condition;
 the resources each call touched are compared with the template's real statements by the test. moto also
-names HeadBucket's action s3:HeadBucket (AWS authorizes it with s3:ListBucket), and cannot authorize a
+names some calls' actions after the call (HeadBucket, SQS batches) where AWS checks another permission
+(s3:ListBucket, the single-message action): those names are added beside it (MOTO_NAMES). It cannot authorize a
 presigned URL while enforcing (it fails without an Authorization header): the harness uploads what a
 publisher would PUT with the operator's credentials, and the API role's presign is checked as s3:PutObject.
 """
@@ -82,10 +83,19 @@ def action_level(template: dict[str, Any]) -> dict[str, Any]:
                 statement["Resource"] = "*"
                 statement.pop("Condition", None)
                 actions = statement["Action"] if isinstance(statement["Action"], list) else [statement["Action"]]
-                # AWS authorizes HeadBucket with s3:ListBucket; moto asks for an action named s3:HeadBucket
-                if "s3:ListBucket" in actions:
-                    statement["Action"] = [*actions, "s3:HeadBucket"]
+                # AWS authorizes a few calls with another action's permission; moto asks for the call's name
+                statement["Action"] = [*actions, *(MOTO_NAMES[a] for a in actions if a in MOTO_NAMES)]
     return t
+
+
+# The permission AWS checks -> the name moto checks for the same call
+MOTO_NAMES = {
+    "s3:ListBucket": "s3:HeadBucket",
+    "sqs:SendMessage": "sqs:SendMessageBatch",
+    "sqs:DeleteMessage": "sqs:DeleteMessageBatch",
+    "sqs:ChangeMessageVisibility": "sqs:ChangeMessageVisibilityBatch",
+    "execute-api:ManageConnections": "execute-api:PostToConnection",
+}
 
 
 @dataclass
