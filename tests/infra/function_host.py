@@ -69,8 +69,8 @@ def _resources(client: Any, prefix: str, op: str, p: dict[str, Any]) -> list[str
         return [fn if fn.startswith("arn:") else f"arn:aws:lambda:{region}:{ACCOUNT}:function:{fn}"]
     if prefix == "lambda" and "Resource" in p:
         return [str(p["Resource"])]
-    if prefix == "iam" and "RoleName" in p:
-        return [f"arn:aws:iam::{ACCOUNT}:role{p.get('Path', '/')}{p['RoleName']}"]
+    if prefix == "iam" and "RoleName" in p and "Path" in p:
+        return [f"arn:aws:iam::{ACCOUNT}:role{p['Path']}{p['RoleName']}"]  # other calls do not say the path
     return []
 
 
