@@ -32,6 +32,8 @@ IAM_ACTION = {
     "s3:ListObjectsV2": "s3:ListBucket",
     "execute-api:PostToConnection": "execute-api:ManageConnections",
     "execute-api:DeleteConnection": "execute-api:ManageConnections",
+    "dynamodb:TransactWriteItems": "dynamodb:PutItem",
+    "dynamodb:TransactGetItems": "dynamodb:GetItem",
     "sqs:SendMessageBatch": "sqs:SendMessage",
     "sqs:DeleteMessageBatch": "sqs:DeleteMessage",
     "sqs:ChangeMessageVisibilityBatch": "sqs:ChangeMessageVisibility",

@@ -95,6 +95,8 @@ MOTO_NAMES = {
     "sqs:DeleteMessage": "sqs:DeleteMessageBatch",
     "sqs:ChangeMessageVisibility": "sqs:ChangeMessageVisibilityBatch",
     "execute-api:ManageConnections": "execute-api:PostToConnection",
+    "dynamodb:PutItem": "dynamodb:TransactWriteItems",  # AWS checks each item's own action instead
+    "dynamodb:GetItem": "dynamodb:TransactGetItems",
 }
 
 
