@@ -7,7 +7,8 @@ or the source tree), loads ``app.<name>`` as Lambda does, and answers one JSON l
   {"http": {"method", "path", "headers", "body"}} -> the API's response, through chalice's test gateway
                                            (the API function only)
 Every answer also carries the AWS calls the function made for it (``service:Operation`` as IAM names
-them), and every AccessDenied it was answered, so a test can compare a role with what the code does.
+them; a transaction as one call per item, each with the action AWS checks for it), and every AccessDenied
+it was answered, so a test can compare a role with what the code does.
 The function's environment (its template ``Environment``, its role's credentials) comes from the caller.
 """
 
@@ -32,8 +33,6 @@ IAM_ACTION = {
     "s3:ListObjectsV2": "s3:ListBucket",
     "execute-api:PostToConnection": "execute-api:ManageConnections",
     "execute-api:DeleteConnection": "execute-api:ManageConnections",
-    "dynamodb:TransactWriteItems": "dynamodb:PutItem",
-    "dynamodb:TransactGetItems": "dynamodb:GetItem",
     "sqs:SendMessageBatch": "sqs:SendMessage",
     "sqs:DeleteMessageBatch": "sqs:DeleteMessage",
     "sqs:ChangeMessageVisibilityBatch": "sqs:ChangeMessageVisibility",
@@ -49,8 +48,6 @@ def _resources(client: Any, prefix: str, op: str, p: dict[str, Any]) -> list[str
     region = client.meta.region_name
     if prefix == "dynamodb":
         tables = [p["TableName"]] if "TableName" in p else list(p.get("RequestItems", {}))
-        for item in p.get("TransactItems", []):
-            tables += [v["TableName"] for v in item.values()]
         arns = [f"arn:aws:dynamodb:{region}:{ACCOUNT}:table/{t}" for t in tables]
         if p.get("IndexName"):
             arns = [f"{a}/index/{p['IndexName']}" for a in arns]
@@ -76,9 +73,26 @@ def _resources(client: Any, prefix: str, op: str, p: dict[str, Any]) -> list[str
     return []
 
 
+# A transaction is authorized item by item, each with its own action on its own table
+TRANSACT_ITEM_ACTION = {
+    "Put": "dynamodb:PutItem",
+    "Update": "dynamodb:UpdateItem",
+    "Delete": "dynamodb:DeleteItem",
+    "ConditionCheck": "dynamodb:ConditionCheckItem",
+    "Get": "dynamodb:GetItem",
+}
+
+
 def _record(client: Any, operation: str, params: dict[str, Any]) -> str:
     prefix = _iam_prefix(client)
     action = f"{prefix}:{operation}"
+    if operation in ("TransactWriteItems", "TransactGetItems"):
+        region = client.meta.region_name
+        for item in params.get("TransactItems", []):
+            for kind, spec in item.items():
+                arn = f"arn:aws:dynamodb:{region}:{ACCOUNT}:table/{spec['TableName']}"
+                CALLS.append({"action": TRANSACT_ITEM_ACTION[kind], "resources": [arn]})
+        return action
     resources = _resources(client, prefix, operation, params)
     CALLS.append({"action": IAM_ACTION.get(action, action), "resources": resources})
     if action == "events:PutEvents":
