@@ -16,17 +16,18 @@ from typing import Any
 from plugyard_runtime.protocol import FrameDecoder, ProtocolError, encode_frame
 
 from chalicelib.domain.execution import (
-    CAPABILITY_NAMES,
     Broker,
-    CapabilityDenied,
     InvocationOutcome,
     InvocationRequest,
     InvocationStatus,
     Limits,
 )
 
+from ._accounting import read_cpu_ms, read_peak_mb, reset_peak
 from ._cgroup import WorkerCgroup
 from ._environment import SandboxEnvironment, SandboxUnavailableError
+from ._logs import LogCapture
+from ._replies import broker_reply, clean_error
 
 __all__ = ["Launcher", "Worker", "WorkerSpec"]
 
@@ -35,7 +36,6 @@ __all__ = ["Launcher", "Worker", "WorkerSpec"]
 Launcher = Callable[[Callable[[], "subprocess.Popen[bytes]"]], "subprocess.Popen[bytes]"]
 
 MIB = 1024 * 1024
-_TICK_MS = 1000.0 / os.sysconf("SC_CLK_TCK")
 _SPAWN_TIMEOUT_S = 10.0  # bwrap reports the child pid within milliseconds; this is a hang guard
 _INIT_TIMEOUT_S = 5.0  # interpreter start + plugin import, on top of the handler's own timeout
 _CGROUP_HEADROOM_MB = 32  # interpreter, shared libraries and page cache around the plugin's budget
@@ -72,36 +72,6 @@ class WorkerSpec:
         """Lifetime CPU budget of one worker (RLIMIT_CPU hard); it is replaced before reaching it."""
         cpu_s = self.limits.cpu_s
         return None if cpu_s is None else cpu_s * 20 + 10
-
-
-class _LogCapture:
-    """Keeps the head and the tail of a plugin's output within a byte budget."""
-
-    def __init__(self, cap: int) -> None:
-        self._head_cap = cap * 3 // 4
-        self._tail_cap = cap - self._head_cap
-        self._head = bytearray()
-        self._tail = bytearray()
-        self.total = 0
-
-    def add(self, data: bytes) -> None:
-        self.total += len(data)
-        room = self._head_cap - len(self._head)
-        if room > 0:
-            self._head += data[:room]
-            data = data[room:]
-        if data:
-            self._tail += data
-            if len(self._tail) > self._tail_cap:
-                del self._tail[: len(self._tail) - self._tail_cap]
-
-    def text(self) -> str:
-        kept = len(self._head) + len(self._tail)
-        head = self._head.decode(errors="replace")
-        if self.total == kept:
-            return head + self._tail.decode(errors="replace")
-        skipped = self.total - kept
-        return f"{head}\n[... {skipped} bytes of log truncated ...]\n{self._tail.decode(errors='replace')}"
 
 
 class _Died(Exception):
@@ -225,11 +195,11 @@ class Worker:
         """Run one invocation on this worker; the worker is retired if it went over budget."""
         started = time.perf_counter()
         limits = request.limits
-        log = _LogCapture(limits.max_log_bytes)
+        log = LogCapture(limits.max_log_bytes)
         self._drain_log()  # output of background threads since the last invocation belongs to none
-        cpu_before = 0.0 if cold else self._cpu_ms()
+        cpu_before = 0.0 if cold else read_cpu_ms(self.pid)
         if not cold:
-            self._reset_peak()
+            reset_peak(self.pid)
         invocation_id = self.invocations + 1
         self.invocations = invocation_id
         self._out += encode_frame(
@@ -261,7 +231,7 @@ class Worker:
             status = "crashed"
             error = {"type": "ProtocolViolation", "message": str(exc)}
             self._measure_and_kill(log)
-        cpu_ms, peak_mb = self._last_metrics if self._proc is None else (self._cpu_ms(), self._peak_mb())
+        cpu_ms, peak_mb = self._last_metrics if self._proc is None else (read_cpu_ms(self.pid), read_peak_mb(self.pid))
         self.last_used = time.monotonic()
         if self._proc is not None and (status == "memory_exceeded" or self._over_cpu_budget(cpu_ms)):
             self.kill()
@@ -277,7 +247,7 @@ class Worker:
         )
 
     def _serve(
-        self, invocation_id: int, broker: Broker, log: _LogCapture, deadline: float, timeout_s: float
+        self, invocation_id: int, broker: Broker, log: LogCapture, deadline: float, timeout_s: float
     ) -> dict[str, Any]:
         """Pump frames and log until the worker reports `done`; broker calls are answered inline."""
         while True:
@@ -288,7 +258,7 @@ class Worker:
                     self._drain_log(log)
                     return message
                 if op == "call":
-                    self._out += encode_frame(self._answer(message, broker))
+                    self._out += encode_frame(broker_reply(message, broker))
                     continue
                 if op == "ready":
                     deadline = time.monotonic() + timeout_s  # the handler's clock starts now
@@ -316,32 +286,6 @@ class Worker:
                     self._drain_log(log)
                     raise _Died
 
-    def _answer(self, message: dict[str, Any], broker: Broker) -> dict[str, Any]:
-        """Run one broker call; never lets a broker exception escape into the pump."""
-        call_id = message.get("id")
-        name = message.get("name")
-        args = message.get("args")
-        if not isinstance(name, str) or name not in CAPABILITY_NAMES or not isinstance(args, dict):
-            error = {"type": "UnknownCapability", "message": f"no capability {str(name)[:80]!r}"}
-            return {"op": "reply", "id": call_id, "ok": False, "error": error}
-        try:
-            result = broker(name, args)
-        except CapabilityDenied as exc:
-            return {
-                "op": "reply",
-                "id": call_id,
-                "ok": False,
-                "error": {"type": "PermissionDenied", "message": exc.message},
-            }
-        except Exception as exc:  # noqa: BLE001 - any broker failure becomes the plugin's CapabilityError
-            return {
-                "op": "reply",
-                "id": call_id,
-                "ok": False,
-                "error": {"type": type(exc).__name__, "message": str(exc)},
-            }
-        return {"op": "reply", "id": call_id, "ok": True, "result": result if isinstance(result, dict) else {}}
-
     def _classify_done(
         self, done: dict[str, Any]
     ) -> tuple[InvocationStatus, dict[str, Any] | None, dict[str, Any] | None]:
@@ -355,10 +299,10 @@ class Worker:
         return (
             status,
             result if isinstance(result, dict) else None,
-            _clean_error(error) if status != "succeeded" else None,
+            clean_error(error) if status != "succeeded" else None,
         )
 
-    def _classify_death(self, log: _LogCapture) -> tuple[InvocationStatus, dict[str, Any]]:
+    def _classify_death(self, log: LogCapture) -> tuple[InvocationStatus, dict[str, Any]]:
         """The worker exited mid-invocation: OOM, CPU limit or a crash."""
         proc = self._proc
         code = None
@@ -374,8 +318,8 @@ class Worker:
             return "timeout", {"type": "CpuTimeExceeded", "message": "exceeded its CPU time limit"}
         return "crashed", {"type": "WorkerCrashed", "message": f"sandbox worker exited with status {code}"}
 
-    def _measure_and_kill(self, log: _LogCapture | None) -> None:
-        self._last_metrics = (self._cpu_ms(), self._peak_mb()) if self.pid else (0.0, 0.0)
+    def _measure_and_kill(self, log: LogCapture | None) -> None:
+        self._last_metrics = (read_cpu_ms(self.pid), read_peak_mb(self.pid)) if self.pid else (0.0, 0.0)
         self.kill()
         if log is not None:
             with contextlib.suppress(OSError):
@@ -409,7 +353,7 @@ class Worker:
         self._decoder.feed(chunk)
         return bool(chunk)
 
-    def _read_into(self, fd: int, log: _LogCapture) -> None:
+    def _read_into(self, fd: int, log: LogCapture) -> None:
         for _ in range(64):  # bounded per wake-up so a flood cannot starve the control pipe
             try:
                 chunk = os.read(fd, 1 << 16)
@@ -419,48 +363,14 @@ class Worker:
                 return
             log.add(chunk)
 
-    def _drain_log(self, log: _LogCapture | None = None) -> str:
-        sink = log if log is not None else _LogCapture(4096)
+    def _drain_log(self, log: LogCapture | None = None) -> str:
+        sink = log if log is not None else LogCapture(4096)
         with contextlib.suppress(OSError):
             self._read_into(self._log_r, sink)
         return sink.text()
 
     # -- accounting (host-side: nothing the worker reports about itself is trusted) ---------
 
-    def _cpu_ms(self) -> float:
-        """utime+stime of the worker and its reaped children; per-thread schedstat for sub-tick precision."""
-        try:
-            fields = Path(f"/proc/{self.pid}/stat").read_bytes().rsplit(b")", 1)[1].split()
-            ticks = sum(int(fields[i]) for i in (11, 12, 13, 14))
-            tick_ms = ticks * _TICK_MS
-            children_ms = (int(fields[13]) + int(fields[14])) * _TICK_MS
-            sched_ns = 0
-            for tid in os.listdir(f"/proc/{self.pid}/task"):
-                sched_ns += int(Path(f"/proc/{self.pid}/task/{tid}/schedstat").read_bytes().split()[0])
-            return max(tick_ms, sched_ns / 1e6 + children_ms)
-        except (OSError, ValueError, IndexError):
-            return 0.0
-
-    def _peak_mb(self) -> float:
-        try:
-            for line in Path(f"/proc/{self.pid}/status").read_bytes().splitlines():
-                if line.startswith(b"VmHWM:"):
-                    return int(line.split()[1]) / 1024
-        except (OSError, ValueError):
-            pass
-        return 0.0
-
-    def _reset_peak(self) -> None:
-        # "5" resets VmHWM to the current RSS, so each invocation reports its own peak.
-        with contextlib.suppress(OSError):
-            Path(f"/proc/{self.pid}/clear_refs").write_bytes(b"5")
-
     def _over_cpu_budget(self, cpu_ms: float) -> bool:
         hard, cpu_s = self.spec.cpu_hard_s, self.spec.limits.cpu_s
         return hard is not None and cpu_s is not None and cpu_ms / 1000 + cpu_s + 1 >= hard
-
-
-def _clean_error(error: object) -> dict[str, Any]:
-    if not isinstance(error, dict):
-        return {"type": "Error", "message": ""}
-    return {"type": str(error.get("type", "Error"))[:200], "message": str(error.get("message", ""))[:2000]}
