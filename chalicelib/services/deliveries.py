@@ -11,12 +11,9 @@ outcome was not recorded is made again, with the same ``webhook-id`` so receiver
 
 from __future__ import annotations
 
-import json
 import math
 import random
-import threading
 import time
-from collections import OrderedDict
 from collections.abc import Callable
 from datetime import datetime, timedelta
 
@@ -56,6 +53,8 @@ from chalicelib.ports import (
     WebhookSender,
 )
 from chalicelib.services.audit import AuditService
+from chalicelib.services.delivery_pacing import MAX_INLINE_WAIT_S, RateLimiter, SigningKeyCache
+from chalicelib.services.delivery_records import delivery_detail, delivery_view, new_delivery
 from chalicelib.services.webhooks import WebhookService
 
 __all__ = ["DeliveryNotFoundError", "DeliveryService", "RateLimiter"]
@@ -63,55 +62,6 @@ __all__ = ["DeliveryNotFoundError", "DeliveryService", "RateLimiter"]
 logger = Logger(service="plugyard")
 
 SYSTEM_ACTOR = "system:deliverer"
-RETENTION = timedelta(days=30)
-# Rate-limit waits up to this long happen in the worker; longer ones go back on the queue.
-MAX_INLINE_WAIT_S = 1.0
-
-
-class RateLimiter:
-    """Per-endpoint GCRA limiter: ``reserve`` books the next slot and says how long to wait for it.
-
-    Per process: each deliverer instance enforces the limit on its own (the local worker is one
-    process; on Lambda, cap the event source mapping's concurrency for a strict global limit).
-    """
-
-    def __init__(self, burst: int = 1) -> None:
-        self._tat: dict[str, float] = {}
-        self._burst = burst
-        self._lock = threading.Lock()
-
-    def reserve(self, key: str, rate_per_s: float, now_s: float) -> float:
-        interval = 1.0 / rate_per_s
-        with self._lock:
-            tat = max(self._tat.get(key, now_s), now_s)
-            wait = max(0.0, tat - now_s - interval * (self._burst - 1))
-            self._tat[key] = tat + interval
-            return wait
-
-
-class _KeyCache:
-    """Decrypted signing keys by ciphertext (a rotation changes the ciphertext, so it invalidates itself)."""
-
-    def __init__(self, size: int = 1024) -> None:
-        self._items: OrderedDict[tuple[str, str, str, datetime | None], tuple[list[str], datetime | None]] = (
-            OrderedDict()
-        )
-        self._size = size
-        self._lock = threading.Lock()
-
-    def get(self, hook: Webhook, now: datetime, load: Callable[[], list[str]]) -> list[str]:
-        key = (hook.webhook_id, hook.secret_ciphertext, hook.previous_secret_ciphertext or "", hook.previous_expires_at)
-        with self._lock:
-            hit = self._items.get(key)
-            if hit is not None:
-                keys, overlap_until = hit
-                return keys if overlap_until is None or now < overlap_until else keys[:1]
-        keys = load()
-        with self._lock:
-            self._items[key] = (keys, hook.previous_expires_at if len(keys) > 1 else None)
-            while len(self._items) > self._size:
-                self._items.popitem(last=False)
-        return keys
 
 
 class DeliveryService:
@@ -149,7 +99,7 @@ class DeliveryService:
         self._limiter = limiter or RateLimiter()
         self._rng = rng or random.Random()  # noqa: S311 - retry jitter spreads load; nothing secret depends on it
         self._sleep = sleep
-        self._keys = _KeyCache()
+        self._keys = SigningKeyCache()
 
     # --- the deliverer ---------------------------------------------------------------------
 
@@ -193,7 +143,7 @@ class DeliveryService:
         found = self._deliveries.get(job.webhook_id, job.event.id)
         if found is not None:
             return found
-        fresh = _new_delivery(job.workspace_id, job.webhook_id, job.event, now, "event")
+        fresh = new_delivery(job.workspace_id, job.webhook_id, job.event, now, "event")
         return fresh if self._deliveries.create(fresh) else self._deliveries.get(job.webhook_id, job.event.id)
 
     def _attempt(self, hook: Webhook, delivery: Delivery, now: datetime) -> SendResult:
@@ -327,13 +277,13 @@ class DeliveryService:
         self._audit.authorize(caller, Action.READ_WEBHOOKS)
         self._find(caller, webhook_id)
         items, next_token = self._deliveries.list(webhook_id, status=status, since_id=None, limit=limit, token=token)
-        return DeliveryPage(items=[_view(d) for d in items], next_token=next_token)
+        return DeliveryPage(items=[delivery_view(d) for d in items], next_token=next_token)
 
     def get(self, caller: Caller, webhook_id: str, delivery_id: str) -> DeliveryDetail:
         """One delivery with its payload and every attempt."""
         self._audit.authorize(caller, Action.READ_WEBHOOKS)
         self._find(caller, webhook_id)
-        return _detail(self._delivery(caller, webhook_id, delivery_id))
+        return delivery_detail(self._delivery(caller, webhook_id, delivery_id))
 
     def redeliver(self, caller: Caller, webhook_id: str, delivery_id: str) -> DeliveryView:
         """Queue a delivery again now (a new round of the retry schedule if it had finished)."""
@@ -341,7 +291,7 @@ class DeliveryService:
         self._find(caller, webhook_id)
         delivery = self._requeue(self._delivery(caller, webhook_id, delivery_id), "redeliver")
         self._audit.record(caller.workspace_id, caller.actor, "webhook.redeliver", delivery_id, webhook_id=webhook_id)
-        return _view(delivery)
+        return delivery_view(delivery)
 
     def recover(self, caller: Caller, webhook_id: str, since: datetime) -> RecoverResult:
         """Queue every failed delivery created since ``since`` again."""
@@ -382,7 +332,7 @@ class DeliveryService:
             time=now,
             data={"webhook_id": webhook_id, "message": "A test ping from Plugyard."},
         )
-        delivery = _new_delivery(caller.workspace_id, webhook_id, event, now, "test")
+        delivery = new_delivery(caller.workspace_id, webhook_id, event, now, "test")
         self._deliveries.create(delivery)
         result = self._attempt(hook, delivery, now)
         self._finish(
@@ -399,7 +349,7 @@ class DeliveryService:
             "success" if result.ok else "failed",
             status_code=result.status_code,
         )
-        return _detail(delivery)
+        return delivery_detail(delivery)
 
     def _requeue(self, delivery: Delivery, trigger: Trigger) -> Delivery:
         if delivery.status != "pending":
@@ -435,40 +385,3 @@ class DeliveryService:
         if delivery is None or delivery.workspace_id != caller.workspace_id:
             raise DeliveryNotFoundError(webhook_id, delivery_id)
         return delivery
-
-
-def _new_delivery(
-    workspace_id: str, webhook_id: str, event: EventEnvelope, now: datetime, trigger: Trigger
-) -> Delivery:
-    return Delivery(
-        webhook_id=webhook_id,
-        delivery_id=event.id,
-        workspace_id=workspace_id,
-        event_id=event.id,
-        event_type=event.type,
-        body=event.model_dump_json(),
-        trigger=trigger,
-        created_at=now,
-        updated_at=now,
-        expires_at=now + RETENTION,
-    )
-
-
-def _view(d: Delivery) -> DeliveryView:
-    return DeliveryView(
-        delivery_id=d.delivery_id,
-        webhook_id=d.webhook_id,
-        event_id=d.event_id,
-        event_type=d.event_type,
-        status=d.status,
-        attempt_count=d.attempt_count,
-        last_status_code=d.attempts[-1].status_code if d.attempts else None,
-        next_attempt_at=d.next_attempt_at,
-        reason=d.reason,
-        created_at=d.created_at,
-        updated_at=d.updated_at,
-    )
-
-
-def _detail(d: Delivery) -> DeliveryDetail:
-    return DeliveryDetail(**_view(d).model_dump(), payload=json.loads(d.body), attempts=d.attempts)
