@@ -4,19 +4,14 @@ from __future__ import annotations
 
 import builtins
 import hashlib
-import json
 from collections.abc import Callable
 from typing import Any
-
-import jsonschema
 
 from chalicelib.domain.errors import (
     ConflictError,
     InstallationNotFoundError,
-    InvalidConfigError,
     PlugyardError,
     ScopesNotGrantedError,
-    UpgradeAwaitsConsentError,
     ValidationFailedError,
     VersionNotFoundError,
 )
@@ -25,14 +20,13 @@ from chalicelib.domain.models import (
     Installation,
     InstallationPage,
     InstallRequest,
-    PendingUpgrade,
     PluginVersion,
-    ScopeChange,
     UpdateConfigRequest,
     UpgradeRequest,
 )
 from chalicelib.domain.outbox import NewInstallation
-from chalicelib.domain.permissions import Action, describe_scope, unknown_scopes
+from chalicelib.domain.permissions import Action, unknown_scopes
+from chalicelib.domain.upgrades import awaiting_consent, pending_upgrade
 from chalicelib.ports import (
     Clock,
     IdempotencyStore,
@@ -46,35 +40,15 @@ from chalicelib.ports import (
 )
 from chalicelib.services.audit import AuditService, Outcome
 from chalicelib.services.events import EventService
+from chalicelib.services.install_config import apply_config, secret_fields, validate_config
 from chalicelib.services.marketplace import MarketplaceService
-from chalicelib.services.secret_config import decrypt_secret_config, secret_context
+from chalicelib.services.secret_config import decrypt_secret_config
 
 __all__ = ["InstallService", "LifecycleHook", "secret_fields", "validate_config"]
 
 # (event type, installation, extra data) — the events pipeline subscribes here. An install writes its
 # subscriptions and its event in its own transaction; hooks hear every later change of the installation.
 LifecycleHook = Callable[[str, Installation, dict[str, Any]], None]
-
-
-def validate_config(schema: dict[str, Any], config: dict[str, Any]) -> None:
-    """Raise InvalidConfigError listing every way ``config`` breaks ``schema``."""
-    validator_cls = jsonschema.validators.validator_for(schema)
-    errors = sorted(validator_cls(schema).iter_errors(config), key=lambda e: list(e.path))
-    if errors:
-        raise InvalidConfigError(
-            "The configuration does not match the plugin's config schema.",
-            errors=[{"loc": "/".join(str(p) for p in e.path) or "(root)", "msg": e.message} for e in errors],
-        )
-
-
-def secret_fields(schema: dict[str, Any]) -> list[str]:
-    """Top-level config fields marked ``"x-plugyard-secret": true`` or ``"writeOnly": true``."""
-    props = schema.get("properties") or {}
-    return sorted(
-        name
-        for name, spec in props.items()
-        if isinstance(spec, dict) and (spec.get("x-plugyard-secret") is True or spec.get("writeOnly") is True)
-    )
 
 
 class InstallService:
@@ -160,7 +134,7 @@ class InstallService:
                     )
                 ],
             )
-            self._apply_config(installation, version, req.config or {})
+            apply_config(self._secrets, installation, version, req.config or {})
             event = self._events.envelope(
                 caller.workspace_id,
                 "plugin.installed",
@@ -231,7 +205,7 @@ class InstallService:
         inst = self._find_for_change(caller, installation_id, "plugin.configure")
         version = self._version_of(inst)
         try:
-            self._apply_config(inst, version, req.config)
+            apply_config(self._secrets, inst, version, req.config)
         except PlugyardError as exc:
             self._audit.record(
                 caller.workspace_id, caller.actor, "plugin.configure", installation_id, "failed", reason=exc.code
@@ -244,19 +218,6 @@ class InstallService:
             caller.workspace_id, caller.actor, "plugin.configure", installation_id, fields=sorted(req.config)
         )
         return inst
-
-    def _apply_config(self, inst: Installation, version: PluginVersion, config: dict[str, Any]) -> None:
-        schema = version.manifest.config_schema
-        secret = secret_fields(schema)
-        kept = {k: v for k, v in self._decrypt_secrets(inst).items() if k in secret and k not in config}
-        full = {**config, **kept}
-        validate_config(schema, full)
-        secrets = {k: v for k, v in full.items() if k in secret}
-        inst.config = {k: v for k, v in full.items() if k not in secret}
-        inst.secret_fields = sorted(secrets)
-        inst.secret_config_ciphertext = (
-            self._secrets.encrypt(json.dumps(secrets), context=secret_context(inst)) if secrets else None
-        )
 
     def _decrypt_secrets(self, inst: Installation) -> dict[str, Any]:
         return decrypt_secret_config(self._secrets, inst)
@@ -286,12 +247,7 @@ class InstallService:
         if new_scopes and not consented and not req.keep_grants:
             # Until an admin consents, the installation keeps running its current version with its
             # current grants and keeps receiving events: only the upgrade waits, the plugin does not stop.
-            notes = target.manifest.permission_notes
-            inst.pending_upgrade = PendingUpgrade(
-                version=target.version,
-                new_scopes=[ScopeChange(scope=s, description=describe_scope(s), note=notes.get(s)) for s in new_scopes],
-                requested_at=self._clock.now(),
-            )
+            inst.pending_upgrade = pending_upgrade(target, new_scopes, self._clock.now())
             inst.updated_at = self._clock.now()
             inst.history.append(self._event("upgrade_requested", caller.actor, to=target.version, scopes=new_scopes))
             self._installs.put(inst)
@@ -351,7 +307,7 @@ class InstallService:
             inst.state = "enabled"
         inst.updated_at = self._clock.now()
         inst.history.append(self._event(action, caller.actor, **{"from": old, "to": target.version}))
-        self._apply_config(inst, target, config)
+        apply_config(self._secrets, inst, target, config)
         self._installs.put(inst)
         self._permissions.revoke_all(inst.installation_id)
         self._permissions.grant(
@@ -396,20 +352,10 @@ class InstallService:
         pending = inst.pending_upgrade
         if pending is None:
             raise RuntimeError("only an installation whose upgrade awaits consent is refused this way")
-        scopes = [change.scope for change in pending.new_scopes]
         self._audit.record(
             caller.workspace_id, caller.actor, "plugin.enable", inst.installation_id, "failed", reason="pending"
         )
-        raise UpgradeAwaitsConsentError(
-            f"Installation '{inst.installation_id}' runs version {inst.version}; enabling applies nothing. "
-            f"The upgrade to {pending.version} waits for consent to {', '.join(scopes)}: "
-            f"POST /api/installations/{inst.installation_id}/consent with "
-            f'{{"grant": {json.dumps(scopes)}}} to apply it.',
-            version=inst.version,
-            pending_version=pending.version,
-            new_scopes=scopes,
-            consent=f"/api/installations/{inst.installation_id}/consent",
-        )
+        raise awaiting_consent(inst, pending)
 
     def disable_yanked(self, version: PluginVersion) -> int:
         """Disable every installation on a yanked version, in every workspace; returns how many."""
