@@ -6,14 +6,17 @@ Ed25519 signing key) and one reviewer per session; each deploy is a fresh plugin
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import textwrap
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
 import httpx
 from conftest import make_zip, manifest, uid
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from pynamodb.models import Model
 
 from chalicelib.domain.permissions import Role
 from chalicelib.domain.publisher_signing import sign_digest
@@ -141,3 +144,33 @@ class Harness:
     def close(self) -> None:
         for c in self.clients:
             c.close()
+
+
+_BINDING = ("table_name", "region", "host", "aws_access_key_id", "aws_secret_access_key")
+
+
+def _models() -> list[type[Model]]:
+    found, todo = [], list(Model.__subclasses__())
+    while todo:
+        model = todo.pop()
+        found.append(model)
+        todo += model.__subclasses__()
+    return found
+
+
+@contextlib.contextmanager
+def model_bindings_restored() -> Iterator[None]:
+    """Put back the session stack's PynamoDB bindings after a module's own stack rebinds them.
+
+    PynamoDB binds models per class, so ``operator_services()`` on a second stack points every model at it.
+    """
+    saved = {
+        m: {k: getattr(m.Meta, k) for k in _BINDING if hasattr(m.Meta, k)} for m in _models() if hasattr(m, "Meta")
+    }
+    try:
+        yield
+    finally:
+        for model, binding in saved.items():
+            for key, value in binding.items():
+                setattr(model.Meta, key, value)
+            model._connection = None

@@ -21,8 +21,7 @@ from typing import Any, ClassVar
 
 import httpx
 import pytest
-from plugin_harness import Deployed, Harness
-from pynamodb.models import Model
+from plugin_harness import Deployed, Harness, model_bindings_restored
 
 from chalicelib.local.packaging import build_plugin_zip
 from chalicelib.local.stack import LocalStack, free_port
@@ -35,42 +34,22 @@ if shutil.which("bwrap") is None:
     pytest.skip("bubblewrap (bwrap) is not installed: apt-get install -y bubblewrap", allow_module_level=True)
 
 
-def _models() -> list[type[Model]]:
-    found, todo = [], list(Model.__subclasses__())
-    while todo:
-        model = todo.pop()
-        found.append(model)
-        todo += model.__subclasses__()
-    return found
-
-
-_BINDING = ("table_name", "region", "host", "aws_access_key_id", "aws_secret_access_key")
-
-
 @pytest.fixture(scope="module")
 def harness() -> Iterator[Harness]:
-    # PynamoDB binds models per class: operator_services() below points them at this module's stack,
-    # so put back whatever the session's stack had bound once this stack is gone.
-    saved = {
-        m: {k: getattr(m.Meta, k) for k in _BINDING if hasattr(m.Meta, k)} for m in _models() if hasattr(m, "Meta")
-    }
     stack = LocalStack(
         api_port=free_port(),
         moto_port=free_port(),
         live=False,
         extra_env={"PLUGYARD_HTTP_FETCH_ALLOW_PRIVATE": "true", "PLUGYARD_WEBHOOKS_ALLOW_PRIVATE": "false"},
     )
-    try:
-        stack.start(quiet_api=True)
-        h = Harness(stack, stack.operator_services(), publisher_id="plugyard-labs")
-        yield h
-        h.close()
-    finally:
-        stack.stop()
-        for model, binding in saved.items():
-            for key, value in binding.items():
-                setattr(model.Meta, key, value)
-            model._connection = None
+    with model_bindings_restored():
+        try:
+            stack.start(quiet_api=True)
+            h = Harness(stack, stack.operator_services(), publisher_id="plugyard-labs")
+            yield h
+            h.close()
+        finally:
+            stack.stop()
 
 
 class _Receiver(BaseHTTPRequestHandler):

@@ -17,6 +17,7 @@ from typing import Any
 import boto3
 import pytest
 from conftest import ROLES, Tenant, uid
+from plugin_harness import model_bindings_restored
 from standardwebhooks.webhooks import Webhook as StandardWebhook
 
 from chalicelib.local.receiver import Answer, Receiver
@@ -35,11 +36,12 @@ def own_stack() -> Iterator[LocalStack]:
         worker_args=["--visibility-s", "3"],
     )
     s.log = lambda line: None
-    try:
-        s.start(quiet_api=True)
-        yield s
-    finally:
-        s.stop()
+    with model_bindings_restored():  # operator_services() on this stack rebinds the session's models
+        try:
+            s.start(quiet_api=True)
+            yield s
+        finally:
+            s.stop()
 
 
 @pytest.fixture(scope="module")
