@@ -49,7 +49,7 @@ class SandboxExecutor:
         max_workers: int = 64,
         runtime_path: str | None = None,
         wanted: WorkerWanted | None = None,
-        sweep_interval_s: float = 0.5,
+        sweep_interval_s: float = 0.2,
     ) -> None:
         """``wanted`` is asked every ``sweep_interval_s`` about each idle worker: a worker whose installation
         was disabled, uninstalled or moved to another version (by any process of the stack) is ended then."""
