@@ -102,14 +102,22 @@ def _executor(settings: Settings, a: Adapters, signer: CapabilityTokenSigner) ->
             broker=BrokerEndpoint(settings.broker_url),
         )
         return lambda_executor, ArtifactKeyCode()
-    from chalicelib.adapters.sandbox import SandboxExecutor
+    from chalicelib.adapters.sandbox import SandboxExecutor, WorkerSpec
 
     root = settings.code_cache_dir or os.path.join(tempfile.gettempdir(), f"plugyard-{settings.stage}-code")
 
-    def wanted(workspace_id: str, installation_id: str, version: str) -> bool:
+    def wanted(specs: list[WorkerSpec]) -> set[WorkerSpec]:
         # A warm worker outlives neither a disable, an uninstall nor an upgrade, whichever process did it.
-        inst = a.installs.get_by_id(workspace_id, installation_id)
-        return inst is not None and inst.state == "enabled" and inst.version == version
+        current = {
+            (i.workspace_id, i.plugin_id): i
+            for i in a.installs.get_many([(s.workspace_id, s.plugin_id) for s in specs])
+        }
+        return {
+            s
+            for s in specs
+            if (i := current.get((s.workspace_id, s.plugin_id))) is not None
+            and (i.installation_id, i.state, i.version) == (s.installation_id, "enabled", s.version)
+        }
 
     return (
         a.executor or SandboxExecutor(wanted=wanted),

@@ -454,3 +454,17 @@ def test_installations_on_a_version_across_workspaces(repos: Repos) -> None:
         [on_1[1].installation_id, on_2.installation_id]
     )
     assert repos.installs.list_on_version(pid, "9.9.9") == []
+
+
+def test_installations_read_many_at_once(repos: Repos) -> None:
+    # The sandbox's sweep asks about every idle worker with one call: over 100 keys, duplicates and missing ones.
+    made = [installation(u("ws"), u("gm")) for _ in range(105)]
+    for inst in made:
+        repos.installs.create(inst)
+    gone = installation(u("ws"), u("gm"))
+    keys = [(i.workspace_id, i.plugin_id) for i in made]
+    found = repos.installs.get_many([*keys, keys[0], (gone.workspace_id, gone.plugin_id)])
+    assert sorted(i.installation_id for i in found) == sorted(i.installation_id for i in made)
+    repos.installs.put(made[0].model_copy(update={"state": "disabled"}))
+    assert repos.installs.get_many([keys[0]])[0].state == "disabled"  # read after write: consistent
+    assert repos.installs.get_many([]) == []

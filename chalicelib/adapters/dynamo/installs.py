@@ -89,6 +89,16 @@ class DynamoInstallationRepository:
                     return inst
         return None
 
+    def get_many(self, keys: builtins.list[tuple[str, str]]) -> builtins.list[Installation]:
+        # BatchGetItem, 100 keys a request (PynamoDB pages and retries unprocessed keys).
+        with Translate():
+            unique = sorted(set(keys))
+            return (
+                [i.load(Installation) for i in InstallationItem.batch_get(unique, consistent_read=True)]
+                if unique
+                else []
+            )
+
     def list(self, workspace_id: str, *, limit: int, token: str | None) -> tuple[list[Installation], str | None]:
         with Translate():
             it = InstallationItem.query(workspace_id, limit=limit, last_evaluated_key=page_start(token))

@@ -27,6 +27,9 @@ class InMemoryInstallationRepository:
                 return inst
         return None
 
+    def get_many(self, keys: builtins.list[tuple[str, str]]) -> builtins.list[Installation]:
+        return [self.items[k] for k in sorted(set(keys)) if k in self.items]
+
     def list(self, workspace_id: str, *, limit: int, token: str | None) -> tuple[list[Installation], str | None]:
         items = [i for (ws, _), i in sorted(self.items.items()) if ws == workspace_id]
         return page(items, lambda i: {"workspace_id": i.workspace_id, "plugin_id": i.plugin_id}, limit, token)

@@ -9,5 +9,6 @@ from __future__ import annotations
 
 from ._environment import SandboxEnvironment, SandboxUnavailableError
 from ._executor import SandboxExecutor, WorkerWanted
+from ._worker import WorkerSpec
 
-__all__ = ["SandboxEnvironment", "SandboxExecutor", "SandboxUnavailableError", "WorkerWanted"]
+__all__ = ["SandboxEnvironment", "SandboxExecutor", "SandboxUnavailableError", "WorkerSpec", "WorkerWanted"]

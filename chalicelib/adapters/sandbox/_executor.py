@@ -21,8 +21,9 @@ __all__ = ["SandboxExecutor", "WorkerWanted"]
 
 log = logging.getLogger(__name__)
 
-# (workspace_id, installation_id, version) -> whether that installation still runs that version.
-WorkerWanted = Callable[[str, str, str], bool]
+# Given the specs of idle workers, the ones whose installation is still enabled on that version. One call
+# per sweep whatever the number of workers: a store answers it with one batch read.
+WorkerWanted = Callable[[list[WorkerSpec]], set[WorkerSpec]]
 
 
 @dataclass
@@ -51,8 +52,9 @@ class SandboxExecutor:
         wanted: WorkerWanted | None = None,
         sweep_interval_s: float = 0.2,
     ) -> None:
-        """``wanted`` is asked every ``sweep_interval_s`` about each idle worker: a worker whose installation
-        was disabled, uninstalled or moved to another version (by any process of the stack) is ended then."""
+        """``wanted`` is asked every ``sweep_interval_s`` about the idle workers, all at once: a worker whose
+        installation was disabled, uninstalled or moved to another version (by any process of the stack) is
+        ended then."""
         self._python_executable = python_executable
         self._runtime_path = runtime_path
         self._idle_ttl_s = idle_ttl_s
@@ -160,9 +162,10 @@ class SandboxExecutor:
     def reap_idle(self, now: float | None = None) -> int:
         """Kill workers idle past idle_ttl_s, crashed, retired or no longer wanted; returns how many."""
         now = time.monotonic() if now is None else now
-        removed = 0
         with self._lock:
             items = list(self._slots.items())
+        wanted = self._still_wanted([s.worker.spec for _, s in items if s.worker is not None])
+        removed = 0
         for key, slot in items:
             if not slot.lock.acquire(blocking=False):
                 continue  # busy, so not idle
@@ -172,7 +175,7 @@ class SandboxExecutor:
                     worker.retired
                     or not worker.alive()
                     or now - worker.last_used > self._idle_ttl_s
-                    or not self._still_wanted(worker)
+                    or (wanted is not None and worker.spec not in wanted)
                 ):
                     worker.kill()
                     slot.worker = None
@@ -214,15 +217,15 @@ class SandboxExecutor:
             else:
                 return False
 
-    def _still_wanted(self, worker: Worker) -> bool:
-        if self._wanted is None:
-            return True
-        spec = worker.spec
+    def _still_wanted(self, specs: list[WorkerSpec]) -> set[WorkerSpec] | None:
+        """The specs still wanted, or None to keep every worker (no check configured, or the store failed)."""
+        if self._wanted is None or not specs:
+            return None
         try:
-            return self._wanted(spec.workspace_id, spec.installation_id, spec.version)
-        except Exception:  # the store is unreachable: keep the worker, the next sweep asks again
-            log.warning("could not check installation %s; keeping its worker", spec.installation_id, exc_info=True)
-            return True
+            return self._wanted(specs)
+        except Exception:  # the store is unreachable: keep the workers, the next sweep asks again
+            log.warning("could not check %d installations; keeping their workers", len(specs), exc_info=True)
+            return None
 
     def _launch(self, start: Callable[[], subprocess.Popen[bytes]]) -> subprocess.Popen[bytes]:
         return self._spawner.submit(start).result()
