@@ -7,7 +7,8 @@ tooling only: the deployed API never imports this module (typer is a dev depende
 
 from __future__ import annotations
 
-from typing import Annotated
+import json
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.console import Console
@@ -22,11 +23,16 @@ from chalicelib.migrations import (
     migration_status,
 )
 
+if TYPE_CHECKING:
+    from chalicelib.services.auth import AuthService
+
 __all__ = ["app", "main"]
 
 app = typer.Typer(name="plugyard-admin", help="Operate a Plugyard stage.", no_args_is_help=True)
 migrate = typer.Typer(help="Versioned data migrations (state in plugyard-<stage>-meta).", no_args_is_help=True)
 app.add_typer(migrate, name="migrate")
+workspaces = typer.Typer(help="Workspaces and their first keys (operator actions, audited).", no_args_is_help=True)
+app.add_typer(workspaces, name="workspace")
 console = Console()
 
 StageOption = Annotated[str | None, typer.Option("--stage", help="Stage (default: PLUGYARD_STAGE or dev).")]
@@ -86,6 +92,54 @@ def down(
     except MigrationError as exc:
         raise _fail(exc) from exc
     console.print(f"reverted: {', '.join(done)}" if done else "nothing to revert")
+
+
+def _auth(stage: str | None) -> AuthService:
+    """The auth service of a stage, on its own tables and key (what the API's services use)."""
+    from chalicelib.adapters import dynamo
+    from chalicelib.adapters.aws import KmsSecretBox, aws_client
+    from chalicelib.adapters.system import SystemClock, UlidGenerator
+    from chalicelib.services.audit import AuditService
+    from chalicelib.services.auth import AuthService
+
+    settings = Settings() if stage is None else Settings(stage=stage)
+    dynamo.bind_tables(settings)
+    clock, ids = SystemClock(), UlidGenerator()
+    secrets = KmsSecretBox(aws_client(settings, "kms"), settings.secrets_key)
+    audit = AuditService(dynamo.DynamoAuditRepository(), clock, ids, secrets)
+    return AuthService(dynamo.DynamoWorkspaceRepository(), dynamo.DynamoApiKeyRepository(), audit, clock, ids)
+
+
+@workspaces.command("create")
+def create_workspace(
+    workspace_id: Annotated[str, typer.Argument(help="The new workspace's id.")],
+    name: Annotated[str, typer.Option(help="Its display name.")],
+    publisher: Annotated[str | None, typer.Option(help="Let it publish plugins under this publisher id.")] = None,
+    role: Annotated[
+        str, typer.Option(help="Role of the first key: admin, or reviewer for the platform team's workspace.")
+    ] = "admin",
+    stage: StageOption = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the result as JSON.")] = False,
+) -> None:
+    """Create a workspace and issue its first key, printed once (it is stored only as a hash)."""
+    from chalicelib.domain.errors import ConflictError
+    from chalicelib.domain.permissions import Role
+
+    if role not in ("admin", "reviewer"):
+        raise _fail(ValueError(f"--role must be admin or reviewer, not {role!r}"))
+    auth = _auth(stage)
+    try:
+        auth.create_workspace(workspace_id, name, publisher_id=publisher)
+    except ConflictError as exc:
+        raise _fail(exc) from exc
+    created = auth.issue_key(workspace_id, Role(role), f"first {role} key", created_by="operator")
+    if as_json:
+        typer.echo(
+            json.dumps({"workspace_id": workspace_id, "key_id": created.key_id, "role": role, "key": created.key})
+        )
+        return
+    console.print(f"workspace [bold]{workspace_id}[/bold] created; its {role} key (shown once, keep it secret):")
+    typer.echo(created.key)
 
 
 def main() -> None:
