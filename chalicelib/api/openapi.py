@@ -92,6 +92,11 @@ def openapi_document() -> dict[str, Any]:
         problem_ref = {PROBLEM_TYPE: {"schema": refs[(Problem, "serialization")]}}
         for code in sorted({*spec.errors, *_implied_errors(spec, path_params)}):
             op["responses"][str(code)] = {"description": _STATUS_TEXT.get(code, "Error"), "content": problem_ref}
+        op["responses"]["5XX"] = {
+            "description": "Our side or a backing AWS service failed (never the caller's input); a 503 carries "
+            "Retry-After and may be retried",
+            "content": problem_ref,
+        }
         if spec.auth:
             op["security"] = [{"apiKey": []}]
         paths.setdefault(spec.path, {})[spec.method.lower()] = op

@@ -7,6 +7,7 @@ import uuid
 from collections.abc import Mapping
 from typing import Any
 
+from botocore.exceptions import BotoCoreError, ClientError, ConnectionError, ReadTimeoutError
 from chalice.app import Request, Response
 
 from chalicelib.domain.errors import (
@@ -33,6 +34,7 @@ __all__ = [
     "request_id_of",
     "request_instance",
     "status_of",
+    "transient_aws_failure",
 ]
 
 PROBLEM_BASE = "https://plugyard.dev/problems/"
@@ -55,6 +57,49 @@ HTTP_STATUS: dict[type[PlugyardError], int] = {
     NetworkError: 502,
     DependencyUnavailableError: 503,
 }
+
+
+# Error codes AWS answers when a service is throttling or briefly failing: worth a retry by the caller.
+_TRANSIENT_CODES = frozenset(
+    {
+        "Throttling",
+        "ThrottlingException",
+        "ThrottledException",
+        "TooManyRequestsException",
+        "RequestLimitExceeded",
+        "ProvisionedThroughputExceededException",
+        "RequestThrottled",
+        "SlowDown",
+        "ServiceUnavailable",
+        "ServiceUnavailableException",
+        "InternalError",
+        "InternalFailure",
+        "InternalServerError",
+        "KMSInternalException",
+        "KeyUnavailableException",
+        "DependencyTimeoutException",
+        "TransactionInProgressException",
+    }
+)
+
+
+def transient_aws_failure(exc: BaseException) -> bool:
+    """Whether an exception (or the one it was raised from) is an AWS service throttling, failing briefly or
+    unreachable: a 503 the caller may retry, not a 500. An AccessDenied or a validation error is not."""
+    seen: BaseException | None = exc
+    for _ in range(4):
+        if seen is None:
+            return False
+        if isinstance(seen, (ConnectionError, ReadTimeoutError)):
+            return True
+        if isinstance(seen, ClientError):
+            error = seen.response.get("Error", {})
+            status = seen.response.get("ResponseMetadata", {}).get("HTTPStatusCode", 0)
+            return error.get("Code") in _TRANSIENT_CODES or status >= 500
+        if isinstance(seen, BotoCoreError):
+            return False
+        seen = seen.__cause__ or seen.__context__
+    return False
 
 
 def status_of(exc: PlugyardError | type[PlugyardError]) -> int:

@@ -22,9 +22,11 @@ from chalicelib.api.problems import (
     request_id_of,
     request_instance,
     status_of,
+    transient_aws_failure,
 )
 from chalicelib.container import services
 from chalicelib.domain.errors import (
+    DependencyUnavailableError,
     InvalidRequestError,
     PathParameterEmptyError,
     PayloadTooLargeError,
@@ -287,7 +289,16 @@ def route(
                 if status_of(exc) >= 500:
                     logger.exception("dependency failure", extra={"code": exc.code})
                 return problem_from_error(exc, instance=instance, request_id=request_id)
-            except Exception:
+            except Exception as exc:
+                if transient_aws_failure(exc):
+                    logger.exception("dependency failure", extra={"code": "dependency-unavailable"})
+                    return problem_from_error(
+                        DependencyUnavailableError(
+                            "A backing service is busy or failing; retry shortly.", retry_after_s=1
+                        ),
+                        instance=instance,
+                        request_id=request_id,
+                    )
                 logger.exception("unhandled error")
                 return problem(
                     500,

@@ -8,6 +8,7 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
+from botocore.exceptions import ClientError, EndpointConnectionError
 from chalice.test import Client
 from conftest import PROBLEM_JSON
 
@@ -218,3 +219,38 @@ def test_problems_a_view_builds_itself_carry_instance_and_request_id(api: Api) -
     assert body["instance"] == "/api/broker/capabilities/storage.get"
     assert body["request_id"] == resp.headers["X-Request-Id"]
     assert body["error"] == {"type": "InvalidRequest", "message": "name ≠ path"}
+
+
+@pytest.mark.parametrize(
+    ("raised", "status"),
+    [
+        (ClientError({"Error": {"Code": "ThrottlingException"}}, "Decrypt"), 503),
+        (
+            ClientError(
+                {"Error": {"Code": "KMSInternalException"}, "ResponseMetadata": {"HTTPStatusCode": 500}}, "Decrypt"
+            ),
+            503,
+        ),
+        (EndpointConnectionError(endpoint_url="https://kms.us-east-1.amazonaws.com"), 503),
+        (
+            ClientError(
+                {"Error": {"Code": "AccessDeniedException"}, "ResponseMetadata": {"HTTPStatusCode": 400}}, "Decrypt"
+            ),
+            500,
+        ),
+    ],
+)
+def test_a_busy_aws_service_is_a_503_to_retry_but_a_denied_call_is_our_500(
+    api: Api, monkeypatch: pytest.MonkeyPatch, raised: Exception, status: int
+) -> None:
+    def failing(*a: Any, **k: Any) -> Any:
+        try:
+            raise raised
+        except Exception as exc:
+            raise RuntimeError("wrapped by a library") from exc
+
+    monkeypatch.setattr(api.world.services.webhooks, "list", failing)
+    resp = api.call("GET", "/api/webhooks")
+    body = problem(resp, status, "dependency-unavailable" if status == 503 else "internal-error")
+    assert ("Retry-After" in resp.headers) == (status == 503)
+    assert "kms" not in resp.body.decode().lower() and body["request_id"] == resp.headers["X-Request-Id"]
