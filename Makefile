@@ -43,7 +43,7 @@ format: $(STAMP)
 test: $(STAMP) system-deps lint security
 	rm -f .coverage .coverage.*
 	COVERAGE_PROCESS_START=$(CURDIR)/pyproject.toml $(BIN)/python -m pytest -p no:cacheprovider \
-		--cov --cov-report=term --cov-fail-under=$(COV_MIN) tests
+		--durations=25 --cov --cov-report=term --cov-fail-under=$(COV_MIN) tests
 
 unit: $(STAMP)
 	$(BIN)/python -m pytest -q tests/unit

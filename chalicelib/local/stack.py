@@ -168,10 +168,12 @@ class LocalStack:
         # moto cannot run Lambda code without docker; its docker-less mode keeps the Lambda API usable.
         httpx.post(f"{self.moto_url}/moto-api/config", json={"lambda": {"use_docker": False}})
         self.outputs = provision(endpoint_url=self.moto_url, stage=self.stage)
+        # The API, the live server and the workers start side by side (each spends seconds importing); the
+        # workers only poll queues on moto, which exist by now.
         api = self._spawn(
             "api", [sys.executable, "-m", "chalicelib.local.gateway", "--port", str(self.api_port)], quiet=quiet_api
         )
-        _wait_http(f"{self.api_url}/health/ready", 30, api)
+        live = None
         if self.live:
             # The WebSocket API's stand-in: the same $connect/$default/$disconnect handlers as on AWS.
             live = self._spawn(
@@ -187,12 +189,14 @@ class LocalStack:
                 ],
                 quiet=quiet_api,
             )
-            _wait_http(f"{self.live_control_url}/health", 30, live)
         if self.workers:
             # The queue workers (dispatcher, invoker, deliverer), long-polling the queues on moto.
             self._spawn(
                 "workers", [sys.executable, "-m", "chalicelib.local.workers", *self.worker_args], quiet=quiet_api
             )
+        _wait_http(f"{self.api_url}/health/ready", 30, api)
+        if live is not None:
+            _wait_http(f"{self.live_control_url}/health", 30, live)
         self._stopping.clear()
         self._supervisor = threading.Thread(target=self._supervise, name="stack-supervisor", daemon=True)
         self._supervisor.start()

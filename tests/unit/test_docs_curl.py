@@ -2,7 +2,7 @@
 
 Each block is run by bash with ``curl`` replaced by a function that prints its arguments, so quoting is
 judged by bash itself: a ``$VAR`` left unexpanded (inside single quotes) or a path the OpenAPI document
-does not have fails here. The README walkthrough also runs for real (tests/e2e/test_readme.py).
+does not have fails here. The README walkthrough also runs for real (tests/e2e/test_docs.py).
 """
 
 from __future__ import annotations
