@@ -27,7 +27,6 @@ from chalicelib.ports import (
     AuditRepository,
     Clock,
     CodeCache,
-    DeliveryQueue,
     DeliveryRepository,
     EventBus,
     GenerationStore,
@@ -123,12 +122,11 @@ class Adapters:
     ai: AiProvider | None = None
     # Webhook deliveries.
     deliveries: DeliveryRepository
-    delivery_queue: DeliveryQueue
     webhook_sender: WebhookSender | None = None  # None: the httpx sender, built from Settings
     # Events.
     bus: EventBus  # the outbox on AWS: events travel with the change they announce
     install_writer: InstallationWriter  # an installation and all that comes with it, in one transaction
-    queues: WorkQueues
+    queues: WorkQueues  # every worker queue (dispatch, invoke, delivery, deploy) and its DLQ
     tasks: TaskRepository
     subscriptions: SubscriptionRepository
     triggers: TriggerRepository
@@ -189,7 +187,6 @@ def in_memory_adapters() -> Adapters:
         plugin_data=InMemoryPluginDataRepository(),
         rate_counters=memory.InMemoryRateCounters(),
         deliveries=memory.InMemoryDeliveryRepository(),
-        delivery_queue=memory.InMemoryDeliveryQueue(),
         bus=bus,
         install_writer=memory.InMemoryInstallationWriter(installs, permissions, plugins, subscriptions, bus),
         queues=memory.InMemoryWorkQueues(),
@@ -206,7 +203,6 @@ def aws_adapters(settings: Settings) -> Adapters:
     """The real adapters: PynamoDB, S3, KMS and powertools idempotency (moto locally)."""
     from chalicelib.adapters import dynamo
     from chalicelib.adapters.aws import KmsSecretBox, PowertoolsIdempotencyStore, S3ArtifactStore, aws_client
-    from chalicelib.adapters.delivery_queue import SqsDeliveryQueue
 
     dynamo.bind_tables(settings)
     s3 = S3ArtifactStore(aws_client(settings, "s3"), settings.bucket)
@@ -237,7 +233,6 @@ def aws_adapters(settings: Settings) -> Adapters:
         **execution_aws_adapters(settings),
         **events_aws_adapters(settings),
         deliveries=dynamo.DynamoDeliveryRepository(),
-        delivery_queue=SqsDeliveryQueue(aws_client(settings, "sqs"), f"plugyard-{settings.stage}-delivery"),
         metrics=EmfMetrics(settings.stage) if settings.metrics == "emf" else InMemoryMetrics(),
     )
 
@@ -332,7 +327,7 @@ def build_services(settings: Settings, adapters: Adapters) -> Services:
             webhooks,
             a.webhooks,
             a.deliveries,
-            a.delivery_queue,
+            a.queues,
             a.webhook_sender or _webhook_sender(settings, a.resolver),
             audit,
             a.clock,

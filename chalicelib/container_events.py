@@ -31,7 +31,7 @@ if TYPE_CHECKING:
     from chalicelib.services.installs import InstallService
     from chalicelib.services.invocations import InvocationService
 
-__all__ = ["EventCore", "EventServices", "build_event_core", "build_events", "events_aws_adapters"]
+__all__ = ["EventCore", "EventServices", "build_event_core", "build_events", "events_aws_adapters", "queue_names"]
 
 QUEUE_PURPOSES = ("dispatch", "invoke", "delivery", "deploy")
 
@@ -56,17 +56,22 @@ def events_aws_adapters(settings: Settings) -> dict[str, Any]:
 
     bind_event_tables(settings)
     bind_live_tables(settings)
-    names = {p: settings.queue_name(p) for p in QUEUE_PURPOSES}
-    names.update({f"{p}-dlq": settings.queue_name(f"{p}-dlq") for p in QUEUE_PURPOSES})
     return {
         "bus": DynamoOutbox(),
         "install_writer": DynamoInstallationWriter(),
-        "queues": SqsWorkQueues(aws_client(settings, "sqs"), names),
+        "queues": SqsWorkQueues(aws_client(settings, "sqs"), queue_names(settings)),
         "tasks": DynamoTaskRepository(),
         "subscriptions": DynamoSubscriptionRepository(),
         "triggers": DynamoTriggerRepository(),
         "live_connections": DynamoLiveConnectionRepository(),
     }
+
+
+def queue_names(settings: Settings) -> dict[str, str]:
+    """Purpose → queue name of every worker queue and its DLQ (``plugyard-<stage>-invoke``, …)."""
+    names = {p: settings.queue_name(p) for p in QUEUE_PURPOSES}
+    names.update({f"{p}-dlq": settings.queue_name(f"{p}-dlq") for p in QUEUE_PURPOSES})
+    return names
 
 
 @dataclass

@@ -1,14 +1,16 @@
-"""boto3 adapters of the event pipeline: the EventBridge bus and the SQS worker queues."""
+"""boto3 adapters of the event pipeline: the EventBridge bus and the SQS worker queues (every one of them)."""
 
 from __future__ import annotations
 
-import json
 import threading
+from collections.abc import Sequence
 from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
+from chalicelib.domain.deliveries import MAX_SQS_DELAY_S
 from chalicelib.domain.errors import DependencyUnavailableError
+from chalicelib.domain.messages import QueueMessage
 from chalicelib.domain.models import EventEnvelope
 
 __all__ = ["EventBridgeEventBus", "SqsWorkQueues"]
@@ -55,7 +57,7 @@ class EventBridgeEventBus:
 
 
 class SqsWorkQueues:
-    """``plugyard-<stage>-<purpose>`` queues; their URLs are looked up once per process."""
+    """``plugyard-<stage>-<purpose>`` queues, the one way services reach SQS; URLs are looked up once per process."""
 
     def __init__(self, client: Any, name_of: dict[str, str]) -> None:
         self._sqs = client
@@ -71,27 +73,29 @@ class SqsWorkQueues:
                     self._urls[purpose] = self._sqs.get_queue_url(QueueName=self._names[purpose])["QueueUrl"]
         return self._urls[purpose]
 
-    def send(self, purpose: str, bodies: list[dict[str, Any]], *, delay_s: int = 0) -> None:
-        # SQS delays a message by at most 15 minutes.
-        delay = {"DelaySeconds": min(max(0, delay_s), 900)} if delay_s else {}
-        try:
-            url = self.url(purpose)
-            for start in range(0, len(bodies), _SEND_BATCH_MAX):
-                chunk = bodies[start : start + _SEND_BATCH_MAX]
-                out = self._sqs.send_message_batch(
-                    QueueUrl=url,
-                    Entries=[
-                        {"Id": str(i), "MessageBody": json.dumps(b, default=str), **delay} for i, b in enumerate(chunk)
-                    ],
-                )
-                if out.get("Failed"):
-                    raise DependencyUnavailableError(
-                        f"The {purpose} queue refused {len(out['Failed'])} messages; retry shortly."
+    def send(self, messages: Sequence[QueueMessage], *, delay_s: int = 0) -> None:
+        delay = {"DelaySeconds": min(max(0, int(delay_s)), MAX_SQS_DELAY_S)} if delay_s > 0 else {}
+        by_queue: dict[str, list[str]] = {}
+        for message in messages:
+            by_queue.setdefault(message.queue, []).append(message.body())
+        for purpose, bodies in by_queue.items():
+            try:
+                url = self.url(purpose)
+                for start in range(0, len(bodies), _SEND_BATCH_MAX):
+                    chunk = bodies[start : start + _SEND_BATCH_MAX]
+                    out = self._sqs.send_message_batch(
+                        QueueUrl=url,
+                        Entries=[{"Id": str(i), "MessageBody": b, **delay} for i, b in enumerate(chunk)],
                     )
-        except (ClientError, BotoCoreError) as exc:
-            raise DependencyUnavailableError(f"The {purpose} queue is unreachable; retry shortly.") from exc
+                    if out.get("Failed"):
+                        raise DependencyUnavailableError(
+                            f"The {purpose} queue refused {len(out['Failed'])} messages; retry shortly."
+                        )
+            except (ClientError, BotoCoreError) as exc:
+                raise DependencyUnavailableError(f"The {purpose} queue is unreachable; retry shortly.") from exc
 
     def dead_letter(self, purpose: str, body: str, *, code: str, reason: str) -> None:
+        """Put ``body`` on the purpose's DLQ with why it is there, for an operator (and the redrive tool) to read."""
         self._sqs.send_message(
             QueueUrl=self.url(f"{purpose}-dlq"),
             MessageBody=body,

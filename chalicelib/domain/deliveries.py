@@ -11,10 +11,11 @@ from __future__ import annotations
 import random
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any, Literal
+from typing import Any, ClassVar, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from chalicelib.domain.messages import QueueMessage
 from chalicelib.domain.models import EventEnvelope
 
 __all__ = [
@@ -149,8 +150,8 @@ class RecoverResult(BaseModel):
     delivery_ids: list[str]
 
 
-class DeliveryJob(BaseModel):
-    """The delivery queue's one message model: what the dispatcher sends and the deliverer reads.
+class DeliveryJob(QueueMessage):
+    """The delivery queue's message: what the dispatcher sends and the deliverer reads and sends again.
 
     The dispatcher sends ``kind``, ``workspace_id``, ``webhook_id`` and ``event``; the deliverer's
     own follow-ups carry ``delivery_id`` and ``attempt`` (the attempt count they expect to find), and
@@ -158,6 +159,7 @@ class DeliveryJob(BaseModel):
     """
 
     model_config = ConfigDict(extra="ignore")
+    queue: ClassVar[str] = "delivery"
 
     kind: Literal["webhook"] = "webhook"
     workspace_id: str

@@ -12,11 +12,12 @@ deploy queue   ``{"kind": "deploy", "plugin_id", "version"}`` (``"action": "remo
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import ClassVar, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import ConfigDict, Field
 
 from chalicelib.domain.errors import DeploymentFailedError, VersionNotReadyError
+from chalicelib.domain.messages import QueueMessage
 
 __all__ = [
     "DEPLOYMENT_STATES",
@@ -30,10 +31,11 @@ DeploymentState = Literal["deploying", "ready", "failed"]
 DEPLOYMENT_STATES: tuple[str, ...] = ("deploying", "ready", "failed")
 
 
-class DeployMessage(BaseModel):
+class DeployMessage(QueueMessage):
     """Deploy (or remove) the function of one version."""
 
     model_config = ConfigDict(extra="forbid")
+    queue: ClassVar[str] = "deploy"
 
     kind: Literal["deploy"] = "deploy"
     action: Literal["deploy", "remove"] = "deploy"

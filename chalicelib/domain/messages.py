@@ -1,17 +1,21 @@
-"""What travels on the worker queues: the dispatch body, and the invoke and delivery message contracts.
+"""What travels on the worker queues: one message model, the dispatch body, and subscription targets.
 
-dispatch queue   EventBridge's event JSON whose ``detail`` is an EventEnvelope (or a bare envelope,
-                 which is what a redriven or hand-sent message may be)
-invoke queue     ``{"kind": "plugin", "workspace_id", "installation_id", "event": <envelope>}``
-delivery queue   ``chalicelib.domain.deliveries.DeliveryJob``, the one model of a webhook job: the dispatcher
-                 sends ``{"kind": "webhook", "workspace_id", "webhook_id", "event": <envelope>}``, the
-                 deliverer's follow-ups add ``delivery_id`` and ``attempt``
+Every message a service sends is a ``QueueMessage``: its class names the queue it goes to, ``body()`` is
+its one wire form and ``from_body()`` reads it back (PoisonMessageError when it cannot). The models:
+
+dispatch queue   no model: EventBridge's event JSON whose ``detail`` is an EventEnvelope (or a bare
+                 envelope, which is what a redriven or hand-sent message may be)
+invoke queue     ``InvokeMessage``: ``{"kind": "plugin", "workspace_id", "installation_id", "event"}``
+delivery queue   ``chalicelib.domain.deliveries.DeliveryJob``: the dispatcher sends ``{"kind": "webhook",
+                 "workspace_id", "webhook_id", "event"}``, the deliverer's follow-ups add ``delivery_id``
+                 and ``attempt``
+deploy queue     ``chalicelib.domain.deployments.DeployMessage``
 """
 
 from __future__ import annotations
 
 import json
-from typing import Any, Literal
+from typing import Any, ClassVar, Literal, Self
 
 from pydantic import BaseModel, ValidationError
 
@@ -21,6 +25,7 @@ from chalicelib.domain.models import EventEnvelope
 __all__ = [
     "InvokeMessage",
     "PoisonMessageError",
+    "QueueMessage",
     "Target",
     "installation_target",
     "parse_dispatch_body",
@@ -29,9 +34,28 @@ __all__ = [
 ]
 
 
-class InvokeMessage(BaseModel):
+class QueueMessage(BaseModel):
+    """A message for one of the worker queues; subclasses name the queue (its purpose) in ``queue``."""
+
+    queue: ClassVar[str]
+
+    def body(self) -> str:
+        """The message as SQS carries it: JSON without the fields that are None (the reader restores them)."""
+        return self.model_dump_json(exclude_none=True)
+
+    @classmethod
+    def from_body(cls, body: str) -> Self:
+        """The message in a queue record's body; PoisonMessageError when it is not one (no retry can fix it)."""
+        try:
+            return cls.model_validate_json(body)
+        except ValidationError as exc:
+            raise PoisonMessageError(f"{cls.queue} message unreadable: {exc.error_count()} validation errors") from exc
+
+
+class InvokeMessage(QueueMessage):
     """Run one installation's event handler for one event."""
 
+    queue: ClassVar[str] = "invoke"
     kind: Literal["plugin"] = "plugin"
     workspace_id: str
     installation_id: str

@@ -39,7 +39,7 @@ from chalicelib.ports.platform import (
     SecretBox,
 )
 from chalicelib.ports.tasks import TaskRepository
-from chalicelib.ports.webhooks import DeliveryQueue, DeliveryRepository, WebhookRepository, WebhookSender
+from chalicelib.ports.webhooks import DeliveryRepository, WebhookRepository, WebhookSender
 
 __all__ = [
     "AiProvider",
@@ -48,7 +48,6 @@ __all__ = [
     "AuditRepository",
     "Clock",
     "CodeCache",
-    "DeliveryQueue",
     "DeliveryRepository",
     "EventBus",
     "FunctionDeployer",

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any, Protocol
 
+from chalicelib.domain.messages import QueueMessage
 from chalicelib.domain.models import EventEnvelope, Installation
 from chalicelib.domain.triggers import Trigger
 
@@ -27,9 +29,12 @@ class SubscriptionRepository(Protocol):
 
 
 class WorkQueues(Protocol):
-    """The worker queues by purpose (``dispatch``, ``invoke``, ``delivery``) and their dead-letter queues."""
+    """The worker queues by purpose (``dispatch``, ``invoke``, ``delivery``, ``deploy``) and their DLQs."""
 
-    def send(self, purpose: str, bodies: list[dict[str, Any]], *, delay_s: int = 0) -> None: ...
+    def send(self, messages: Sequence[QueueMessage], *, delay_s: int = 0) -> None:
+        """Put each message on its queue (``message.queue``), delayed by ``delay_s`` (at most 900 s)."""
+        ...
+
     def dead_letter(self, purpose: str, body: str, *, code: str, reason: str) -> None:
         """Put a message on the purpose's DLQ with why it is there (message attributes)."""
         ...

@@ -1,15 +1,15 @@
-"""Webhook endpoints and their deliveries: storage, the durable queue, the signed sender."""
+"""Webhook endpoints and their deliveries: storage and the signed sender (jobs travel on ``WorkQueues``)."""
 
 from __future__ import annotations
 
 from datetime import datetime
 from typing import Protocol
 
-from chalicelib.domain.deliveries import Delivery, DeliveryJob, DeliveryStatus, SendResult
+from chalicelib.domain.deliveries import Delivery, DeliveryStatus, SendResult
 from chalicelib.domain.models import Webhook
 from chalicelib.ports.platform import Page
 
-__all__ = ["DeliveryQueue", "DeliveryRepository", "WebhookRepository", "WebhookSender"]
+__all__ = ["DeliveryRepository", "WebhookRepository", "WebhookSender"]
 
 
 class WebhookRepository(Protocol):
@@ -52,12 +52,6 @@ class DeliveryRepository(Protocol):
         token: str | None,
         newest_first: bool = True,
     ) -> Page[Delivery]: ...
-
-
-class DeliveryQueue(Protocol):
-    """The durable delivery queue (SQS on AWS and on moto). Delays above 900 s are the caller's to split."""
-
-    def send(self, job: DeliveryJob, *, delay_s: int) -> None: ...
 
 
 class WebhookSender(Protocol):

@@ -44,13 +44,13 @@ from chalicelib.domain.permissions import Action
 from chalicelib.domain.webhook_signatures import signed_headers
 from chalicelib.ports import (
     Clock,
-    DeliveryQueue,
     DeliveryRepository,
     EventBus,
     IdGenerator,
     Metrics,
     WebhookRepository,
     WebhookSender,
+    WorkQueues,
 )
 from chalicelib.services.audit import AuditService
 from chalicelib.services.delivery_pacing import MAX_INLINE_WAIT_S, RateLimiter, SigningKeyCache
@@ -72,7 +72,7 @@ class DeliveryService:
         webhooks: WebhookService,
         hooks: WebhookRepository,
         deliveries: DeliveryRepository,
-        queue: DeliveryQueue,
+        queues: WorkQueues,
         sender: WebhookSender,
         audit: AuditService,
         clock: Clock,
@@ -89,7 +89,7 @@ class DeliveryService:
         self._webhooks = webhooks
         self._hooks = hooks
         self._deliveries = deliveries
-        self._queue = queue
+        self._queues = queues
         self._sender = sender
         self._audit = audit
         self._clock = clock
@@ -221,7 +221,7 @@ class DeliveryService:
             logger.warning("delivery changed underneath; outcome recorded elsewhere")
 
     def _send_job(self, job: DeliveryJob, delay_s: float) -> None:
-        self._queue.send(job, delay_s=min(MAX_SQS_DELAY_S, math.ceil(max(0.0, delay_s))))
+        self._queues.send([job], delay_s=min(MAX_SQS_DELAY_S, math.ceil(max(0.0, delay_s))))
 
     # --- endpoint health -------------------------------------------------------------------
 

@@ -96,14 +96,14 @@ class DeploymentService:
         if version.state == "approved":
             self.start(version)
         elif version.state == "yanked":
-            self._queues.send("deploy", [DeployMessage(action="remove", **_ids(version)).model_dump()])
+            self._queues.send([DeployMessage(action="remove", **_ids(version))])
 
     def start(self, version: PluginVersion) -> PluginVersion:
         """Begin the deployment of an approved version: on the spot, or through the deploy queue."""
         if self.deployer.synchronous:
             return self._run(version, final_attempt=True)
         pending = self._save(version, "deploying", None)
-        self._queues.send("deploy", [DeployMessage(**_ids(version)).model_dump()])
+        self._queues.send([DeployMessage(**_ids(version))])
         self._audit.record(
             self._workspace(version), ACTOR, "plugin.version.deploy", _target(version), deployment="deploying"
         )
@@ -181,9 +181,7 @@ class DeploymentService:
         if not left or (plugin is not None and plugin.latest_version == left):
             return  # the current version stays deployed for the next install
         # Whether anyone is still on it is checked by the deployer worker, off the request path.
-        self._queues.send(
-            "deploy", [DeployMessage(action="remove", plugin_id=inst.plugin_id, version=left).model_dump()]
-        )
+        self._queues.send([DeployMessage(action="remove", plugin_id=inst.plugin_id, version=left)])
 
     def _workspace(self, version: PluginVersion) -> str:
         # The publisher's workspace: its audit log shows how its versions were deployed.

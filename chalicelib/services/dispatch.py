@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from typing import Any
 
 from pydantic import BaseModel
 
@@ -72,8 +71,8 @@ class DispatchService:
             targets = [installation_target(str(event.data.get("installation_id", "")))]
         else:
             targets = self._subs.targets(event.workspace_id, event.type)
-        invoke: list[dict[str, Any]] = []
-        delivery: list[dict[str, Any]] = []
+        invoke: list[InvokeMessage] = []
+        delivery: list[DeliveryJob] = []
         for target in targets:
             parsed = parse_target(target)
             if parsed is None:
@@ -81,16 +80,12 @@ class DispatchService:
                 continue
             kind, ref = parsed
             if kind == "installation":
-                msg = InvokeMessage(workspace_id=event.workspace_id, installation_id=ref, event=event)
-                invoke.append(msg.model_dump(mode="json"))
+                invoke.append(InvokeMessage(workspace_id=event.workspace_id, installation_id=ref, event=event))
             else:
-                hook = DeliveryJob(workspace_id=event.workspace_id, webhook_id=ref, event=event)
                 # A new job: the follow-up fields (delivery_id, attempt, …) are the deliverer's to fill in.
-                delivery.append(hook.model_dump(mode="json", include={"kind", "workspace_id", "webhook_id", "event"}))
-        if invoke:
-            self._queues.send("invoke", invoke)
-        if delivery:
-            self._queues.send("delivery", delivery)
+                delivery.append(DeliveryJob(workspace_id=event.workspace_id, webhook_id=ref, event=event))
+        if invoke or delivery:
+            self._queues.send([*invoke, *delivery])
         if self._live is not None:
             try:
                 self._live(event)
@@ -146,6 +141,6 @@ class DispatchService:
             if exc.extensions.get("deployment") == "failed":
                 # Never run elsewhere: the event waits in the DLQ, to be redriven once a fixed version is out.
                 raise PoisonMessageError(exc.detail, code="version-not-deployed") from exc
-            self._queues.send("invoke", [message.model_dump(mode="json")], delay_s=REQUEUE_DELAY_S)
+            self._queues.send([message], delay_s=REQUEUE_DELAY_S)
             return "requeued:deploying"
         return "handled"

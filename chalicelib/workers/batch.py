@@ -1,26 +1,34 @@
 """What every queue worker does with a batch: powertools partial failures, poison and last-attempt dead-lettering.
 
-A record's handler raises to have the record retried (it stays on the queue and returns after the
-visibility timeout). Two cases are dead-lettered by the worker itself, with the reason as message
-attributes (``plugyard-error-code``, ``plugyard-error-reason``, ``plugyard-source-queue``), so an
-operator reading the DLQ sees why:
+The one batch strategy of every worker queue, on Lambda (the SQS event source mapping calls the worker's
+handler) and locally (chalicelib/local/workers.py hands each received batch to that same handler as the
+same event). A record's handler raises to have the record retried (it stays on the queue and returns
+after the visibility timeout). Two cases are dead-lettered by the worker itself, with the reason as
+message attributes (``plugyard-error-code``, ``plugyard-error-reason``, ``plugyard-source-queue``), so
+an operator reading the DLQ sees why:
 
 * PoisonMessageError — no retry can fix the message (not JSON, not the queue's message shape);
 * a failure on the queue's last receive (``ApproximateReceiveCount`` ≥ MAX_RECEIVES, the redrive
   policy's ``maxReceiveCount``), where SQS would otherwise dead-letter it silently.
+
+Records run ``concurrency`` at a time (powertools' AsyncBatchProcessor, each record's handler in a
+thread): one at a time where a record may take minutes, several where each waits on the network.
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Callable, Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
+from aws_lambda_powertools.utilities.batch import AsyncBatchProcessor, EventType, async_process_partial_response
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 
 from chalicelib.domain.messages import PoisonMessageError
-from chalicelib.ports import WorkQueues
+
+if TYPE_CHECKING:
+    from chalicelib.container import Services
 
 __all__ = ["MAX_RECEIVES", "run_batch"]
 
@@ -32,16 +40,21 @@ MAX_RECEIVES = 5  # infra/template.yaml RedrivePolicy.maxReceiveCount of every w
 def run_batch(
     event: Mapping[str, Any],
     context: Any,
+    services: Services | None,
     *,
     purpose: str,
-    handle: Callable[[SQSRecord], None],
-    queues: WorkQueues,
+    handle: Callable[[Services, SQSRecord], None],
+    concurrency: int = 1,
 ) -> dict[str, Any]:
-    """Process an SQS batch; answers ``{"batchItemFailures": [...]}`` for the records to retry."""
+    """Process an SQS batch with ``services`` (None: the process's); ``{"batchItemFailures": [...]}`` to retry."""
+    from chalicelib.container import services as current
 
-    def record_handler(record: SQSRecord) -> None:  # powertools wants the parameter named ``record``
+    svc = services or current()
+    queues = svc.adapters.queues
+
+    def settle(record: SQSRecord) -> None:
         try:
-            handle(record)
+            handle(svc, record)
         except PoisonMessageError as exc:
             log.error("poison message", extra={"queue": purpose, "message_id": record.message_id, "reason": exc.reason})
             queues.dead_letter(purpose, record.body, code=exc.code, reason=exc.reason)
@@ -58,9 +71,15 @@ def run_batch(
             log.error("retries exhausted", extra={"queue": purpose, "message_id": record.message_id, "reason": reason})
             queues.dead_letter(purpose, record.body, code="retries-exhausted", reason=reason)
 
+    slots = asyncio.Semaphore(max(1, concurrency))  # bound to the batch's event loop on first use
+
+    async def record_handler(record: SQSRecord) -> None:  # powertools wants the parameter named ``record``
+        async with slots:
+            await asyncio.to_thread(settle, record)
+
     # One processor per batch: it keeps per-batch state, and local workers run batches on several threads.
-    processor = BatchProcessor(event_type=EventType.SQS, raise_on_entire_batch_failure=False)
-    response = process_partial_response(
+    processor = AsyncBatchProcessor(event_type=EventType.SQS, raise_on_entire_batch_failure=False)
+    response = async_process_partial_response(
         event=dict(event), record_handler=record_handler, processor=processor, context=context
     )
     return dict(response)

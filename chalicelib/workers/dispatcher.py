@@ -7,7 +7,7 @@ runner (chalicelib/local/workers.py), which long-polls the same queue on moto.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from aws_lambda_powertools import Logger
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
@@ -16,21 +16,23 @@ from chalicelib.domain.messages import parse_dispatch_body
 from chalicelib.telemetry import correlation
 from chalicelib.workers.batch import run_batch
 
+if TYPE_CHECKING:
+    from chalicelib.container import Services
+
 __all__ = ["handle_dispatch_batch"]
 
 logger = Logger(service="plugyard", child=True)
 
 
-def handle_dispatch_batch(event: Mapping[str, Any], context: Any = None, services: Any = None) -> dict[str, Any]:
+def handle_dispatch_batch(
+    event: Mapping[str, Any], context: Any = None, services: Services | None = None
+) -> dict[str, Any]:
     """Lambda handler of the dispatch queue (partial batch failures)."""
-    from chalicelib.container import services as current
+    return run_batch(event, context, services, purpose="dispatch", handle=_dispatch)
 
-    svc = services or current()
 
-    def handle(record: SQSRecord) -> None:
-        envelope = parse_dispatch_body(record.body)
-        with correlation(event_id=envelope.id, workspace_id=envelope.workspace_id):
-            result = svc.dispatch.dispatch(envelope)
-            logger.debug("dispatched", extra=result.model_dump())
-
-    return run_batch(event, context, purpose="dispatch", handle=handle, queues=svc.adapters.queues)
+def _dispatch(svc: Services, record: SQSRecord) -> None:
+    envelope = parse_dispatch_body(record.body)
+    with correlation(event_id=envelope.id, workspace_id=envelope.workspace_id):
+        result = svc.dispatch.dispatch(envelope)
+        logger.debug("dispatched", extra=result.model_dump())

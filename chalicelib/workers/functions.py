@@ -37,7 +37,7 @@ def invoker(event: SQSEvent) -> dict[str, Any]:
 
 def deliverer(event: SQSEvent) -> dict[str, Any]:
     """The delivery queue's batch: signed webhook attempts."""
-    return handle_delivery_batch(event.to_dict())
+    return handle_delivery_batch(event.to_dict(), event.context)
 
 
 def deployer(event: SQSEvent) -> dict[str, Any]:

@@ -83,8 +83,7 @@ def test_the_aws_wiring_holds_no_in_memory_adapter(aws_settings: Settings) -> No
         "DynamoPluginDataRepository",
         "DynamoOutbox",  # events go to the outbox; the forwarder alone publishes to EventBridge
         "DynamoInstallationWriter",
-        "SqsWorkQueues",
-        "SqsDeliveryQueue",
+        "SqsWorkQueues",  # the one SQS adapter: every worker queue and its DLQ
         "KmsSecretBox",
         "S3ArtifactStore",
         "LambdaExecutor",

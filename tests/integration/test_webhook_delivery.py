@@ -12,6 +12,7 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 import time
 import uuid
 from collections.abc import Iterator
@@ -23,16 +24,18 @@ import boto3
 import pytest
 from standardwebhooks.webhooks import Webhook as StandardWebhook
 
-from chalicelib.adapters.delivery_queue import SqsDeliveryQueue
+from chalicelib.adapters.messaging import SqsWorkQueues
 from chalicelib.adapters.webhook_http import HttpxWebhookSender
 from chalicelib.config import Settings
 from chalicelib.container import Services, aws_adapters, build_services
+from chalicelib.container_events import queue_names
 from chalicelib.domain.deliveries import RetryPolicy
 from chalicelib.domain.models import Caller, EventEnvelope, RegisterWebhookRequest
 from chalicelib.domain.permissions import Role
 from chalicelib.local.receiver import Answer, Receiver
 from chalicelib.local.stack import ROOT, LocalStack
-from chalicelib.workers.deliverer import poll_once
+from chalicelib.local.workers import QueuePoller
+from chalicelib.workers.deliverer import handle_delivery_batch
 
 pytestmark = pytest.mark.stack
 
@@ -48,6 +51,7 @@ class Env:
     caller: Caller
     receiver: Receiver
     settings: Settings
+    poller: QueuePoller
 
     def register(self, url: str, **kw: Any) -> Any:
         req = RegisterWebhookRequest.model_validate({"url": url, "event_types": ["task.completed"], **kw})
@@ -79,7 +83,7 @@ class Env:
     def run_until_settled(self, pairs: list[tuple[str, str]], timeout_s: float = 60) -> None:
         deadline = time.monotonic() + timeout_s
         while time.monotonic() < deadline:
-            poll_once(self.sqs, self.queue_url, self.services.deliveries, wait_s=1)
+            self.poller.run_once()
             if all(self.status(w, d) in ("delivered", "failed") for w, d in pairs):
                 return
         raise AssertionError({(w, d): self.status(w, d) for w, d in pairs})
@@ -111,7 +115,7 @@ def env(stack: LocalStack) -> Iterator[Env]:
         },
     )["QueueUrl"]
     adapters = aws_adapters(settings)
-    adapters.delivery_queue = SqsDeliveryQueue(sqs, name, queue_url=queue_url)
+    adapters.queues = SqsWorkQueues(sqs, {**queue_names(settings), "delivery": name, "delivery-dlq": f"{name}-dlq"})
     adapters.webhook_sender = HttpxWebhookSender(allow_private=True, connect_timeout_s=1, total_timeout_s=1.5)
     services = build_services(settings, adapters)
     services.deliveries.policy = FAST
@@ -119,8 +123,13 @@ def env(stack: LocalStack) -> Iterator[Env]:
     services.auth.create_workspace(ws, ws)
     key = services.auth.issue_key(ws, Role.ADMIN, "admin", created_by="operator").key
     caller = services.auth.authenticate(f"Bearer {key}")
+    arn = sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+    # What make run's workers do with the queue: the deliverer's Lambda handler on each received batch.
+    poller = QueuePoller(
+        sqs, queue_url, arn, lambda event, ctx: handle_delivery_batch(event, ctx, services), threading.Event()
+    )
     with Receiver() as receiver:
-        yield Env(services, sqs, queue_url, dlq_url, caller, receiver, settings)
+        yield Env(services, sqs, queue_url, dlq_url, caller, receiver, settings, poller)
 
 
 def test_fault_receivers_every_event_ends_delivered_or_failed_with_its_attempts(env: Env) -> None:
@@ -182,20 +191,26 @@ def test_private_addresses_are_refused_at_delivery_time_unless_allowed(env: Env)
 
 
 _WORKER = """
-import sys
+import sys, threading
 from chalicelib.adapters.aws import aws_client
-from chalicelib.adapters.delivery_queue import SqsDeliveryQueue
+from chalicelib.adapters.messaging import SqsWorkQueues
 from chalicelib.config import Settings
 from chalicelib.container import aws_adapters, build_services
-from chalicelib.workers.deliverer import poll_once
+from chalicelib.container_events import queue_names
+from chalicelib.local.workers import QueuePoller
+from chalicelib.workers.deliverer import handle_delivery_batch
 settings = Settings()
 adapters = aws_adapters(settings)
 sqs = aws_client(settings, "sqs")
-adapters.delivery_queue = SqsDeliveryQueue(sqs, "q", queue_url=sys.argv[1])
+name = sys.argv[1]
+adapters.queues = SqsWorkQueues(sqs, {**queue_names(settings), "delivery": name, "delivery-dlq": name + "-dlq"})
 services = build_services(settings, adapters)
+url = sqs.get_queue_url(QueueName=name)["QueueUrl"]
+arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+handler = lambda event, ctx: handle_delivery_batch(event, ctx, services)
+poller = QueuePoller(sqs, url, arn, handler, threading.Event(), visibility_s=4)
 print("ready", flush=True)
-while True:
-    poll_once(sqs, sys.argv[1], services.deliveries, visibility_timeout_s=4)
+poller.run()
 """
 
 
@@ -204,7 +219,7 @@ def test_a_deliverer_killed_mid_batch_loses_nothing(env: Env, stack: LocalStack)
     hook = env.register(path)
     events = [env.dispatch(hook.webhook_id, n=i) for i in range(8)]
     worker = subprocess.Popen(
-        [sys.executable, "-c", _WORKER, env.queue_url],
+        [sys.executable, "-c", _WORKER, env.queue_url.rsplit("/", 1)[-1]],
         cwd=ROOT,
         env={**stack.env(), "PLUGYARD_WEBHOOKS_ALLOW_PRIVATE": "true"},
         stdout=subprocess.PIPE,

@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 from standardwebhooks.webhooks import Webhook as StandardWebhook
 
-from chalicelib.adapters.memory import InMemoryDeliveryQueue, InMemoryEventBus
+from chalicelib.adapters.memory import InMemoryEventBus, InMemoryWorkQueues
 from chalicelib.config import Settings
 from chalicelib.container import build_services, in_memory_adapters
 from chalicelib.domain.deliveries import DEFAULT_SCHEDULE_S, MAX_SQS_DELAY_S, DeliveryJob, RetryPolicy, SendResult
@@ -65,7 +65,7 @@ class Harness:
     svc: DeliveryService
     services: Any
     sender: ScriptedSender
-    queue: InMemoryDeliveryQueue
+    queues: InMemoryWorkQueues
     clock: MovableClock
     bus: InMemoryEventBus
     caller: Caller
@@ -88,22 +88,20 @@ class Harness:
     def dispatch(self, webhook_id: str, event: EventEnvelope | None = None) -> EventEnvelope:
         """What the dispatcher puts on the delivery queue."""
         event = event or self.event()
-        self.queue.send(
-            DeliveryJob(workspace_id=self.caller.workspace_id, webhook_id=webhook_id, event=event), delay_s=0
-        )
+        self.queues.send([DeliveryJob(workspace_id=self.caller.workspace_id, webhook_id=webhook_id, event=event)])
         return event
 
     def pump(self, max_steps: int = 10_000) -> list[int]:
         """Run queued jobs in order, advancing the clock by each job's delay; the delays seen."""
         delays: list[int] = []
         for _ in range(max_steps):
-            jobs = self.queue.take_all()
+            jobs = self.queues.take("delivery")
             if not jobs:
                 return delays
-            for job, delay in jobs:
+            for body, delay in jobs:
                 delays.append(delay)
                 self.clock.advance(delay)
-                self.svc.handle(job)
+                self.svc.handle(DeliveryJob.model_validate(body))
         raise AssertionError("the queue never drained")
 
 
@@ -126,7 +124,7 @@ def make_harness(policy: RetryPolicy | None = None) -> Harness:
         services.webhooks,
         adapters.webhooks,
         adapters.deliveries,
-        adapters.delivery_queue,
+        adapters.queues,
         sender,
         services.audit,
         clock,
@@ -141,8 +139,8 @@ def make_harness(policy: RetryPolicy | None = None) -> Harness:
     services.auth.create_workspace(ws, ws)
     key = services.auth.issue_key(ws, Role.ADMIN, "admin", created_by="operator").key
     caller = services.auth.authenticate(f"Bearer {key}")
-    assert isinstance(adapters.delivery_queue, InMemoryDeliveryQueue)
-    return Harness(svc, services, sender, adapters.delivery_queue, clock, bus, caller, slept)
+    assert isinstance(adapters.queues, InMemoryWorkQueues)
+    return Harness(svc, services, sender, adapters.queues, clock, bus, caller, slept)
 
 
 @pytest.fixture
@@ -307,7 +305,7 @@ def test_test_ping_is_synchronous_and_recorded(h: Harness) -> None:
     h.sender.plan = [SendResult(status_code=500, response_excerpt="x" * 10)]
     result = h.svc.test(h.caller, hook.webhook_id)
     assert result.status == "failed" and result.event_type == "webhook.test" and result.attempts[0].status_code == 500
-    assert h.queue.jobs == []  # no retries for a ping
+    assert h.queues.take("delivery") == []  # no retries for a ping
     ok = h.svc.test(h.caller, hook.webhook_id)
     assert ok.status == "delivered"
     StandardWebhook(hook.secret).verify(h.sender.sent[-1].body, h.sender.sent[-1].headers)
@@ -361,7 +359,7 @@ def test_deleted_endpoint_marks_pending_delivery_failed(h: Harness) -> None:
     hook = h.register()
     h.sender.plan = [fail(500)]
     event = h.dispatch(hook.webhook_id)
-    h.queue.take_all()  # keep the first job aside
+    h.queues.take("delivery")  # keep the first job aside
     h.svc.handle(DeliveryJob(workspace_id=h.caller.workspace_id, webhook_id=hook.webhook_id, event=event))
     h.services.webhooks.delete(h.caller, hook.webhook_id)
     h.pump()

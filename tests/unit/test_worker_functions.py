@@ -1,4 +1,4 @@
-"""The queue workers as Lambda functions of the Chalice app: registered, partial failures, metrics flushed."""
+"""The queue workers as Lambda functions of the Chalice app: registered, poison dead-lettered, metrics flushed."""
 
 from __future__ import annotations
 
@@ -6,6 +6,7 @@ from typing import Any
 
 from chalice.test import Client
 
+from chalicelib.adapters.memory import InMemoryWorkQueues
 from chalicelib.adapters.metrics import InMemoryMetrics
 from chalicelib.container import reset_services
 
@@ -30,14 +31,16 @@ def test_workers_are_registered_and_report_poison_records(world: World) -> None:
     reset_services(world.services)
     try:
         with Client(app) as client:
-            # the deliverer leaves a poison record to the queue's redrive; the dispatcher dead-letters it itself
-            for name, queue, failed in (
-                ("deliverer", "plugyard-dev-delivery", 1),
-                ("dispatcher", "plugyard-dev-dispatch", 0),
-            ):
+            # each worker dead-letters a poison record itself, with the reason, instead of retrying it
+            for name, queue in (("deliverer", "plugyard-dev-delivery"), ("dispatcher", "plugyard-dev-dispatch")):
                 event: Any = client.events.generate_sqs_event(message_bodies=["not json"], queue_name=queue)
                 response = client.lambda_.invoke(name, event)
-                assert len(response.payload["batchItemFailures"]) == failed, name
+                assert response.payload["batchItemFailures"] == [], name
     finally:
         reset_services(None)
     assert metrics.flushes == 2  # once per batch, by the app's middleware
+    assert isinstance(world.adapters.queues, InMemoryWorkQueues)
+    dead = world.adapters.queues.dead
+    assert [(d["body"], d["code"]) for d in dead["delivery"] + dead["dispatch"]] == [
+        ("not json", "malformed-message")
+    ] * 2

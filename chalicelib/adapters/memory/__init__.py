@@ -33,7 +33,6 @@ from chalicelib.adapters.memory.subscriptions import InMemorySubscriptionReposit
 from chalicelib.adapters.memory.tasks import InMemoryTaskRepository
 from chalicelib.adapters.memory.triggers import InMemoryTriggerRepository
 from chalicelib.adapters.memory.webhooks import (
-    InMemoryDeliveryQueue,
     InMemoryDeliveryRepository,
     InMemoryWebhookRepository,
 )
@@ -43,7 +42,6 @@ __all__ = [
     "InMemoryApiKeyRepository",
     "InMemoryArtifactStore",
     "InMemoryAuditRepository",
-    "InMemoryDeliveryQueue",
     "InMemoryDeliveryRepository",
     "InMemoryEventBus",
     "InMemoryGenerationStore",

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import json
+import threading
+from collections.abc import Callable, Sequence
 from typing import Any
 
+from chalicelib.domain.messages import QueueMessage
 from chalicelib.domain.models import (
     EventEnvelope,
     Installation,
@@ -28,19 +31,29 @@ class InMemoryEventBus:
 
 
 class InMemoryWorkQueues:
-    """Messages by queue purpose; dead letters keep their reason."""
+    """Message bodies by queue purpose, as the SQS adapter would send them (parsed); dead letters keep their reason."""
 
     def __init__(self) -> None:
         self.sent: dict[str, list[dict[str, Any]]] = {}
         self.dead: dict[str, list[dict[str, str]]] = {}
         self.delays: dict[str, list[int]] = {}
+        self._lock = threading.Lock()
 
-    def send(self, purpose: str, bodies: list[dict[str, Any]], *, delay_s: int = 0) -> None:
-        self.sent.setdefault(purpose, []).extend(bodies)
-        self.delays.setdefault(purpose, []).extend([delay_s] * len(bodies))
+    def send(self, messages: Sequence[QueueMessage], *, delay_s: int = 0) -> None:
+        with self._lock:
+            for message in messages:
+                self.sent.setdefault(message.queue, []).append(json.loads(message.body()))
+                self.delays.setdefault(message.queue, []).append(delay_s)
+
+    def take(self, purpose: str) -> list[tuple[dict[str, Any], int]]:
+        """Every body queued for ``purpose`` with its delay, in order, removed from the queue (tests pump them)."""
+        with self._lock:
+            bodies, delays = self.sent.pop(purpose, []), self.delays.pop(purpose, [])
+        return list(zip(bodies, delays, strict=True))
 
     def dead_letter(self, purpose: str, body: str, *, code: str, reason: str) -> None:
-        self.dead.setdefault(purpose, []).append({"body": body, "code": code, "reason": reason})
+        with self._lock:
+            self.dead.setdefault(purpose, []).append({"body": body, "code": code, "reason": reason})
 
 
 class InMemoryHookRunner:

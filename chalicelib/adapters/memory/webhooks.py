@@ -1,4 +1,4 @@
-"""Webhooks, their deliveries and the delivery queue."""
+"""Webhooks and their deliveries."""
 
 from __future__ import annotations
 
@@ -7,10 +7,10 @@ import threading
 from datetime import datetime
 
 from chalicelib.adapters.memory.paging import page
-from chalicelib.domain.deliveries import Delivery, DeliveryJob, DeliveryStatus
+from chalicelib.domain.deliveries import Delivery, DeliveryStatus
 from chalicelib.domain.models import Webhook
 
-__all__ = ["InMemoryDeliveryQueue", "InMemoryDeliveryRepository", "InMemoryWebhookRepository"]
+__all__ = ["InMemoryDeliveryRepository", "InMemoryWebhookRepository"]
 
 
 class InMemoryWebhookRepository:
@@ -109,21 +109,3 @@ class InMemoryDeliveryRepository:
             reverse=newest_first,
         )
         return page(found, lambda d: {"webhook_id": d.webhook_id, "delivery_id": d.delivery_id}, limit, token)
-
-
-class InMemoryDeliveryQueue:
-    """Jobs with the delay they were sent with, in order; tests pump them into the deliverer."""
-
-    def __init__(self) -> None:
-        self.jobs: list[tuple[DeliveryJob, int]] = []
-        self._lock = threading.Lock()
-
-    def send(self, job: DeliveryJob, *, delay_s: int) -> None:
-        with self._lock:
-            self.jobs.append((job.model_copy(deep=True), delay_s))
-
-    def take_all(self) -> builtins.list[tuple[DeliveryJob, int]]:
-        """Every queued job, removed from the queue."""
-        with self._lock:
-            jobs, self.jobs = self.jobs, []
-            return jobs
