@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from enum import StrEnum
 
-__all__ = ["ROLE_ACTIONS", "SCOPES", "Action", "Role", "describe_scope", "unknown_scopes"]
+from chalicelib.domain.errors import ValidationFailedError
+
+__all__ = ["ROLE_ACTIONS", "SCOPES", "Action", "Role", "check_grant", "describe_scope", "unknown_scopes"]
 
 SCOPES: dict[str, str] = {
     "storage:read": "Read data this plugin stored in your workspace",
@@ -20,6 +22,13 @@ SCOPES: dict[str, str] = {
 def unknown_scopes(scopes: list[str]) -> list[str]:
     """Scopes not in the catalog, in the order given."""
     return [s for s in scopes if s not in SCOPES]
+
+
+def check_grant(grant: list[str]) -> None:
+    """ValidationFailedError naming the scopes of an admin's grant that are not in the catalog."""
+    bad = unknown_scopes(grant)
+    if bad:
+        raise ValidationFailedError(f"Unknown scopes in grant: {', '.join(bad)}.", unknown_scopes=bad)
 
 
 def describe_scope(scope: str) -> str:

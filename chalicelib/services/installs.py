@@ -1,10 +1,12 @@
-"""Installations over their life: install with consent, configure, upgrade, roll back, enable, uninstall."""
+"""Installations over their life: install with consent, configure, upgrade, roll back, enable, uninstall.
+
+Moving between versions (upgrade, consent, rollback) is InstallationVersions' (install_versions.py).
+"""
 
 from __future__ import annotations
 
 import builtins
 import hashlib
-from collections.abc import Callable
 from typing import Any
 
 from chalicelib.domain.errors import (
@@ -12,7 +14,6 @@ from chalicelib.domain.errors import (
     InstallationNotFoundError,
     PlugyardError,
     ScopesNotGrantedError,
-    ValidationFailedError,
     VersionNotFoundError,
 )
 from chalicelib.domain.models import (
@@ -25,8 +26,8 @@ from chalicelib.domain.models import (
     UpgradeRequest,
 )
 from chalicelib.domain.outbox import NewInstallation
-from chalicelib.domain.permissions import Action, unknown_scopes
-from chalicelib.domain.upgrades import awaiting_consent, pending_upgrade
+from chalicelib.domain.permissions import Action, check_grant
+from chalicelib.domain.upgrades import awaiting_consent
 from chalicelib.ports import (
     Clock,
     IdempotencyStore,
@@ -41,14 +42,11 @@ from chalicelib.ports import (
 from chalicelib.services.audit import AuditService, Outcome
 from chalicelib.services.events import EventService
 from chalicelib.services.install_config import apply_config, secret_fields, validate_config
+from chalicelib.services.install_versions import InstallationVersions, LifecycleHook, history_entry
 from chalicelib.services.marketplace import MarketplaceService
-from chalicelib.services.secret_config import decrypt_secret_config
+from chalicelib.services.secret_config import effective_config
 
 __all__ = ["InstallService", "LifecycleHook", "secret_fields", "validate_config"]
-
-# (event type, installation, extra data) — the events pipeline subscribes here. An install writes its
-# subscriptions and its event in its own transaction; hooks hear every later change of the installation.
-LifecycleHook = Callable[[str, Installation, dict[str, Any]], None]
 
 
 class InstallService:
@@ -83,6 +81,7 @@ class InstallService:
         self._clock = clock
         self._ids = ids
         self.on_event: list[LifecycleHook] = []
+        self._versions = InstallationVersions(marketplace, installs, permissions, secrets, audit, clock, self.on_event)
 
     # --- install ------------------------------------------------------------------------
 
@@ -108,7 +107,7 @@ class InstallService:
         try:
             version = self._marketplace.resolve_version(req.plugin_id, req.version)
             target = f"{version.plugin_id}@{version.version}"
-            self._check_grant(req.grant)
+            check_grant(req.grant)
             requested = version.manifest.permissions
             missing = sorted(set(requested) - set(req.grant))
             if missing:
@@ -196,7 +195,7 @@ class InstallService:
 
     def effective_config(self, installation: Installation) -> dict[str, Any]:
         """The configuration a plugin runs with: public fields plus decrypted secret fields."""
-        return {**installation.config, **self._decrypt_secrets(installation)}
+        return effective_config(self._secrets, installation)
 
     # --- configuration ------------------------------------------------------------------
 
@@ -219,110 +218,19 @@ class InstallService:
         )
         return inst
 
-    def _decrypt_secrets(self, inst: Installation) -> dict[str, Any]:
-        return decrypt_secret_config(self._secrets, inst)
-
-    # --- versions -----------------------------------------------------------------------
+    # --- versions (chalicelib/services/install_versions.py) ---------------------------
 
     def upgrade(self, caller: Caller, installation_id: str, req: UpgradeRequest) -> Installation:
         """Move to another version; new scopes need consent (or ``keep_grants`` to run under the old ones)."""
-        inst = self._find_for_change(caller, installation_id, "plugin.upgrade")
-        try:
-            target = self._marketplace.get_version(inst.plugin_id, req.version)
-            if target is None:
-                raise VersionNotFoundError(inst.plugin_id, req.version or "latest")
-            if target.version == inst.version:
-                raise ConflictError(f"The installation is already on {inst.version}.", version=inst.version)
-            self._check_grant(req.grant)
-            requested = set(target.manifest.permissions)
-            new_scopes = sorted(requested - set(inst.granted))
-            consented = set(new_scopes) <= set(req.grant)
-            config = req.config if req.config is not None else self.effective_config(inst)
-            validate_config(target.manifest.config_schema, config)
-        except PlugyardError as exc:
-            self._audit.record(
-                caller.workspace_id, caller.actor, "plugin.upgrade", installation_id, "failed", reason=exc.code
-            )
-            raise
-        if new_scopes and not consented and not req.keep_grants:
-            # Until an admin consents, the installation keeps running its current version with its
-            # current grants and keeps receiving events: only the upgrade waits, the plugin does not stop.
-            inst.pending_upgrade = pending_upgrade(target, new_scopes, self._clock.now())
-            inst.updated_at = self._clock.now()
-            inst.history.append(self._event("upgrade_requested", caller.actor, to=target.version, scopes=new_scopes))
-            self._installs.put(inst)
-            self._audit.record(
-                caller.workspace_id,
-                caller.actor,
-                "plugin.upgrade",
-                installation_id,
-                to=target.version,
-                pending_consent=new_scopes,
-            )
-            return inst
-        granted = sorted((set(inst.granted) | set(req.grant)) & requested)
-        return self._move(caller, inst, target, granted, "upgrade", config)
+        return self._versions.upgrade(caller, self._find_for_change(caller, installation_id, "plugin.upgrade"), req)
 
     def consent(self, caller: Caller, installation_id: str, grant: builtins.list[str]) -> Installation:
         """Grant the scopes a pending upgrade asks for, and apply it."""
-        inst = self._find_for_change(caller, installation_id, "plugin.consent")
-        if inst.pending_upgrade is None:
-            raise ConflictError("No upgrade is waiting for consent on this installation.")
-        missing = sorted({s.scope for s in inst.pending_upgrade.new_scopes} - set(grant))
-        if missing:
-            self._audit.record(caller.workspace_id, caller.actor, "plugin.consent", installation_id, "denied")
-            raise ScopesNotGrantedError(missing)
-        return self.upgrade(caller, installation_id, UpgradeRequest(version=inst.pending_upgrade.version, grant=grant))
+        return self._versions.consent(caller, self._find_for_change(caller, installation_id, "plugin.consent"), grant)
 
     def rollback(self, caller: Caller, installation_id: str) -> Installation:
         """Return to the version this installation ran before its last upgrade."""
-        inst = self._find_for_change(caller, installation_id, "plugin.rollback")
-        previous = next(
-            (h.get("from") for h in reversed(inst.history) if h.get("action") in ("upgrade", "rollback")), None
-        )
-        if not previous:
-            raise ConflictError("This installation has no earlier version to roll back to.")
-        target = self._marketplace.get_any_version(inst.plugin_id, str(previous))
-        if target is None or not target.installable:
-            state = target.state if target else "missing"
-            raise ConflictError(f"Version {previous} is {state} and cannot be rolled back to.", version=previous)
-        granted = sorted(set(inst.granted) & set(target.manifest.permissions))
-        return self._move(caller, inst, target, granted, "rollback", self.effective_config(inst))
-
-    def _move(
-        self,
-        caller: Caller,
-        inst: Installation,
-        target: PluginVersion,
-        granted: builtins.list[str],
-        action: str,
-        config: dict[str, Any],
-    ) -> Installation:
-        old = inst.version
-        inst.version = target.version
-        inst.granted = granted
-        inst.run_under_old_grants = bool(set(target.manifest.permissions) - set(granted))
-        inst.pending_upgrade = None
-        if inst.state == "pending_consent":  # records written before upgrades kept the installation running
-            inst.state = "enabled"
-        inst.updated_at = self._clock.now()
-        inst.history.append(self._event(action, caller.actor, **{"from": old, "to": target.version}))
-        apply_config(self._secrets, inst, target, config)
-        self._installs.put(inst)
-        self._permissions.revoke_all(inst.installation_id)
-        self._permissions.grant(
-            inst.installation_id, granted, by=caller.actor, version=target.version, at=inst.updated_at
-        )
-        self._audit.record(
-            caller.workspace_id,
-            caller.actor,
-            f"plugin.{action}",
-            inst.installation_id,
-            "success",
-            **{"from": old, "to": target.version, "granted": granted},
-        )
-        self._emit("plugin.upgraded", inst, **{"from": old, "to": target.version, "rollback": action == "rollback"})
-        return inst
+        return self._versions.rollback(caller, self._find_for_change(caller, installation_id, "plugin.rollback"))
 
     # --- state --------------------------------------------------------------------------
 
@@ -412,14 +320,8 @@ class InstallService:
             raise VersionNotFoundError(inst.plugin_id, inst.version)
         return version
 
-    @staticmethod
-    def _check_grant(grant: builtins.list[str]) -> None:
-        bad = unknown_scopes(grant)
-        if bad:
-            raise ValidationFailedError(f"Unknown scopes in grant: {', '.join(bad)}.", unknown_scopes=bad)
-
     def _event(self, action: str, actor: str, **detail: Any) -> dict[str, Any]:
-        return {"at": self._clock.now().isoformat(), "action": action, "by": actor, **detail}
+        return history_entry(self._clock, action, actor, **detail)
 
     def _emit(self, event_type: str, inst: Installation, **data: Any) -> None:
         for hook in self.on_event:

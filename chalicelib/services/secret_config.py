@@ -15,7 +15,7 @@ from chalicelib.domain.execution import InvocationOutcome
 from chalicelib.domain.models import Installation
 from chalicelib.ports import SecretBox
 
-__all__ = ["REDACTED", "decrypt_secret_config", "redact_outcome", "secret_context"]
+__all__ = ["REDACTED", "decrypt_secret_config", "effective_config", "redact_outcome", "secret_context"]
 
 REDACTED = "[redacted secret]"
 # Shorter values (a flag, a digit) would redact ordinary text; no real credential is this short.
@@ -33,6 +33,11 @@ def decrypt_secret_config(box: SecretBox, inst: Installation) -> dict[str, Any]:
         return {}
     data: dict[str, Any] = json.loads(box.decrypt(inst.secret_config_ciphertext, context=secret_context(inst)))
     return data
+
+
+def effective_config(box: SecretBox, inst: Installation) -> dict[str, Any]:
+    """The configuration a plugin runs with: public fields plus decrypted secret fields."""
+    return {**inst.config, **decrypt_secret_config(box, inst)}
 
 
 def _secret_strings(secrets: dict[str, Any]) -> list[str]:
