@@ -29,7 +29,8 @@ from chalicelib.adapters.webhook_http import HttpxWebhookSender
 from chalicelib.config import Settings
 from chalicelib.container import Services, aws_adapters, build_services
 from chalicelib.container_events import queue_names
-from chalicelib.domain.deliveries import RetryPolicy
+from chalicelib.domain.deliveries import DeliveryJob, RetryPolicy
+from chalicelib.domain.messages import InvokeMessage
 from chalicelib.domain.models import Caller, EventEnvelope, RegisterWebhookRequest
 from chalicelib.domain.permissions import Role
 from chalicelib.local.receiver import Answer, Receiver
@@ -89,6 +90,16 @@ class Env:
         raise AssertionError({(w, d): self.status(w, d) for w, d in pairs})
 
 
+def _sqs(stack: LocalStack) -> Any:
+    return boto3.client(
+        "sqs",
+        endpoint_url=stack.moto_url,
+        region_name="us-east-1",
+        aws_access_key_id="testing",
+        aws_secret_access_key="testing",
+    )
+
+
 @pytest.fixture
 def env(stack: LocalStack) -> Iterator[Env]:
     settings = Settings(
@@ -97,13 +108,7 @@ def env(stack: LocalStack) -> Iterator[Env]:
         artifacts_bucket=stack.env().get("PLUGYARD_ARTIFACTS_BUCKET"),
         webhooks_allow_private=True,
     )
-    sqs = boto3.client(
-        "sqs",
-        endpoint_url=stack.moto_url,
-        region_name="us-east-1",
-        aws_access_key_id="testing",
-        aws_secret_access_key="testing",
-    )
+    sqs = _sqs(stack)
     name = f"wh-test-{uuid.uuid4().hex[:8]}"
     dlq_url = sqs.create_queue(QueueName=name + "-dlq")["QueueUrl"]
     dlq_arn = sqs.get_queue_attributes(QueueUrl=dlq_url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
@@ -259,3 +264,43 @@ def test_rotation_overlap_and_v1a_over_http(env: Env) -> None:
     StandardWebhook(rotated.secret).verify(rot.body, rot.headers)
     [ed] = env.receiver.requests_to("/ed")
     verify_v1a(v1a.public_key, ed.body, ed.headers)
+
+
+def test_the_one_sqs_adapter_puts_each_message_on_its_own_queue(stack: LocalStack) -> None:
+    sqs = _sqs(stack)
+    names = {p: f"wh-{p}-{uuid.uuid4().hex[:8]}" for p in ("invoke", "delivery")}
+    urls = {p: sqs.create_queue(QueueName=n)["QueueUrl"] for p, n in names.items()}
+    queues = SqsWorkQueues(sqs, names)
+    event = EventEnvelope(
+        id="01JTESTEVENT0000000000000",
+        source="plugyard.host",
+        type="task.completed",
+        workspace_id="ws-routing",
+        time=datetime.now(UTC),
+        data={"note": None},
+    )
+    invokes = [InvokeMessage(workspace_id=event.workspace_id, installation_id=f"i-{n}", event=event) for n in (1, 2)]
+    job = DeliveryJob(workspace_id=event.workspace_id, webhook_id="wh-1", event=event)
+    queues.send([invokes[0], job, invokes[1]])
+
+    def bodies(url: str) -> list[str]:
+        out = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10, WaitTimeSeconds=1)
+        return [m["Body"] for m in out.get("Messages", [])]
+
+    assert sorted(InvokeMessage.from_body(b).installation_id for b in bodies(urls["invoke"])) == ["i-1", "i-2"]
+    [delivery] = bodies(urls["delivery"])
+    assert DeliveryJob.from_body(delivery) == job and json.loads(delivery)["event"]["data"] == {"note": None}
+
+
+def test_an_unreadable_delivery_message_goes_to_the_dlq_at_once_with_its_reason(env: Env) -> None:
+    env.sqs.send_message(QueueUrl=env.queue_url, MessageBody=json.dumps({"kind": "webhook"}))
+    assert env.poller.run_once() == 1
+    out = env.sqs.receive_message(QueueUrl=env.dlq_url, WaitTimeSeconds=1, MessageAttributeNames=["All"])
+    [dead] = out["Messages"]
+    attrs = {k: v["StringValue"] for k, v in dead["MessageAttributes"].items()}
+    assert attrs["plugyard-error-code"] == "malformed-message" and attrs["plugyard-source-queue"] == "delivery"
+    assert "delivery message unreadable" in attrs["plugyard-error-reason"]
+    # handled, not retried: the record was deleted from its queue, not left to come back
+    names = ["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"]
+    left = env.sqs.get_queue_attributes(QueueUrl=env.queue_url, AttributeNames=names)["Attributes"]
+    assert left == dict.fromkeys(names, "0")
