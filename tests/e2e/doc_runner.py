@@ -5,8 +5,12 @@ run in order in one bash session (variables carry over). Each ``curl`` in them i
 its expected answer as comments: ``# 201 {"plugin_id":"hello-world",…}`` (a status, then the body) or
 ``# {"ok":true,…}`` (any 2xx). The answer's body must contain every piece of the comment between ``…``
 (whitespace ignored), in the order the API returns its fields; a curl with no comment must answer 2xx.
-A block marked ``<!-- doc-test: env -->`` runs too, then the runner re-exports the variables it is given
-(the stack's real URL and keys), since the document shows the default port.
+A curl whose answer sets a variable (``TASK=$(curl … | field task_id)``) counts as a curl too, so later steps
+use ids from earlier answers. A block marked ``<!-- doc-test: env -->`` runs too, then the runner re-exports
+the variables it is given (the stack's real URL and keys), since the document shows the default port. A block
+marked ``<!-- doc-test: skip <reason> -->`` does not run; tests/unit/test_docs_curl.py holds the one list of
+those and requires every other curl block of the docs to be marked ``doc-test``. Fences may be indented
+(a block inside a list item).
 """
 
 from __future__ import annotations
@@ -18,7 +22,9 @@ from pathlib import Path
 
 __all__ = ["Block", "Expectation", "check_answers", "extract", "run_document"]
 
-MARKER = re.compile(r"^<!-- doc-test(?:: (env))? -->$")
+MARKER = re.compile(r"^<!-- doc-test(?:: (env|skip)\b ?(.*?))? -->$")
+# A command that is a curl: ``curl …`` or ``NAME=$(curl …``.
+_CURL = re.compile(r"\s*(?:[A-Za-z_][A-Za-z0-9_]*=\$\()?curl\s")
 _STATUS = re.compile(r"^(\d{3})\b\s*(.*)$", re.S)
 
 
@@ -36,6 +42,7 @@ class Block:
     source: str
     env: bool
     curls: list[Expectation]
+    skip: str | None = None  # why the block cannot run here (``<!-- doc-test: skip … -->``)
 
 
 def _commands(lines: list[str]) -> list[tuple[str, list[str]]]:
@@ -77,18 +84,22 @@ def _expectation(command: str, comments: list[str]) -> Expectation:
     return Expectation(command, status, [p for p in pieces if len(p) >= 3])
 
 
-def extract(markdown: str) -> list[Block]:
-    """The marked bash blocks of a document, with the expectations of their curls."""
+def extract(markdown: str, *, with_skipped: bool = False) -> list[Block]:
+    """The marked bash blocks of a document, with the expectations of their curls (skipped ones on request)."""
     blocks: list[Block] = []
     lines = markdown.splitlines()
     i = 0
     while i < len(lines):
         marker = MARKER.match(lines[i].strip())
         if marker and i + 1 < len(lines) and lines[i + 1].strip() == "```bash":
-            end = lines.index("```", i + 2)
-            body = lines[i + 2 : end]
-            curls = [_expectation(cmd, comments) for cmd, comments in _commands(body) if re.match(r"\s*curl\s", cmd)]
-            blocks.append(Block("\n".join(body), marker.group(1) == "env", curls))
+            indent = len(lines[i + 1]) - len(lines[i + 1].lstrip())
+            end = next(j for j in range(i + 2, len(lines)) if lines[j].strip() == "```")
+            body = [line[indent:] if not line[:indent].strip() else line.lstrip() for line in lines[i + 2 : end]]
+            curls = [_expectation(cmd, comments) for cmd, comments in _commands(body) if _CURL.match(cmd)]
+            kind, reason = marker.group(1), marker.group(2)
+            block = Block("\n".join(body), kind == "env", curls, skip=(reason or "?") if kind == "skip" else None)
+            if block.skip is None or with_skipped:
+                blocks.append(block)
             i = end
         i += 1
     return blocks

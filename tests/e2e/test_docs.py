@@ -9,12 +9,19 @@ below, each on the state the earlier ones left (the README walkthrough first), a
 
 from __future__ import annotations
 
+import json
 import os
+import re
 import shutil
+import time
 from pathlib import Path
 
 import httpx
 import pytest
+from conftest import make_zip, manifest, uid
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+from chalicelib.local.seed import public_key_b64, publish_zip
 
 from .conftest import README, MakeRun
 from .doc_runner import extract, run_document
@@ -48,19 +55,67 @@ def test_the_readme_walkthrough_runs_as_written(make_run: MakeRun, tmp_path: Pat
     assert _run(README, make_run, tmp_path) == []
 
 
-def test_the_api_reference_examples_run_after_the_walkthrough(make_run: MakeRun, tmp_path: Path) -> None:
-    doc = (ROOT / "docs" / "api.md").read_text()
-    assert sum(len(b.curls) for b in extract(doc)) >= 30
-    # The ids the reference's placeholders stand for: the README's installation and webhook, a fresh task and key.
-    with httpx.Client(base_url=make_run.api, headers={"Authorization": f"Bearer {make_run.key}"}) as api:
-        installs = api.get("/api/installations").json()["items"]
-        webhooks = api.get("/api/webhooks").json()["items"]
-        task = api.post("/api/tasks", json={"title": "reference task"}).json()
-        key = api.post("/api/keys", json={"name": "to revoke", "role": "member"}).json()
-    ids = {
-        "INSTALLATION": next(i["installation_id"] for i in installs if i["plugin_id"] == "slack-notifier"),
-        "WEBHOOK": webhooks[0]["webhook_id"],
-        "TASK": task["task_id"],
-        "KEY_ID": key["key_id"],
-    }
-    assert _run(doc, make_run, tmp_path, **ids) == []
+# The documents whose examples run after the README's, in this order (each on the state the earlier ones left).
+DOCS = ("api.md", "user-guide.md", "webhooks.md", "plugin-developer-guide.md")
+
+
+@pytest.mark.parametrize("name", DOCS)
+def test_the_docs_examples_run_as_written(make_run: MakeRun, tmp_path: Path, name: str) -> None:
+    doc = (ROOT / "docs" / name).read_text()
+    assert extract(doc) and all(b.curls or b.env for b in extract(doc))
+    assert _run(doc, make_run, tmp_path) == []
+
+
+def test_the_developer_guides_event_envelope_is_what_a_handler_receives(make_run: MakeRun) -> None:
+    guide = (ROOT / "docs" / "plugin-developer-guide.md").read_text()
+    section = guide.split("### The event a handler receives", 1)[1]
+    shown = json.loads(re.search(r"```json\n(.*?)\n```", section, re.S).group(1))  # type: ignore[union-attr]
+    # A plugin that prints the event its task.completed handler gets, published, approved and installed in demo.
+    plugin_id = uid("envelope")
+    man = manifest(
+        plugin_id,
+        "plugyard-labs",
+        events=[shown["type"]],
+        entrypoints={"main": "handler:main", "on_completed": "handler:on_completed"},
+    )
+    code = (
+        "import json\n\n"
+        "def main(event, ctx):\n    return None\n\n"
+        "def on_completed(event, ctx):\n    print(json.dumps(event))\n"
+    )
+    signing_key = Ed25519PrivateKey.generate()
+    auth = {"Authorization": f"Bearer {make_run.key}"}
+    with httpx.Client(base_url=make_run.api, headers=auth, timeout=30) as api:
+        assert api.post("/api/publisher/keys", json={"public_key": public_key_b64(signing_key)}).status_code == 201
+        assert publish_zip(api, make_zip(man, {"handler.py": code}), signing_key).status_code == 201
+        approved = httpx.post(
+            f"{make_run.api}/api/review/{plugin_id}/1.0.0/approve",
+            json={"reason": "probe"},
+            headers={"Authorization": f"Bearer {make_run.reviewer}"},
+        )
+        assert approved.status_code == 200, approved.text
+        inst = api.post("/api/plugins/install", json={"plugin_id": plugin_id, "grant": []})
+        assert inst.status_code == 201, inst.text
+        iid = inst.json()["installation_id"]
+        task = api.post("/api/tasks", json={"title": shown["data"]["title"]}).json()
+        assert api.post(f"/api/tasks/{task['task_id']}/run").status_code == 200
+        done = api.post(f"/api/tasks/{task['task_id']}/complete", json={"result": shown["data"]["result"]})
+        assert done.status_code == 200, done.text
+        record = None
+        deadline = time.monotonic() + 60
+        while record is None and time.monotonic() < deadline:
+            items = api.get(f"/api/installations/{iid}/invocations").json()["items"]
+            record = next((i for i in items if i["trigger"] == "event"), None)
+            time.sleep(0.2)
+        assert record is not None, "the handler was not run for task.completed within 60 s"
+        assert api.delete(f"/api/installations/{iid}").status_code == 204
+    assert (record["status"], record["entrypoint"]) == ("succeeded", "on_completed"), record
+    received = json.loads(record["log_excerpt"].strip().splitlines()[-1])
+    # The same keys at every level, and the same kinds of values, as the guide shows.
+    assert set(received) == set(shown)
+    assert set(received["data"]) == set(shown["data"])
+    assert (received["source"], received["type"], received["workspace_id"]) == ("plugyard.host", shown["type"], "demo")
+    assert len(received["id"]) == len(shown["id"]) == 26  # a ULID
+    assert received["time"].endswith("Z") and received["time"][:4].isdigit()
+    assert received["data"]["task_id"] == task["task_id"] and received["data"]["status"] == "completed"
+    assert received["data"]["result"] == shown["data"]["result"]

@@ -1,8 +1,9 @@
-"""Every curl example in README.md and docs/ is valid shell and calls a route the API has, with that method.
+"""Every curl example in README.md and docs/ is valid shell, calls a route the API has, and runs for real.
 
 Each block is run by bash with ``curl`` replaced by a function that prints its arguments, so quoting is
 judged by bash itself: a ``$VAR`` left unexpanded (inside single quotes) or a path the OpenAPI document
-does not have fails here. The README walkthrough also runs for real (tests/e2e/test_docs.py).
+does not have fails here. Every curl block is also marked to run against `make run`'s stack
+(tests/e2e/test_docs.py), unless it is in NOT_RUN below with the reason the document gives.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ import pytest
 
 import app  # noqa: F401 - registers every blueprint, so the OpenAPI document lists every route
 from chalicelib.api.openapi import openapi_document
+from tests.e2e.doc_runner import extract
 
 ROOT = Path(__file__).resolve().parents[2]
 DOCS = [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]
@@ -26,9 +28,15 @@ PRELUDE = f"""
 curl() {{ {{ printf 'CURL'; printf '\\0%s' "$@"; printf '\\n'; }} >&3; echo '{{}}'; }}
 openssl() {{ echo fake; }}
 sha256sum() {{ echo "0000 $1"; }}
-API={FAKE_API} KEY=pyk_k REVIEWER=pyk_r H="Authorization: Bearer pyk_k" PUB=pub SIG=sig UPLOAD=up
-IID=inst ID=wh INSTALLATION=inst WEBHOOK=wh DELIVERY=dl KEY_ID=kid TASK=task TRIGGER=trg SECRET=s PLUGIN=p VERSION=1.0.0
+field() {{ echo value; }}
+API={FAKE_API} KEY=pyk_k REVIEWER=pyk_r H="Authorization: Bearer pyk_k" PUB=pub SIG=sig UPLOAD=up UPLOAD_ID=up
+IID=inst ID=wh INSTALLATION=inst WEBHOOK=wh DELIVERY=dl KEY_ID=kid TASK=task FAILING=task2 SIGNING_KEY_ID=sk
+TRIGGER_SECRET=s CAPABILITY_TOKEN=t NEXT=n
 """
+
+# Curl blocks that cannot run against the local stack, each with the reason its document gives in its marker
+# (``<!-- doc-test: skip <reason> -->``): (document, first line of the block) → reason.
+NOT_RUN: dict[tuple[str, str], str] = {}
 
 
 def _blocks() -> list[tuple[str, str]]:
@@ -73,3 +81,19 @@ def test_curl_examples_are_valid_shell_and_real_routes(where: str, block: str, t
         path = urls[0][len(FAKE_API) :].split("?", 1)[0]
         method = args[args.index("-X") + 1] if "-X" in args else ("POST" if "-d" in args else "GET")
         assert any(m == method and p.match(path) for m, p in operations), f"{method} {path} is not a route"
+
+
+def test_every_curl_block_runs_against_the_stack_or_says_why_not() -> None:
+    unmarked, skipped = [], {}
+    for doc in DOCS:
+        text = doc.read_text()
+        marked = {b.source.strip() for b in extract(text, with_skipped=True)}
+        for block in extract(text, with_skipped=True):
+            if block.skip is not None and "curl " in block.source:
+                skipped[(doc.name, block.source.strip().splitlines()[0])] = block.skip
+        for fence in re.findall(r"^( *)```bash\n(.*?)^ *```", text, re.S | re.M):
+            body = "\n".join(line[len(fence[0]) :] for line in fence[1].splitlines()).strip()
+            if "curl " in body and body not in marked:
+                unmarked.append(f"{doc.name}: {body.splitlines()[0]}")
+    assert unmarked == [], "mark these blocks <!-- doc-test --> (or skip them, saying why)"
+    assert skipped == NOT_RUN
