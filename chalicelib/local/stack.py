@@ -22,6 +22,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import httpx
 
@@ -107,6 +108,18 @@ class LocalStack:
     @property
     def moto_url(self) -> str:
         return f"http://127.0.0.1:{self.moto_port}"
+
+    def client(self, service: str) -> Any:
+        """A boto3 client of this stack's moto server (placeholder keys): raw reads and writes, as an operator."""
+        import boto3
+
+        return boto3.client(
+            service,
+            endpoint_url=self.moto_url,
+            region_name="us-east-1",
+            aws_access_key_id="testing",
+            aws_secret_access_key="testing",  # noqa: S106 - moto's placeholder, not a secret
+        )
 
     @property
     def api_url(self) -> str:

@@ -12,7 +12,6 @@ import threading
 from collections.abc import Callable
 from typing import Any
 
-import boto3
 import httpx
 import pytest
 from conftest import Tenant, uid
@@ -28,13 +27,7 @@ class Attacker:
     """Raw reads and writes on the AuditLog and meta tables of one workspace."""
 
     def __init__(self, stack: LocalStack, operator: Any, workspace_id: str) -> None:
-        self.ddb = boto3.client(
-            "dynamodb",
-            endpoint_url=stack.moto_url,
-            region_name="us-east-1",
-            aws_access_key_id="testing",
-            aws_secret_access_key="testing",
-        )
+        self.ddb = stack.client("dynamodb")
         self.table = operator.settings.table_name("audit-log")
         self.meta = operator.settings.table_name("meta")
         self.ws = workspace_id

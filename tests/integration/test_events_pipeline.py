@@ -79,15 +79,7 @@ def wait_for(fn: Callable[[], Any], timeout_s: float = 20, every_s: float = 0.1)
 
 
 def sqs(stack: LocalStack) -> Any:
-    import boto3
-
-    return boto3.client(
-        "sqs",
-        endpoint_url=stack.moto_url,
-        region_name="us-east-1",
-        aws_access_key_id="testing",
-        aws_secret_access_key="testing",
-    )
+    return stack.client("sqs")
 
 
 # --- fan-out and tenant isolation -----------------------------------------------------------------------

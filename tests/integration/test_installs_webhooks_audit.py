@@ -6,7 +6,6 @@ import json
 from collections.abc import Callable
 from typing import Any
 
-import boto3
 import httpx
 import pytest
 from conftest import PROBLEM_JSON, Tenant, assert_problem, uid
@@ -151,13 +150,7 @@ def test_webhook_secret_is_shown_once_and_stored_encrypted(stack: LocalStack, te
     assert got.status_code == listed.status_code == 200
     assert "secret" not in got.json() and secret not in got.text and secret not in listed.text
     assert [h["webhook_id"] for h in listed.json()["items"]] == [hook["webhook_id"]]
-    ddb = boto3.client(
-        "dynamodb",
-        endpoint_url=stack.moto_url,
-        region_name="us-east-1",
-        aws_access_key_id="testing",
-        aws_secret_access_key="testing",
-    )
+    ddb = stack.client("dynamodb")
     item = ddb.get_item(
         TableName="plugyard-dev-webhooks",
         Key={"workspace_id": {"S": tenant.workspace_id}, "webhook_id": {"S": hook["webhook_id"]}},

@@ -137,18 +137,11 @@ def main(event, ctx):
 
 
 def test_uninstall_deletes_the_plugins_stored_data(h: Harness, stack: LocalStack) -> None:
-    import boto3
 
     deployed = h.deploy({"handler.py": STORING}, permissions=["storage:read", "storage:write"])
     for key in ("a", "b"):
         assert deployed.invoke({"key": key})["status"] == "succeeded"
-    ddb = boto3.client(
-        "dynamodb",
-        endpoint_url=stack.moto_url,
-        region_name="us-east-1",
-        aws_access_key_id="testing",
-        aws_secret_access_key="testing",
-    )
+    ddb = stack.client("dynamodb")
     partition = f"{deployed.plugin_id}#{deployed.installation_id}"
 
     def stored() -> int:

@@ -7,7 +7,6 @@ import subprocess
 import sys
 from collections.abc import Callable, Iterator
 
-import boto3
 import httpx
 import pytest
 from conftest import ROOT_DIR, Tenant, assert_problem, make_zip, manifest, uid
@@ -148,13 +147,7 @@ def test_audit_verify_detects_a_record_modified_in_dynamodb(stack: LocalStack, t
         tenant.admin.post("/api/keys", json={"name": uid("k"), "role": "member"})
     ok = tenant.admin.get("/api/audit/verify").json()
     assert ok["ok"] is True and ok["checked"] >= 3
-    ddb = boto3.client(
-        "dynamodb",
-        endpoint_url=stack.moto_url,
-        region_name="us-east-1",
-        aws_access_key_id="testing",
-        aws_secret_access_key="testing",
-    )
+    ddb = stack.client("dynamodb")
     table = stack.outputs["AuditLogTableName"]
     items = ddb.query(
         TableName=table,

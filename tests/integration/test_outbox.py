@@ -14,7 +14,6 @@ import time
 from collections.abc import Callable, Iterator
 from typing import Any
 
-import boto3
 import pytest
 from conftest import ROLES, Tenant, uid
 from plugin_harness import model_bindings_restored
@@ -63,13 +62,7 @@ def ws(own_stack: LocalStack) -> Iterator[Tenant]:
 
 
 def client(stack: LocalStack, service: str) -> Any:
-    return boto3.client(
-        service,
-        endpoint_url=stack.moto_url,
-        region_name="us-east-1",
-        aws_access_key_id="testing",
-        aws_secret_access_key="testing",
-    )
+    return stack.client(service)
 
 
 def wait_for(fn: Callable[[], Any], timeout_s: float = 30, every_s: float = 0.1) -> Any:

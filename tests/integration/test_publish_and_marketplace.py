@@ -8,7 +8,6 @@ import zipfile
 from collections.abc import Callable
 from typing import Any
 
-import boto3
 import httpx
 from conftest import Tenant, assert_problem, make_zip, manifest, uid
 
@@ -18,13 +17,7 @@ from chalicelib.local.stack import LocalStack
 
 
 def s3(stack: LocalStack) -> Any:
-    return boto3.client(
-        "s3",
-        endpoint_url=stack.moto_url,
-        region_name="us-east-1",
-        aws_access_key_id="testing",
-        aws_secret_access_key="testing",
-    )
+    return stack.client("s3")
 
 
 def test_publish_stores_the_artifact_by_digest_in_the_bucket(stack: LocalStack, tenant: Tenant) -> None:

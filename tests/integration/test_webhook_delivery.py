@@ -20,7 +20,6 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-import boto3
 import pytest
 from standardwebhooks.webhooks import Webhook as StandardWebhook
 
@@ -90,16 +89,6 @@ class Env:
         raise AssertionError({(w, d): self.status(w, d) for w, d in pairs})
 
 
-def _sqs(stack: LocalStack) -> Any:
-    return boto3.client(
-        "sqs",
-        endpoint_url=stack.moto_url,
-        region_name="us-east-1",
-        aws_access_key_id="testing",
-        aws_secret_access_key="testing",
-    )
-
-
 @pytest.fixture
 def env(stack: LocalStack) -> Iterator[Env]:
     settings = Settings(
@@ -108,7 +97,7 @@ def env(stack: LocalStack) -> Iterator[Env]:
         artifacts_bucket=stack.env().get("PLUGYARD_ARTIFACTS_BUCKET"),
         webhooks_allow_private=True,
     )
-    sqs = _sqs(stack)
+    sqs = stack.client("sqs")
     name = f"wh-test-{uuid.uuid4().hex[:8]}"
     dlq_url = sqs.create_queue(QueueName=name + "-dlq")["QueueUrl"]
     dlq_arn = sqs.get_queue_attributes(QueueUrl=dlq_url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
@@ -267,7 +256,7 @@ def test_rotation_overlap_and_v1a_over_http(env: Env) -> None:
 
 
 def test_the_one_sqs_adapter_puts_each_message_on_its_own_queue(stack: LocalStack) -> None:
-    sqs = _sqs(stack)
+    sqs = stack.client("sqs")
     names = {p: f"wh-{p}-{uuid.uuid4().hex[:8]}" for p in ("invoke", "delivery")}
     urls = {p: sqs.create_queue(QueueName=n)["QueueUrl"] for p, n in names.items()}
     queues = SqsWorkQueues(sqs, names)
