@@ -56,7 +56,7 @@ def redrive(
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("purpose", choices=["dispatch", "invoke", "delivery"])
+    parser.add_argument("purpose", choices=["dispatch", "invoke", "delivery", "deploy"])
     parser.add_argument("--max", type=int, default=1000, dest="max_messages")
     parser.add_argument("--dry-run", action="store_true", help="list the dead letters and their reasons only")
     args = parser.parse_args(argv)

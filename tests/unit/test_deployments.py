@@ -103,6 +103,19 @@ def _sqs_event(bodies: list[dict[str, Any]], receives: int = 1) -> dict[str, Any
     }
 
 
+def _invoke_message(world: World, inst: Any, event_id: str) -> InvokeMessage:
+    """What the dispatcher queues for the installation: one task.completed event."""
+    event = EventEnvelope(
+        id=event_id,
+        source="plugyard.host",
+        type="task.completed",
+        workspace_id=inst.workspace_id,
+        time=world.adapters.clock.now(),
+        data={},
+    )
+    return InvokeMessage(workspace_id=inst.workspace_id, installation_id=inst.installation_id, event=event)
+
+
 def _audit(world: World, workspace: str, action: str) -> list[Any]:
     repo = world.adapters.audit
     assert isinstance(repo, memory.InMemoryAuditRepository)
@@ -213,15 +226,7 @@ def test_an_event_for_a_deploying_version_comes_back_later_and_then_runs() -> No
     world, executor = _world(LambdaLikeDeployer())
     _publish(world, "queued")
     _admin, inst = _installed(world, "queued")
-    event = EventEnvelope(
-        id="01EVENT",
-        source="plugyard.host",
-        type="task.completed",
-        workspace_id=inst.workspace_id,
-        time=world.adapters.clock.now(),
-        data={},
-    )
-    message = InvokeMessage(workspace_id=inst.workspace_id, installation_id=inst.installation_id, event=event)
+    message = _invoke_message(world, inst, "01EVENT")
     out = handle_invoke_batch(_sqs_event([message.model_dump(mode="json")]), services=world.services)
     assert out == {"batchItemFailures": []}  # acknowledged only because it is queued again …
     queues = world.adapters.queues
@@ -241,15 +246,7 @@ def test_an_event_for_a_version_that_failed_to_deploy_waits_in_the_dlq() -> None
     _admin, inst = _installed(world, "doomed")
     deployer.fail_with = DeploymentFailedError("Function ended Failed")
     handle_deploy_batch(_sqs_event(_queue(world, "deploy")), services=world.services)
-    event = EventEnvelope(
-        id="01EV2",
-        source="plugyard.host",
-        type="task.completed",
-        workspace_id=inst.workspace_id,
-        time=world.adapters.clock.now(),
-        data={},
-    )
-    message = InvokeMessage(workspace_id=inst.workspace_id, installation_id=inst.installation_id, event=event)
+    message = _invoke_message(world, inst, "01EV2")
     handle_invoke_batch(_sqs_event([message.model_dump(mode="json")]), services=world.services)
     queues = world.adapters.queues
     assert isinstance(queues, memory.InMemoryWorkQueues)
