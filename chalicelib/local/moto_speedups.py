@@ -1,0 +1,65 @@
+"""Per-request costs of the moto server that do not depend on the request, computed once instead.
+
+Profiled on the local stack (cProfile per request inside the moto server, 40 installs with the queue
+workers and the outbox reader running), moto 5.2.5 spends on every request, whatever its service:
+
+- ``moto.backends.list_of_moto_modules``: a ``listdir`` of moto's package and a ``stat`` of each entry
+  (~114 system calls a request), called by the dispatcher under its one global lock to route the request.
+  Each call releases the GIL, so under concurrency a request waits for the GIL again after every one.
+- ``moto.core.utils.method_names_from_class``: ``inspect.getmembers`` over the responses class, to find
+  the action's handler.
+
+and on every ``PutEvents`` with an SQS target, ``jsonpath_ng.ext.parse`` of the same eight JSONPath
+expressions (the default input paths), each building a new yacc parser (~16 ms a PutEvents).
+
+``install()`` memoizes the three: the set of moto's modules and a class's methods do not change while the
+server runs, and a parsed JSONPath expression is immutable (``find`` does not change it). Behaviour is the
+same; only the repeated work goes. Local use only (the moto server of ``make run`` and the tests).
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable, Iterable
+from typing import Any
+
+__all__ = ["install"]
+
+_installed = False
+
+
+def install() -> None:
+    """Patch moto in this process (idempotent)."""
+    global _installed
+    if _installed:
+        return
+    import jsonpath_ng.ext
+    import moto.backends
+    import moto.core.responses
+
+    # Typed loosely: these are moto's and jsonpath_ng's internals, not exported names.
+    responses: Any = moto.core.responses
+    jsonpath: Any = jsonpath_ng.ext
+
+    modules = tuple(moto.backends.list_of_moto_modules())
+
+    def list_of_moto_modules() -> Iterable[str]:
+        return modules
+
+    moto.backends.list_of_moto_modules = list_of_moto_modules
+    responses.method_names_from_class = _per_class(responses.method_names_from_class)
+    # moto imports ``parse`` from the module inside the function that uses it, so the module attribute counts.
+    jsonpath.parse = functools.lru_cache(maxsize=256)(jsonpath.parse)
+    _installed = True
+
+
+def _per_class(fn: Callable[[object], list[str]]) -> Callable[[object], list[str]]:
+    cache: dict[object, list[str]] = {}
+
+    def method_names_from_class(clazz: object) -> list[str]:
+        names = cache.get(clazz)
+        if names is None:
+            names = cache[clazz] = fn(clazz)
+        return list(names)  # a copy: callers may change their list
+
+    return method_names_from_class
