@@ -56,6 +56,7 @@ def main(argv: list[str] | None = None) -> None:
             self._server.serve_forever()
 
     from chalicelib.local.moto_speedups import install as cheap_requests
+    from chalicelib.local.moto_streams import install as stream_long_polling
     from chalicelib.local.moto_transactions import install as cheap_transactions
 
     parser = argparse.ArgumentParser(description=__doc__)
@@ -71,6 +72,8 @@ def main(argv: list[str] | None = None) -> None:
     cheap_transactions()
     # Routing and event-rule work that moto repeats on every request, done once (see moto_speedups).
     cheap_requests()
+    # GetRecords waits briefly for a record, as an SQS long poll does (see moto_streams).
+    stream_long_polling()
     server = AtomicWritesMotoServer(ip_address=args.host, port=args.port, verbose=False)
     server.start()
     stop = threading.Event()
