@@ -9,7 +9,9 @@ from __future__ import annotations
 from datetime import datetime
 
 from pynamodb.attributes import UnicodeAttribute
-from pynamodb.exceptions import PutError, UpdateError
+from pynamodb.exceptions import PutError, TransactWriteError
+from pynamodb.expressions.update import Action
+from pynamodb.transactions import TransactWrite
 
 from chalicelib.adapters.dynamo.base import (
     STORED,
@@ -54,9 +56,10 @@ class DynamoAuditRepository:
     """The chain's records, plus a head item per workspace (meta table) pointing at the newest one.
 
     A record's conditional put is what claims its position; the head only speeds up finding the tail (one
-    GetItem instead of a Query, which moto runs in time linear in the table). The head moves forward only,
-    so a head left behind by a crash is repaired by the next append, which finds the true tail by Query
-    after its first conflict (``tail``).
+    GetItem instead of a Query, which moto runs in time linear in the table). A record and its head are
+    written in one TransactWriteItems, and the head moves forward only; a head left behind (a chain written
+    before heads moved with their records) is repaired by the next append, which finds the true tail by
+    Query after its first conflict (``tail``).
     """
 
     def append(self, record: AuditRecord) -> None:
@@ -69,22 +72,30 @@ class DynamoAuditRepository:
             time=record.time.isoformat(),
             doc=dump(record),
         )
+        seq = int(record.seq)
+        head = MetaItem(_audit_head(record.workspace_id), "head")
+        head_moves: list[Action] = [MetaItem.gen.set(seq), MetaItem.doc.set(item.doc)]
+        head_is_older = MetaItem.gen.does_not_exist() | (MetaItem.gen < seq)
+        # The record and its head in one round trip (and together: no head is left behind by a crash).
+        try:
+            with TransactWrite(connection=AuditItem._get_connection().connection) as tx:
+                tx.save(item, condition=AuditItem.seq.does_not_exist())
+                tx.update(head, actions=head_moves, condition=head_is_older)
+            return
+        except TransactWriteError as exc:
+            record_taken, head_newer = (_conditional(exc, i) for i in (0, 1))
+            if record_taken:
+                raise ConflictError(f"audit seq {record.seq} is taken") from exc
+            if not head_newer:
+                raise
+        # A head already past this record (only when records were removed under it): the record still
+        # claims its position on its own, and the head stays where it is, for verify to report.
         try:
             item.save(condition=AuditItem.seq.does_not_exist())
         except PutError as exc:
             if is_conditional(exc):
                 raise ConflictError(f"audit seq {record.seq} is taken") from exc
             raise
-        seq = int(record.seq)
-        head = MetaItem(_audit_head(record.workspace_id), "head")
-        try:
-            head.update(
-                actions=[MetaItem.gen.set(seq), MetaItem.doc.set(item.doc)],
-                condition=MetaItem.gen.does_not_exist() | (MetaItem.gen < seq),
-            )
-        except UpdateError as exc:
-            if not is_conditional(exc):
-                raise  # a newer head is already there: nothing to do
 
     def latest(self, workspace_id: str) -> AuditRecord | None:
         with Translate():
@@ -159,3 +170,10 @@ class DynamoAuditRepository:
             items = [i.load(AuditRecord) for i in it]
             lek = it.last_evaluated_key
         return items, page_token(lek) if len(items) == limit else None
+
+
+def _conditional(exc: TransactWriteError, index: int) -> bool:
+    """Whether the transaction's ``index``-th item failed its condition."""
+    reasons = exc.cancellation_reasons or []
+    reason = reasons[index] if index < len(reasons) else None
+    return reason is not None and reason.code == "ConditionalCheckFailed"
