@@ -13,7 +13,7 @@ from pydantic import ValidationError
 
 from chalicelib.adapters.capability_keys import read_capability_keys
 from chalicelib.config import Settings
-from chalicelib.container_execution import capability_signer
+from chalicelib.container.execution import capability_signer
 from chalicelib.domain.errors import DependencyUnavailableError
 
 from .support import REGION, make_client
@@ -71,7 +71,7 @@ def test_the_lambda_executor_refuses_to_start_without_a_shared_key() -> None:
 
 def test_ai_is_bedrock_on_aws_and_the_echo_only_locally_or_explicitly() -> None:
     from chalicelib.adapters.ai import AiUnavailableError, BedrockAiProvider
-    from chalicelib.container_execution import _ai
+    from chalicelib.container.execution import _ai
 
     assert Settings(aws_endpoint_url="http://127.0.0.1:5000").ai_backend == "echo"
     assert Settings(ai_provider="echo").ai_backend == "echo"  # explicit: allowed anywhere

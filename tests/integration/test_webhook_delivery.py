@@ -27,7 +27,7 @@ from chalicelib.adapters.messaging import SqsWorkQueues
 from chalicelib.adapters.webhook_http import HttpxWebhookSender
 from chalicelib.config import Settings
 from chalicelib.container import Services, aws_adapters, build_services
-from chalicelib.container_events import queue_names
+from chalicelib.container.events import queue_names
 from chalicelib.domain.deliveries import DeliveryJob, RetryPolicy
 from chalicelib.domain.messages import InvokeMessage
 from chalicelib.domain.models import Caller, EventEnvelope, RegisterWebhookRequest
@@ -190,7 +190,7 @@ from chalicelib.adapters.aws import aws_client
 from chalicelib.adapters.messaging import SqsWorkQueues
 from chalicelib.config import Settings
 from chalicelib.container import aws_adapters, build_services
-from chalicelib.container_events import queue_names
+from chalicelib.container.events import queue_names
 from chalicelib.local.workers import QueuePoller
 from chalicelib.workers.deliverer import handle_delivery_batch
 settings = Settings()

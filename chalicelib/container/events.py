@@ -1,7 +1,7 @@
 """The events half of the composition root: bus, subscriptions, queues, triggers, tasks and hooks.
 
-``container.py`` calls ``events_aws_adapters`` (real adapters), ``build_event_core`` (what installs and
-webhooks need: events + subscriptions) and ``build_events`` (tasks, triggers, dispatch).
+The package's __init__ calls ``events_aws_adapters`` (real adapters), ``build_event_core`` (what installs
+and webhooks need: events + subscriptions) and ``build_events`` (tasks, triggers, dispatch).
 """
 
 from __future__ import annotations

@@ -1,4 +1,9 @@
-"""The composition root: builds adapters and services once per process from Settings."""
+"""The composition root: builds adapters and services once per process from Settings.
+
+Everything that chooses an adapter lives in this package: this module (the adapters, the services,
+the process's one Settings and Services), events.py (bus, queues, tasks, triggers, dispatch) and
+execution.py (executor, code cache, broker, invocations, deployments).
+"""
 
 from __future__ import annotations
 
@@ -14,8 +19,8 @@ from chalicelib.adapters.memory import InMemoryInvocationRepository, InMemoryPlu
 from chalicelib.adapters.metrics import EmfMetrics, InMemoryMetrics
 from chalicelib.adapters.system import SystemClock, UlidGenerator
 from chalicelib.config import Settings
-from chalicelib.container_events import build_event_core, build_events, events_aws_adapters
-from chalicelib.container_execution import build_execution, execution_aws_adapters
+from chalicelib.container.events import build_event_core, build_events, events_aws_adapters
+from chalicelib.container.execution import build_execution, execution_aws_adapters
 from chalicelib.domain.iam import plugin_data_partition
 from chalicelib.domain.manifest import PlatformCaps
 from chalicelib.domain.models import EventEnvelope, Installation, PluginVersion
@@ -112,7 +117,7 @@ class Adapters:
     ids: IdGenerator = field(default_factory=UlidGenerator)
     resolver: Resolver = system_resolver
     readiness: dict[str, Callable[[], None]] = field(default_factory=dict)
-    # Plugin execution; None = chosen from Settings by container_execution.build_execution.
+    # Plugin execution; None = chosen from Settings by container/execution.py (build_execution).
     invocations: InvocationRepository
     plugin_data: PluginDataRepository
     rate_counters: RateCounters

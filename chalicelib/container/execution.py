@@ -1,7 +1,7 @@
 """The execution half of the composition root: executor, code cache, broker ports, limits, tokens.
 
-``container.py`` calls ``execution_aws_adapters`` (real repositories) and ``build_execution`` (services);
-``PLUGYARD_EXECUTOR`` picks the executor here and nowhere else.
+The package's __init__ calls ``execution_aws_adapters`` (real repositories) and ``build_execution``
+(services); ``PLUGYARD_EXECUTOR`` picks the executor here and nowhere else.
 """
 
 from __future__ import annotations
