@@ -11,8 +11,9 @@ an operator reading the DLQ sees why:
 * a failure on the queue's last receive (``ApproximateReceiveCount`` ≥ MAX_RECEIVES, the redrive
   policy's ``maxReceiveCount``), where SQS would otherwise dead-letter it silently.
 
-Records run ``concurrency`` at a time (powertools' AsyncBatchProcessor, each record's handler in a
-thread): one at a time where a record may take minutes, several where each waits on the network.
+Records run ``concurrency`` at a time (powertools' AsyncBatchProcessor, each record's handler on a
+thread of the batch's own pool): one at a time where a record may take minutes, several where each
+waits on the network.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Callable, Mapping
+from concurrent.futures import ThreadPoolExecutor
 from typing import TYPE_CHECKING, Any
 
 from aws_lambda_powertools.utilities.batch import AsyncBatchProcessor, EventType, async_process_partial_response
@@ -71,15 +73,16 @@ def run_batch(
             log.error("retries exhausted", extra={"queue": purpose, "message_id": record.message_id, "reason": reason})
             queues.dead_letter(purpose, record.body, code="retries-exhausted", reason=reason)
 
-    slots = asyncio.Semaphore(max(1, concurrency))  # bound to the batch's event loop on first use
+    # The batch's own threads: exactly ``concurrency`` records in flight (asyncio's default executor
+    # would cap it at the machine's core count plus four).
+    with ThreadPoolExecutor(max_workers=max(1, concurrency), thread_name_prefix=f"batch-{purpose}") as pool:
 
-    async def record_handler(record: SQSRecord) -> None:  # powertools wants the parameter named ``record``
-        async with slots:
-            await asyncio.to_thread(settle, record)
+        async def record_handler(record: SQSRecord) -> None:  # powertools wants the parameter named ``record``
+            await asyncio.get_running_loop().run_in_executor(pool, settle, record)
 
-    # One processor per batch: it keeps per-batch state, and local workers run batches on several threads.
-    processor = AsyncBatchProcessor(event_type=EventType.SQS, raise_on_entire_batch_failure=False)
-    response = async_process_partial_response(
-        event=dict(event), record_handler=record_handler, processor=processor, context=context
-    )
+        # One processor per batch: it keeps per-batch state, and local workers run batches on several threads.
+        processor = AsyncBatchProcessor(event_type=EventType.SQS, raise_on_entire_batch_failure=False)
+        response = async_process_partial_response(
+            event=dict(event), record_handler=record_handler, processor=processor, context=context
+        )
     return dict(response)
