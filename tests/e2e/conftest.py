@@ -2,7 +2,7 @@
 
 Starting it (moto, the template's resources, API, live server, workers, the seeded marketplace) is the
 slowest thing the suite does, so the README walkthrough, the curl examples of docs/ and the Ctrl-C test all
-use this one process. The test that stops it (marked ``stops_make_run``) is moved to the end of the session.
+use this one process. The test that stops it (marked ``stops_make_run``) runs right after the last one using it.
 """
 
 from __future__ import annotations
@@ -46,9 +46,13 @@ class MakeRun:
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    # Every other test of the session may use the shared make run, so the one that stops it runs last.
-    last = [item for item in items if item.get_closest_marker("stops_make_run")]
-    items[:] = [item for item in items if item not in last] + last
+    # The test that stops the shared make run runs right after the last test that uses it: not before (they
+    # need it), and not at the end of the session, so its pollers do not load the machine under later tests.
+    stopping = [item for item in items if item.get_closest_marker("stops_make_run")]
+    rest = [item for item in items if item not in stopping]
+    users = [i for i, item in enumerate(rest) if "make_run" in getattr(item, "fixturenames", ())]
+    at = users[-1] + 1 if users else len(rest)
+    items[:] = rest[:at] + stopping + rest[at:]
 
 
 def _banner_value(label: str, text: str) -> str:
