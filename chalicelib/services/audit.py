@@ -18,6 +18,7 @@ import secrets
 import threading
 import time
 import zlib
+from concurrent.futures import Future, ThreadPoolExecutor
 from datetime import datetime
 from typing import Any, Literal
 
@@ -61,6 +62,25 @@ class AuditService:
         self._key_lock = threading.Lock()
         self._locks = [threading.Lock() for _ in range(LOCK_STRIPES)]
         self._tail: dict[str, AuditRecord] = {}
+        self._prefetched: dict[str, Future[AuditRecord | None]] = {}
+        self._readers: ThreadPoolExecutor | None = None
+        self._readers_lock = threading.Lock()
+
+    def prefetch(self, workspace_id: str) -> None:
+        """Start reading the workspace's chain tail now, so that an append later in this request need not wait.
+
+        For requests that do other work before they append (an install resolves a version and commits its
+        transaction first): the read overlaps that work instead of following it. A tail that moved meanwhile
+        costs nothing but the usual conflict and retry of ``record``.
+        """
+        if workspace_id in self._tail or workspace_id in self._prefetched:
+            return
+        with self._readers_lock:
+            if self._readers is None:
+                self._readers = ThreadPoolExecutor(max_workers=4, thread_name_prefix="audit-tail")
+            if len(self._prefetched) >= MAX_TAILS:
+                self._prefetched.clear()
+            self._prefetched[workspace_id] = self._readers.submit(self._repo.latest, workspace_id)
 
     def record(
         self,
@@ -76,7 +96,10 @@ class AuditService:
         with self._locks[zlib.crc32(workspace_id.encode()) % LOCK_STRIPES]:
             # The last record this process wrote is usually still the chain's tail: start from it and only
             # read the tail from storage when another process got there first.
-            prev = self._tail.get(workspace_id) or self._repo.latest(workspace_id)
+            prev = self._tail.get(workspace_id)
+            if prev is None:
+                pending = self._prefetched.pop(workspace_id, None)
+                prev = pending.result() if pending is not None else self._repo.latest(workspace_id)
             deadline = time.monotonic() + APPEND_BUDGET_S
             attempt = 0
             while True:

@@ -103,6 +103,7 @@ class InstallService:
         return Installation.model_validate(result)
 
     def _install(self, caller: Caller, req: InstallRequest, request_mark: str | None) -> Installation:
+        self._audit.prefetch(caller.workspace_id)  # its audit record follows: read the chain's tail meanwhile
         target = req.plugin_id
         try:
             version = self._marketplace.resolve_version(req.plugin_id, req.version)
