@@ -1,67 +1,26 @@
 """The composition root: builds adapters and services once per process from Settings.
 
-Everything that chooses an adapter lives in this package: this module (the adapters, the services,
-the process's one Settings and Services), events.py (bus, queues, tasks, triggers, dispatch) and
-execution.py (executor, code cache, broker, invocations, deployments).
+Everything that chooses an adapter lives in this package: adapters.py (the table of every port and its
+real and in-memory builders), this module (the services wired to them, and the process's one Settings
+and Services), events.py (bus, queues, tasks, triggers, dispatch) and execution.py (executor, code
+cache, broker, invocations, deployments).
 """
 
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
-from chalicelib.adapters import memory
-from chalicelib.adapters.ai import EchoAiProvider
-from chalicelib.adapters.live import InMemoryLiveConnectionRepository
-from chalicelib.adapters.memory import InMemoryInvocationRepository, InMemoryPluginDataRepository
-from chalicelib.adapters.metrics import EmfMetrics, InMemoryMetrics
-from chalicelib.adapters.system import SystemClock, UlidGenerator
 from chalicelib.config import Settings
-from chalicelib.container.events import build_event_core, build_events, events_aws_adapters
-from chalicelib.container.execution import build_execution, execution_aws_adapters
+from chalicelib.container.adapters import Adapters, aws_adapters, in_memory_adapters
+from chalicelib.container.events import build_event_core, build_events
+from chalicelib.container.execution import build_execution
 from chalicelib.domain.iam import plugin_data_partition
 from chalicelib.domain.manifest import PlatformCaps
-from chalicelib.domain.models import EventEnvelope, Installation, PluginVersion
-from chalicelib.domain.netguard import Resolver, system_resolver
-from chalicelib.ports import (
-    AiProvider,
-    ApiKeyRepository,
-    ArtifactStore,
-    AuditRepository,
-    Clock,
-    CodeCache,
-    DeliveryRepository,
-    EventBus,
-    GenerationStore,
-    HookRunner,
-    HttpFetcher,
-    IdempotencyStore,
-    IdGenerator,
-    InstallationRepository,
-    InstallationWriter,
-    InvocationRepository,
-    LiveConnectionRepository,
-    LiveSender,
-    Metrics,
-    PermissionRepository,
-    PluginDataRepository,
-    PluginEventHandler,
-    PluginExecutor,
-    PluginRepository,
-    PublisherRepository,
-    RateCounters,
-    SecretBox,
-    SubscriptionRepository,
-    TaskRepository,
-    TriggerRepository,
-    VersionRepository,
-    WebhookRepository,
-    WebhookSender,
-    WorkQueues,
-    WorkspaceRepository,
-)
+from chalicelib.domain.models import Installation, PluginVersion
+from chalicelib.domain.netguard import Resolver
+from chalicelib.ports import LiveSender, WebhookSender
 from chalicelib.services.audit import AuditService
 from chalicelib.services.auth import AuthService
 from chalicelib.services.broker import BrokerService
@@ -92,57 +51,6 @@ __all__ = [
 ]
 
 
-@dataclass(kw_only=True)
-class Adapters:
-    """Every port, filled in by exactly one of two builders: ``aws_adapters`` (the real ones, on AWS and on
-    moto) or ``in_memory_adapters`` (fakes, unit tests only). No port defaults to a fake, so a production
-    wiring that forgets one fails to build instead of silently keeping data in one process's memory.
-    ``None`` on the optional ports means "the real one, chosen from Settings" (never a fake).
-    """
-
-    workspaces: WorkspaceRepository
-    keys: ApiKeyRepository
-    plugins: PluginRepository
-    versions: VersionRepository
-    installs: InstallationRepository
-    permissions: PermissionRepository
-    webhooks: WebhookRepository
-    audit: AuditRepository
-    artifacts: ArtifactStore
-    secrets: SecretBox
-    idempotency: IdempotencyStore
-    publishers: PublisherRepository
-    generations: GenerationStore
-    clock: Clock = field(default_factory=SystemClock)
-    ids: IdGenerator = field(default_factory=UlidGenerator)
-    resolver: Resolver = system_resolver
-    readiness: dict[str, Callable[[], None]] = field(default_factory=dict)
-    # Plugin execution; None = chosen from Settings by container/execution.py (build_execution).
-    invocations: InvocationRepository
-    plugin_data: PluginDataRepository
-    rate_counters: RateCounters
-    executor: PluginExecutor | None = None
-    code: CodeCache | None = None
-    http: HttpFetcher | None = None
-    ai: AiProvider | None = None
-    # Webhook deliveries.
-    deliveries: DeliveryRepository
-    webhook_sender: WebhookSender | None = None  # None: the httpx sender, built from Settings
-    # Events.
-    bus: EventBus  # the outbox on AWS: events travel with the change they announce
-    install_writer: InstallationWriter  # an installation and all that comes with it, in one transaction
-    queues: WorkQueues  # every worker queue (dispatch, invoke, delivery, deploy) and its DLQ
-    tasks: TaskRepository
-    subscriptions: SubscriptionRepository
-    triggers: TriggerRepository
-    hooks: HookRunner | None = None  # None: plugins through the execution engine
-    plugin_events: PluginEventHandler | None = None  # None: plugins through the execution engine
-    metrics: Metrics  # EMF on AWS (Settings.metrics)
-    live: Callable[[EventEnvelope], None] | None = None  # replaces the live fan-out (None: services.live.push)
-    live_connections: LiveConnectionRepository
-    live_sender: LiveSender | None = None  # None: chosen from Settings.live_events_url (unset: no live fan-out)
-
-
 @dataclass
 class Services:
     """The use cases the routes and workers call."""
@@ -165,81 +73,6 @@ class Services:
     dispatch: DispatchService
     live: LiveService
     deployments: DeploymentService
-
-
-def in_memory_adapters() -> Adapters:
-    """Fakes of every port: unit tests and nothing else."""
-    plugins = memory.InMemoryPluginRepository()
-    installs = memory.InMemoryInstallationRepository()
-    permissions = memory.InMemoryPermissionRepository()
-    subscriptions = memory.InMemorySubscriptionRepository()
-    bus = memory.InMemoryEventBus()
-    return Adapters(
-        workspaces=memory.InMemoryWorkspaceRepository(),
-        keys=memory.InMemoryApiKeyRepository(),
-        plugins=plugins,
-        versions=memory.InMemoryVersionRepository(),
-        installs=installs,
-        permissions=permissions,
-        webhooks=memory.InMemoryWebhookRepository(),
-        audit=memory.InMemoryAuditRepository(),
-        artifacts=memory.InMemoryArtifactStore(),
-        secrets=memory.InMemorySecretBox(),
-        idempotency=memory.InMemoryIdempotencyStore(),
-        publishers=memory.InMemoryPublisherRepository(),
-        generations=memory.InMemoryGenerationStore(),
-        invocations=InMemoryInvocationRepository(),
-        plugin_data=InMemoryPluginDataRepository(),
-        rate_counters=memory.InMemoryRateCounters(),
-        deliveries=memory.InMemoryDeliveryRepository(),
-        bus=bus,
-        install_writer=memory.InMemoryInstallationWriter(installs, permissions, plugins, subscriptions, bus),
-        queues=memory.InMemoryWorkQueues(),
-        tasks=memory.InMemoryTaskRepository(),
-        subscriptions=subscriptions,
-        triggers=memory.InMemoryTriggerRepository(),
-        metrics=InMemoryMetrics(),
-        live_connections=InMemoryLiveConnectionRepository(),
-        ai=EchoAiProvider(),
-    )
-
-
-def aws_adapters(settings: Settings) -> Adapters:
-    """The real adapters: PynamoDB, S3, KMS and powertools idempotency (moto locally)."""
-    from chalicelib.adapters import dynamo
-    from chalicelib.adapters.aws import KmsSecretBox, PowertoolsIdempotencyStore, S3ArtifactStore, aws_client
-
-    dynamo.bind_tables(settings)
-    s3 = S3ArtifactStore(aws_client(settings, "s3"), settings.bucket)
-    kms = KmsSecretBox(aws_client(settings, "kms"), settings.secrets_key)
-    ddb = aws_client(settings, "dynamodb")
-
-    def tables_ready() -> None:
-        for purpose in ("plugins", "installations", "webhooks", "audit-log", "api-keys", "idempotency"):
-            ddb.describe_table(TableName=settings.table_name(purpose))
-
-    return Adapters(
-        workspaces=dynamo.DynamoWorkspaceRepository(),
-        keys=dynamo.DynamoApiKeyRepository(),
-        plugins=dynamo.DynamoPluginRepository(),
-        versions=dynamo.DynamoVersionRepository(),
-        installs=dynamo.DynamoInstallationRepository(),
-        permissions=dynamo.DynamoPermissionRepository(),
-        webhooks=dynamo.DynamoWebhookRepository(),
-        audit=dynamo.DynamoAuditRepository(),
-        artifacts=s3,
-        secrets=kms,
-        idempotency=PowertoolsIdempotencyStore(
-            ddb, settings.table_name("idempotency"), ttl_s=settings.idempotency_ttl_s
-        ),
-        publishers=dynamo.DynamoPublisherRepository(),
-        generations=dynamo.DynamoGenerationStore(),
-        readiness={"dynamodb": tables_ready, "s3": s3.ping, "kms": kms.ping},
-        **execution_aws_adapters(settings),
-        **events_aws_adapters(settings),
-        deliveries=dynamo.DynamoDeliveryRepository(),
-        metrics=EmfMetrics(settings.stage) if settings.metrics == "emf" else InMemoryMetrics(),
-    )
 
 
 def build_services(settings: Settings, adapters: Adapters) -> Services:
