@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterator
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
 from moto.server import ThreadedMotoServer
@@ -12,6 +12,9 @@ from moto.server import ThreadedMotoServer
 from chalicelib.local.provision import load_template, provision
 
 from .support import REGION, STAGE, Stack, load_deploy, make_client
+
+if TYPE_CHECKING:
+    from .product_walk import Contract, Walked
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -86,3 +89,25 @@ def expanded(packaged: dict[str, Any]) -> dict[str, Any]:
 
 CODE_BUCKET = "plugyard-test-code"
 CODE_KEY = "api/deployment.zip"
+
+
+@pytest.fixture(scope="session")
+def contract(
+    packaged: dict[str, Any], expanded: dict[str, Any], tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Contract]:
+    """The packaged stack on a moto server enforcing IAM, every function warm under its own role (one per session)."""
+    from .contract_stack import open_contract
+
+    with open_contract(packaged, expanded, tmp_path_factory.mktemp("contract")) as c:
+        yield c
+
+
+@pytest.fixture(scope="session")
+def walked(contract: Contract) -> Iterator[Walked]:
+    """The product walked once through the contract's functions (tests/infra/product_walk.py)."""
+    from chalicelib.local.receiver import Receiver
+
+    from .product_walk import walk_the_product
+
+    with Receiver() as receiver:
+        yield walk_the_product(contract, receiver)

@@ -38,6 +38,7 @@ from .support import REGION
 
 ROOT = Path(__file__).resolve().parents[2]
 HOST = Path(__file__).with_name("function_host.py")
+MOTO_SERVER = Path(__file__).with_name("moto_iam_server.py")
 ANSWER = "@@host "
 
 
@@ -47,11 +48,15 @@ def client(url: str, service: str, creds: dict[str, str] | None = None) -> Any:
 
 
 def start_moto() -> tuple[subprocess.Popen[bytes], str]:
-    """A moto server process of its own: its IAM switch must not touch other tests' servers."""
+    """A moto server process of its own: its IAM switch must not touch other tests' servers.
+
+    The harness's server (tests/infra/moto_iam_server.py) verifies the signature of a request without a
+    body as AWS does, which moto itself gets wrong while it enforces IAM.
+    """
     port = free_port()
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
     proc = subprocess.Popen(
-        [sys.executable, "-m", "chalicelib.local.motoserver", "--port", str(port)],
+        [sys.executable, str(MOTO_SERVER), "--port", str(port)],
         env=env,
         cwd=ROOT,
         stdout=subprocess.DEVNULL,
@@ -97,6 +102,7 @@ MOTO_NAMES = {
     "execute-api:ManageConnections": "execute-api:PostToConnection",
     "dynamodb:PutItem": "dynamodb:TransactWriteItems",  # AWS checks each item's own action instead
     "dynamodb:GetItem": "dynamodb:TransactGetItems",
+    "lambda:InvokeFunction": "lambda:Invoke",
 }
 
 

@@ -12,12 +12,15 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlsplit
 
+import pytest
+from botocore.exceptions import ClientError
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from chalicelib.domain.publisher_signing import sign_digest
 from chalicelib.local.receiver import Receiver
 from chalicelib.local.seed import public_key_b64
 
+from .aws_front import AwsFront
 from .function_stack import Host, client, pump_queue, pump_stream
 from .support import REGION
 
@@ -32,11 +35,44 @@ class Contract:
     queues: dict[str, str]  # function logical id -> the ARN of the queue its event source reads
     streams: dict[str, str]  # function logical id -> the ARN of the table stream its event source reads
     operator: dict[str, str]
+    front: AwsFront  # the AWS endpoint of the functions that call Lambda; runs plugin functions
+    api_url: str  # the API's public URL (with its stage), as plugins reach the broker
     checkpoints: dict[str, str] = field(default_factory=dict)  # stream shard -> last sequence number accepted
 
 
+@dataclass
+class Walked:
+    """What the walk saw, for the tests to judge."""
+
+    receiver: Receiver
+    plugin_id: str = ""
+    workspace_id: str = ""
+    webhook_secret: str = ""
+    invoked: dict[str, dict[str, Any]] = field(default_factory=dict)  # entrypoint -> the API's answer
+    invocations: list[dict[str, Any]] = field(default_factory=list)  # as the API lists them
+
+
+# The probe plugin. main: a storage round trip through the broker; on_completed (task.completed): stores and
+# emits its own event; hog: allocates far beyond its 128 MB.
+PLUGIN_CODE = """
+def main(event, ctx):
+    ctx.storage.put('seen', 'yes')
+    return {'ok': True, 'seen': ctx.storage.get('seen'), 'event': event}
+
+
+def on_completed(event, ctx):
+    ctx.storage.put('completed', event.get('id', ''))
+    ctx.events.emit('plugin.PID.stored', {'after': event.get('type', '')})
+
+
+def hog(event, ctx):
+    hoard = bytearray(512 * 1024 * 1024)
+    return {'size': len(hoard)}
+"""
+
+
 def handler_host(c: Contract, handler: str) -> Host:
-    (host,) = [h for h in c.hosts.values() if h.handler == handler]
+    (host,) = [h for lid, h in c.hosts.items() if h.handler == handler and "#" not in lid]
     return host
 
 
@@ -45,20 +81,22 @@ def _deliver_bus_events(c: Contract, sqs: Any) -> int:
 
     moto's own rule delivery does not reach the queue while it enforces IAM, so the harness does it.
     """
+    entries = [entry for host in c.hosts.values() for call in host.calls for entry in call.pop("entries", [])]
+    return bus_rule(c, sqs, entries)
+
+
+def bus_rule(c: Contract, sqs: Any, entries: list[dict[str, Any]]) -> int:
+    """The rule of the platform bus: each PutEvents entry, as EventBridge wraps it, onto the dispatch queue."""
     dispatcher = next(lid for lid, h in c.hosts.items() if h.handler == "app.dispatcher")
     url = sqs.get_queue_url(QueueName=c.queues[dispatcher].rsplit(":", 1)[1])["QueueUrl"]
-    sent = 0
-    for host in c.hosts.values():
-        for call in host.calls:
-            for entry in call.pop("entries", []):
-                event = {
-                    "version": "0", "id": str(uuid.uuid4()), "detail-type": entry["DetailType"],
-                    "source": entry["Source"], "account": "123456789012", "time": "2026-12-01T00:00:00Z",
-                    "region": REGION, "resources": [], "detail": json.loads(entry["Detail"]),
-                }  # fmt: skip
-                sqs.send_message(QueueUrl=url, MessageBody=json.dumps(event))
-                sent += 1
-    return sent
+    for entry in entries:
+        event = {
+            "version": "0", "id": str(uuid.uuid4()), "detail-type": entry["DetailType"],
+            "source": entry["Source"], "account": "123456789012", "time": "2026-12-01T00:00:00Z",
+            "region": REGION, "resources": [], "detail": json.loads(entry["Detail"]),
+        }  # fmt: skip
+        sqs.send_message(QueueUrl=url, MessageBody=json.dumps(event))
+    return len(entries)
 
 
 def pump(c: Contract) -> int:
@@ -82,7 +120,8 @@ def _ws_event(route: str, connection: str, **extra: Any) -> dict[str, Any]:
     return {"requestContext": ctx, "isBase64Encoded": False, **extra}
 
 
-def walk_the_product(c: Contract, receiver: Receiver) -> None:
+def walk_the_product(c: Contract, receiver: Receiver) -> Walked:
+    walked = Walked(receiver)
     api, operator = handler_host(c, "app.app"), c.hosts["operator"]
     suffix = uuid.uuid4().hex[:8]
     pub_keys = operator.send({"seed": {"workspace": f"ws-pub-{suffix}", "publisher": f"pub-{suffix}",
@@ -101,11 +140,12 @@ def walk_the_product(c: Contract, receiver: Receiver) -> None:
     manifest = {
         "id": pid, "name": "IAM probe", "version": "1.0.0", "publisher": f"pub-{suffix}",
         "description": "Stores a value when called and when a task completes.", "categories": ["developer-tools"],
-        "entrypoints": {"main": "handler:main", "on_completed": "handler:main"}, "events": ["task.completed"],
-        "permissions": ["storage:read", "storage:write"], "resources": {"memory_mb": 128, "timeout_s": 5},
+        "entrypoints": {"main": "handler:main", "on_completed": "handler:on_completed", "hog": "handler:hog"},
+        "events": ["task.completed"], "permissions": ["storage:read", "storage:write", "events:emit"],
+        "resources": {"memory_mb": 128, "timeout_s": 10},
         "config_schema": {"type": "object", "properties": {"token": {"type": "string", "writeOnly": True}}},
     }  # fmt: skip
-    code = "def main(event, ctx):\n    ctx.storage.put('seen', 'yes')\n    return {'ok': True}\n"
+    code = PLUGIN_CODE.replace("PID", pid)
     data = _zip({"plugyard.json": json.dumps(manifest), "handler.py": code})
     ticket = ok(api.http("POST", "/api/plugins/uploads", pub))
     # What the publisher's PUT to the presigned URL stores (see function_stack: moto cannot take the URL itself).
@@ -115,32 +155,50 @@ def walk_the_product(c: Contract, receiver: Receiver) -> None:
     ok(api.http("POST", "/api/plugins/versions", pub, {"upload_id": ticket["upload_id"], "signature": signature}))
     assert any(i["plugin_id"] == pid for i in ok(api.http("GET", "/api/review/queue", reviewer))["items"])
     ok(api.http("POST", f"/api/review/{pid}/1.0.0/approve", reviewer, {"reason": "fine"}))
-    pump(c)  # a deploy queue, when there is one
+    pump(c)  # the deploy queue: the deployer makes the version's log group, role and function
+    fn = _plugin_function(c, pid)
+    assert fn is not None, "the deployer made no function for the approved version"
+    assert (fn["MemorySize"], fn["Timeout"], fn["Handler"]) == (128, 10, "plugyard_runtime.lambda_handler"), fn
+    role = client(c.url, "iam", c.operator).get_role(RoleName=fn["Role"].rsplit("/", 1)[1])["Role"]
+    assert role["Path"] == "/plugyard/" and role.get("PermissionsBoundary"), role
+    version = ok(api.http("GET", f"/api/plugins/{pid}", admin))
+    assert "ready" in json.dumps(version), version
     ok(api.http("GET", f"/api/plugins/list?query={pid}", admin))
     ok(api.http("GET", f"/api/plugins/{pid}", admin))
     inst = ok(
         api.http(
             "POST", "/api/plugins/install", admin,
-            {"plugin_id": pid, "grant": ["storage:read", "storage:write"], "config": {"token": "s3cr3t"}},
+            {"plugin_id": pid, "grant": ["storage:read", "storage:write", "events:emit"],
+             "config": {"token": "s3cr3t"}},
         )
     )  # fmt: skip
     iid = inst["installation_id"]
+    # A plugin event claiming a workspace the plugin is not installed in (a direct PutEvents could say so):
+    # the dispatcher drops it and audits the attempt in the workspace it claimed.
+    forged = {"id": "01" + uuid.uuid4().hex[:24].upper(), "source": f"plugyard.plugin.{pid}",
+              "type": f"plugin.{pid}.forged", "workspace_id": f"ws-pub-{suffix}", "time": "2026-12-01T00:00:00Z",
+              "data": {}}  # fmt: skip
+    entry = {"DetailType": forged["type"], "Source": forged["source"], "Detail": json.dumps(forged)}
+    bus_rule(c, client(c.url, "sqs", c.operator), [entry])
+    pump(c)
+    denied = ok(api.http("GET", "/api/audit?action=event.dispatch", pub))["items"]
+    assert any(r["target"] == forged["id"] and r["outcome"] == "denied" for r in denied), denied
     hook = ok(
         api.http("POST", "/api/webhooks/register", admin,
-                 {"url": receiver.url + "/hook", "event_types": ["task.completed", "plugin.installed"]})
+                 {"url": receiver.url + "/hook", "event_types": ["task.completed", "plugin.installed",
+                                                                  f"plugin.{pid}.stored"]})
     )  # fmt: skip
+    walked.plugin_id, walked.webhook_secret, walked.workspace_id = pid, hook["secret"], f"ws-use-{suffix}"
     task = ok(api.http("POST", "/api/tasks", admin, {"title": "probe"}))
     ok(api.http("POST", f"/api/tasks/{task['task_id']}/run", admin))
     ok(api.http("POST", f"/api/tasks/{task['task_id']}/complete", admin, {}))
-    # 409 while the deployer has not made the version's function yet (its queue is played just below)
-    ok(
-        api.http("POST", f"/api/installations/{iid}/invoke", admin, {"entrypoint": "main", "payload": {}}),
-        200,
-        202,
-        409,
-    )
-    pump(c)
-    ok(api.http("GET", f"/api/installations/{iid}/invocations", admin))
+    # The API runs the plugin's function synchronously (lambda:InvokeFunction under the API's role); the
+    # plugin's code calls the broker over HTTP. Then one that outgrows its memory: a recorded failure.
+    for entrypoint in ("main", "hog"):
+        body = {"entrypoint": entrypoint, "payload": {"n": 1}}
+        walked.invoked[entrypoint] = ok(api.http("POST", f"/api/installations/{iid}/invoke", admin, body))
+    pump(c)  # task.completed -> dispatcher -> invoker -> on_completed, whose event -> dispatcher -> deliverer
+    walked.invocations = ok(api.http("GET", f"/api/installations/{iid}/invocations", admin))["items"]
     deliveries = ok(api.http("GET", f"/api/webhooks/{hook['webhook_id']}/deliveries", admin))["items"]
     assert deliveries, "no delivery was recorded"
     ok(api.http("POST", f"/api/webhooks/{hook['webhook_id']}/deliveries/{deliveries[0]['delivery_id']}/redeliver",
@@ -153,7 +211,10 @@ def walk_the_product(c: Contract, receiver: Receiver) -> None:
     ok(api.http("GET", "/api/installations", admin))
     ok(api.http("POST", f"/api/review/{pid}/1.0.0/yank", reviewer, {"reason": "probe over"}))
     ok(api.http("DELETE", f"/api/installations/{iid}", admin))
-    pump(c)
+    pump(c)  # the yank queued the version's removal: its function and role are given back
+    assert _plugin_function(c, pid) is None, "the yanked version's function is still there"
+    with pytest.raises(ClientError, match="NoSuchEntity"):
+        client(c.url, "iam", c.operator).get_role(RoleName=fn["FunctionName"])
 
     connect, message, disconnect = (handler_host(c, f"app.live_{n}") for n in ("connect", "message", "disconnect"))
     conn = f"conn-{suffix}"
@@ -162,6 +223,18 @@ def walk_the_product(c: Contract, receiver: Receiver) -> None:
     ok(api.http("POST", "/api/tasks", admin, {"title": "seen live"}))
     pump(c)
     disconnect.event(_ws_event("$disconnect", conn))
+    return walked
+
+
+def _plugin_function(c: Contract, plugin_id: str) -> dict[str, Any] | None:
+    """The configuration of the one Lambda function of the plugin's versions, None when there is none."""
+    found = [
+        f
+        for f in client(c.url, "lambda", c.operator).list_functions()["Functions"]
+        if "-plg-" in f["FunctionName"] and plugin_id in f["FunctionName"]
+    ]
+    assert len(found) <= 1, found
+    return found[0] if found else None
 
 
 def _zip(files: dict[str, str]) -> bytes:
