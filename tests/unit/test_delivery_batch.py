@@ -4,32 +4,15 @@ from __future__ import annotations
 
 import json
 import threading
-from typing import Any
 
 from chalicelib.domain.deliveries import DeliveryJob
 from chalicelib.workers.deliverer import BATCH_CONCURRENCY, handle_delivery_batch
 from unit.delivery_harness import Harness, h
+from unit.sqs_events import sqs_batch
 
 __all__ = ["h"]  # the fixture, imported for pytest
 
-
-def _sqs_event(bodies: list[str], receives: int = 1) -> dict[str, Any]:
-    return {
-        "Records": [
-            {
-                "messageId": f"m{i}",
-                "receiptHandle": f"r{i}",
-                "body": body,
-                "attributes": {"ApproximateReceiveCount": str(receives)},
-                "messageAttributes": {},
-                "md5OfBody": "",
-                "eventSource": "aws:sqs",
-                "eventSourceARN": "arn:aws:sqs:us-east-1:123456789012:plugyard-dev-delivery",
-                "awsRegion": "us-east-1",
-            }
-            for i, body in enumerate(bodies)
-        ]
-    }
+QUEUE = "plugyard-dev-delivery"
 
 
 def test_a_delivery_batch_sends_its_records_concurrently(h: Harness) -> None:
@@ -41,7 +24,7 @@ def test_a_delivery_batch_sends_its_records_concurrently(h: Harness) -> None:
     # Each request waits until all ten are in flight: only a batch that sends them side by side gets through.
     everyone = threading.Barrier(BATCH_CONCURRENCY, timeout=5)
     h.sender.before_send = everyone.wait
-    out = handle_delivery_batch(_sqs_event([j.body() for j in jobs]), None, h.services)
+    out = handle_delivery_batch(sqs_batch([j.body() for j in jobs], queue=QUEUE), None, h.services)
     assert out == {"batchItemFailures": []}
     assert sorted(json.loads(s.body)["data"]["n"] for s in h.sender.sent) == list(range(10))
     for job in jobs:
@@ -57,10 +40,12 @@ def test_a_delivery_record_failing_on_its_last_receive_goes_to_the_dlq_with_the_
         raise ConnectionError("deliveries table unreachable")
 
     h.sender.before_send = storage_down
-    assert handle_delivery_batch(_sqs_event([job.body()], receives=1), None, h.services) == {
+    assert handle_delivery_batch(sqs_batch([job.body()], queue=QUEUE, receives=1), None, h.services) == {
         "batchItemFailures": [{"itemIdentifier": "m0"}]
     }  # retried by SQS while receives remain …
-    assert handle_delivery_batch(_sqs_event([job.body()], receives=5), None, h.services) == {"batchItemFailures": []}
+    assert handle_delivery_batch(sqs_batch([job.body()], queue=QUEUE, receives=5), None, h.services) == {
+        "batchItemFailures": []
+    }
     [dead] = h.queues.dead["delivery"]  # … and dead-lettered with why on the last one
     assert dead["code"] == "retries-exhausted" and "deliveries table unreachable" in dead["reason"]
     assert dead["body"] == job.body()

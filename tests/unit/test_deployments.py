@@ -21,6 +21,7 @@ from chalicelib.domain.models import EventEnvelope, InstallRequest, PluginVersio
 from chalicelib.workers.deployer import handle_deploy_batch
 from chalicelib.workers.invoker import handle_invoke_batch
 from unit.conftest import World, fake_resolver
+from unit.sqs_events import sqs_batch
 
 
 class EchoExecutor:
@@ -85,22 +86,7 @@ def _queue(world: World, purpose: str) -> list[dict[str, Any]]:
 
 
 def _sqs_event(bodies: list[dict[str, Any]], receives: int = 1) -> dict[str, Any]:
-    return {
-        "Records": [
-            {
-                "messageId": f"m{i}",
-                "receiptHandle": f"r{i}",
-                "body": json.dumps(b),
-                "attributes": {"ApproximateReceiveCount": str(receives)},
-                "messageAttributes": {},
-                "md5OfBody": "",
-                "eventSource": "aws:sqs",
-                "eventSourceARN": "arn:aws:sqs:us-east-1:123456789012:plugyard-dev-deploy",
-                "awsRegion": "us-east-1",
-            }
-            for i, b in enumerate(bodies)
-        ]
-    }
+    return sqs_batch([json.dumps(b) for b in bodies], queue="plugyard-dev-deploy", receives=receives)
 
 
 def _invoke_message(world: World, inst: Any, event_id: str) -> InvokeMessage:

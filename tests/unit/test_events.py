@@ -29,6 +29,7 @@ from chalicelib.services.plugin_events import event_entrypoint
 from chalicelib.workers.dispatcher import handle_dispatch_batch
 from chalicelib.workers.invoker import handle_invoke_batch
 from unit.conftest import World, fake_resolver
+from unit.sqs_events import sqs_batch
 
 
 class Fakes:
@@ -202,26 +203,13 @@ def test_publish_requires_admin(ev_world: World) -> None:
 # --- workers: partial failures, poison, last attempt -------------------------------------------------
 
 
-def _record(body: str, mid: str, receives: int = 1) -> dict[str, Any]:
-    return {
-        "messageId": mid,
-        "receiptHandle": mid,
-        "body": body,
-        "attributes": {"ApproximateReceiveCount": str(receives)},
-        "messageAttributes": {},
-        "md5OfBody": "",
-        "eventSource": "aws:sqs",
-        "eventSourceARN": "arn:aws:sqs:us-east-1:123456789012:plugyard-dev-dispatch",
-        "awsRegion": "us-east-1",
-    }
-
-
 def test_dispatch_batch_dead_letters_poison_and_reports_partial_failures(ev_world: World) -> None:
     f = Fakes(ev_world)
     admin, inst = _installed(ev_world, ["workspace.ping"])
     good = ev_world.services.events.envelope(admin.workspace_id, "workspace.ping", {})
     out = handle_dispatch_batch(
-        {"Records": [_record(good.model_dump_json(), "1"), _record("garbage", "2")]}, services=ev_world.services
+        sqs_batch([good.model_dump_json(), "garbage"], queue="plugyard-dev-dispatch", ids=["1", "2"]),
+        services=ev_world.services,
     )
     assert out == {"batchItemFailures": []}
     assert len(f.queues.sent["invoke"]) == 1
@@ -231,9 +219,11 @@ def test_dispatch_batch_dead_letters_poison_and_reports_partial_failures(ev_worl
     f.handler.fail.add(inst.installation_id)
     msg = InvokeMessage(workspace_id=admin.workspace_id, installation_id=inst.installation_id, event=good)
     body = msg.model_dump_json()
-    out = handle_invoke_batch({"Records": [_record(body, "a", receives=1)]}, services=ev_world.services)
+    out = handle_invoke_batch(sqs_batch([body], queue="plugyard-dev-invoke", ids=["a"]), services=ev_world.services)
     assert out == {"batchItemFailures": [{"itemIdentifier": "a"}]}  # retried by SQS
-    out = handle_invoke_batch({"Records": [_record(body, "b", receives=5)]}, services=ev_world.services)
+    out = handle_invoke_batch(
+        sqs_batch([body], queue="plugyard-dev-invoke", receives=5, ids=["b"]), services=ev_world.services
+    )
     assert out == {"batchItemFailures": []}  # last receive: dead-lettered by us, with the reason
     [last] = f.queues.dead["invoke"]
     assert last["code"] == "retries-exhausted" and "RuntimeError" in last["reason"]
