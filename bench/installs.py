@@ -14,10 +14,12 @@ report: exits 0.
 from __future__ import annotations
 
 import argparse
+import os
 import statistics
 import sys
 import threading
 import time
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -40,6 +42,22 @@ def _pct(samples: list[float], pct: float) -> float:
     return ordered[max(0, min(len(ordered) - 1, round(pct / 100 * len(ordered)) - 1))]
 
 
+def _cpu_s(pgid: int) -> float:
+    """CPU seconds (user + system) of every live process in a process group (a stack child and its children)."""
+    total = 0
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/stat") as f:
+                fields = f.read().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[2]) == pgid:  # fields after the command: state, ppid, pgrp, …, utime (11), stime (12)
+            total += int(fields[11]) + int(fields[12])
+    return total / os.sysconf("SC_CLK_TCK")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--seconds", type=float, default=10.0)
@@ -56,11 +74,15 @@ def main() -> None:
         # Enough workspaces for the whole run: one install each.
         budget = int(args.seconds * 100) + 100
         print(f"preparing {budget} workspaces…", file=sys.stderr)
-        keys: list[str] = []
-        for i in range(budget):
+
+        def tenant(i: int) -> str:
             ws = f"bench-{i}"
             ops.auth.create_workspace(ws, ws)
-            keys.append(ops.auth.issue_key(ws, Role.ADMIN, "bench", created_by="operator").key)
+            return ops.auth.issue_key(ws, Role.ADMIN, "bench", created_by="operator").key
+
+        # Set-up, not timed: eight at a time (each is a few sequential writes).
+        with ThreadPoolExecutor(max_workers=8) as pool:
+            keys: list[str] = list(pool.map(tenant, range(budget)))
 
         lock = threading.Lock()
         latencies: list[float] = []
@@ -88,6 +110,9 @@ def main() -> None:
                         else:
                             errors[r.status_code] = errors.get(r.status_code, 0) + 1
 
+        # Each stack process starts its own session, so its group id is its pid.
+        groups = {c.name: c.proc.pid for c in stack.children}
+        cpu_before = {name: _cpu_s(pid) for name, pid in groups.items()}
         t_start = time.perf_counter()
         threads = [threading.Thread(target=worker) for _ in range(args.threads)]
         for t in threads:
@@ -96,6 +121,11 @@ def main() -> None:
             t.join()
         elapsed = time.perf_counter() - t_start
         rate = len(latencies) / elapsed
+        load = os.getloadavg()
+        time.sleep(2)  # the events the installs caused drain through the workers; their CPU counts too
+        cpu_per_install = {
+            name: (_cpu_s(pid) - cpu_before[name]) * 1000 / max(1, len(latencies)) for name, pid in groups.items()
+        }
 
         headers = {"Authorization": f"Bearer {seed.admin_key}"}
         with httpx.Client(base_url=stack.api_url, headers=headers, timeout=30) as client:
@@ -126,6 +156,14 @@ def main() -> None:
         f"{f'>={TARGET_PER_S:.0f}/s p99<={TARGET_P99_MS:.0f}':>18} {verdict:>5}  {errors or 'none'}"
     )
     print(f"  = {rate * 3600:,.0f} per hour, {rate * 3600 / 100:,.0f}× the seed's 100 per hour")
+    print("  load average during the run (1, 5, 15 min): {:.2f} {:.2f} {:.2f}".format(*load))
+    total_cpu = sum(cpu_per_install.values())
+    print(
+        "  CPU ms per install (incl. its events through the workers): "
+        + ", ".join(f"{name} {ms:.1f}" for name, ms in cpu_per_install.items())
+        + f"; total {total_cpu:.1f} → at most {os.cpu_count() or 1} cores / total = "
+        f"{(os.cpu_count() or 1) * 1000 / max(total_cpu, 0.001):.0f} installs/s on this machine if nothing else ran"
+    )
     print(f"\nListing ({plugins} plugins listed), {args.n} requests each")
     print(f"{'variant':>10} {'p50 ms':>8} {'p99 ms':>8} {'mean ms':>8}")
     for name, xs in (("cached", cached), ("uncached", uncached)):
