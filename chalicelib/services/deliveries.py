@@ -140,9 +140,8 @@ class DeliveryService:
         if job.event is None:
             logger.warning("delivery job without event or delivery id", extra={"webhook_id": job.webhook_id})
             return None
-        found = self._deliveries.get(job.webhook_id, job.event.id)
-        if found is not None:
-            return found
+        # A new event's delivery is created by a conditional write that only the first receipt wins: one round
+        # trip on the usual path. A repeated message (SQS delivers at least once) finds the stored one.
         fresh = new_delivery(job.workspace_id, job.webhook_id, job.event, now, "event")
         return fresh if self._deliveries.create(fresh) else self._deliveries.get(job.webhook_id, job.event.id)
 
