@@ -11,9 +11,9 @@ an operator reading the DLQ sees why:
 * a failure on the queue's last receive (``ApproximateReceiveCount`` ≥ MAX_RECEIVES, the redrive
   policy's ``maxReceiveCount``), where SQS would otherwise dead-letter it silently.
 
-Records run ``concurrency`` at a time (powertools' AsyncBatchProcessor, each record's handler on a
-thread of the batch's own pool): one at a time where a record may take minutes, several where each
-waits on the network.
+Records run ``concurrency`` at a time (powertools' AsyncBatchProcessor): one at a time, on the caller's
+thread, where a record may take minutes; several, on a pool of the batch's own, where each waits on the
+network.
 """
 
 from __future__ import annotations
@@ -73,16 +73,25 @@ def run_batch(
             log.error("retries exhausted", extra={"queue": purpose, "message_id": record.message_id, "reason": reason})
             queues.dead_letter(purpose, record.body, code="retries-exhausted", reason=reason)
 
-    # The batch's own threads: exactly ``concurrency`` records in flight (asyncio's default executor
-    # would cap it at the machine's core count plus four).
-    with ThreadPoolExecutor(max_workers=max(1, concurrency), thread_name_prefix=f"batch-{purpose}") as pool:
+    # Several at once: the batch's own threads, exactly ``concurrency`` of them (asyncio's default
+    # executor would cap them at the machine's core count plus four). One at a time: on the caller's thread.
+    pool = (
+        ThreadPoolExecutor(max_workers=concurrency, thread_name_prefix=f"batch-{purpose}") if concurrency > 1 else None
+    )
 
-        async def record_handler(record: SQSRecord) -> None:  # powertools wants the parameter named ``record``
+    async def record_handler(record: SQSRecord) -> None:  # powertools wants the parameter named ``record``
+        if pool is None:
+            settle(record)
+        else:
             await asyncio.get_running_loop().run_in_executor(pool, settle, record)
 
-        # One processor per batch: it keeps per-batch state, and local workers run batches on several threads.
-        processor = AsyncBatchProcessor(event_type=EventType.SQS, raise_on_entire_batch_failure=False)
+    # One processor per batch: it keeps per-batch state, and local workers run batches on several threads.
+    processor = AsyncBatchProcessor(event_type=EventType.SQS, raise_on_entire_batch_failure=False)
+    try:
         response = async_process_partial_response(
             event=dict(event), record_handler=record_handler, processor=processor, context=context
         )
+    finally:
+        if pool is not None:
+            pool.shutdown(wait=True)
     return dict(response)
