@@ -59,6 +59,7 @@ class AwsFront:
     moto: str
     operator: dict[str, str]
     work: Path
+    runtime: Path  # Lambda's /var/runtime (awslambdaric)
     url: str = ""
     code: dict[str, bytes] = field(default_factory=dict)
     ran: list[Ran] = field(default_factory=list)
@@ -99,10 +100,6 @@ class AwsFront:
         if not task.exists():
             with zipfile.ZipFile(io.BytesIO(code)) as z:
                 z.extractall(task)
-        runtime = self.work / "runtime"
-        with self.lock:
-            if not runtime.exists():
-                lambda_runner.build_runtime_dir(runtime)
         self._trust_the_operator(config["Role"])
         creds = client(self.moto, "sts", self.operator).assume_role(RoleArn=config["Role"], RoleSessionName=name[-60:])[
             "Credentials"
@@ -113,7 +110,7 @@ class AwsFront:
             "AWS_SESSION_TOKEN": creds["SessionToken"],
         }
         done = lambda_runner.run(
-            task=task, runtime=runtime, config=config, event=event, credentials=env_creds, region=REGION
+            task=task, runtime=self.runtime, config=config, event=event, credentials=env_creds, region=REGION
         )
         with self.lock:
             self.ran.append(Ran(name, event, json.loads(done.payload), done.function_error, done.peak_mb, done.log))
@@ -198,9 +195,9 @@ class _Handler(BaseHTTPRequestHandler):
 
 
 @contextmanager
-def serve(moto: str, operator: dict[str, str], work: Path) -> Iterator[AwsFront]:
+def serve(moto: str, operator: dict[str, str], work: Path, runtime: Path) -> Iterator[AwsFront]:
     """The front on a free loopback port for the duration of the block."""
-    front = AwsFront(moto, operator, work)
+    front = AwsFront(moto, operator, work, runtime)
     handler = type("Handler", (_Handler,), {"front": front})
     server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
     server.daemon_threads = True

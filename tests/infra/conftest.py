@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import logging
+import zipfile
 from collections.abc import Iterator
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import pytest
@@ -67,6 +69,17 @@ def packaged(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
 
 
 @pytest.fixture(scope="session")
+def lambda_dirs(packaged: dict[str, Any], tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
+    """The package unzipped (Lambda's /var/task) and a runtime folder with awslambdaric (/var/runtime)."""
+    from .lambda_runner import build_runtime_dir
+
+    root = tmp_path_factory.mktemp("lambda")
+    with zipfile.ZipFile(packaged["zip"]) as z:
+        z.extractall(root / "task")
+    return root / "task", build_runtime_dir(root / "runtime")
+
+
+@pytest.fixture(scope="session")
 def expanded(packaged: dict[str, Any]) -> dict[str, Any]:
     """The packaged SAM template expanded to plain CloudFormation by aws-sam-translator."""
     import copy
@@ -93,12 +106,15 @@ CODE_KEY = "api/deployment.zip"
 
 @pytest.fixture(scope="session")
 def contract(
-    packaged: dict[str, Any], expanded: dict[str, Any], tmp_path_factory: pytest.TempPathFactory
+    packaged: dict[str, Any],
+    expanded: dict[str, Any],
+    lambda_dirs: tuple[Path, Path],
+    tmp_path_factory: pytest.TempPathFactory,
 ) -> Iterator[Contract]:
     """The packaged stack on a moto server enforcing IAM, every function warm under its own role (one per session)."""
     from .contract_stack import open_contract
 
-    with open_contract(packaged, expanded, tmp_path_factory.mktemp("contract")) as c:
+    with open_contract(packaged, expanded, lambda_dirs, tmp_path_factory.mktemp("contract")) as c:
         yield c
 
 

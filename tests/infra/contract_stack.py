@@ -5,8 +5,9 @@ the IAM contract test and the packaged flow test).
   * moto (tests/infra/moto_iam_server.py) holds the stack: CloudFormation creates it from the packaged,
     SAM-expanded template; then IAM is enforced for every request (function_stack explains how moto
     evaluates policies and what the tests check themselves).
-  * Each function of the template runs in a host process (function_host.py) with the Environment
-    CloudFormation gave it and credentials from ``sts:AssumeRole`` on its own role.
+  * Each function of the template runs in a host process (function_host.py: ``python -I -S`` with only the
+    unzipped package and awslambdaric on its path) with the Environment CloudFormation gave it and
+    credentials from ``sts:AssumeRole`` on its own role.
   * The AWS front (aws_front.py) is the AWS endpoint of the functions that call Lambda (the API, the invoker,
     the deployer): it forwards everything to moto and runs a plugin function's code when it is invoked.
   * The API front (api_front.py) is the API's public URL (API Gateway's part) for plugins calling the broker
@@ -31,7 +32,7 @@ import httpx
 from . import aws_front
 from .api_front import ApiFront
 from .conftest import CODE_BUCKET, CODE_KEY
-from .function_stack import ROOT, Host, action_level, client, iter_roles, spawn, start_moto
+from .function_stack import Host, action_level, client, iter_roles, spawn, start_moto
 from .product_walk import Contract
 from .support import REGION
 from .test_infra_package import for_moto
@@ -58,8 +59,10 @@ def _sub(value: Any) -> str:
 
 
 @contextmanager
-def open_contract(packaged: dict[str, Any], expanded: dict[str, Any], work: Path) -> Iterator[Contract]:
-    """Create the stack, start every host and both fronts; everything stops when the block ends."""
+def open_contract(
+    packaged: dict[str, Any], expanded: dict[str, Any], lambda_dirs: tuple[Path, Path], work: Path
+) -> Iterator[Contract]:
+    """Create the stack, start every host (from the unzipped package) and both fronts; all stop with the block."""
     logs = work / "function-logs"
     logs.mkdir(parents=True, exist_ok=True)
     moto, url = start_moto()
@@ -123,11 +126,12 @@ def open_contract(packaged: dict[str, Any], expanded: dict[str, Any], work: Path
         secrets = _stack_secrets(template, admin("secretsmanager"))
         httpx.post(f"{url}/moto-api/reset-auth", content=b"0").raise_for_status()  # IAM enforced from here
 
-        front = stack.enter_context(aws_front.serve(url, operator, work / "aws-front"))
+        task, runtime = lambda_dirs
+        front = stack.enter_context(aws_front.serve(url, operator, work / "aws-front", runtime))
         api_front = ApiFront()
         stack.callback(api_front.stop)
         sts = client(url, "sts", operator)
-        paths = [str(ROOT), str(ROOT / "plugin-runtime")]
+        paths = [str(task), str(runtime)]  # what Lambda's Python runtime has on sys.path, nothing else
         by_role_name = {v: k for k, v in role_names.items()}
         by_name = {_sub(r["Properties"]["FunctionName"]): lid for lid, r in template["Resources"].items()
                    if r["Type"] == "AWS::Lambda::Function"}  # fmt: skip

@@ -1,11 +1,12 @@
 """A warm Lambda container for one function of the packaged template, driven over stdin/stdout.
 
-``python function_host.py <handler> [<path>...]`` puts the paths first on ``sys.path`` (the unzipped package,
-or the source tree), loads ``app.<name>`` as Lambda does, and answers one JSON line per JSON line read:
+``python -I -S function_host.py <handler> <task> <runtime>`` has only the unzipped package (Lambda's /var/task)
+and the runtime folder (/var/runtime: awslambdaric) on ``sys.path`` besides the standard library, loads
+``app.<name>`` as Lambda does, and answers one JSON line per JSON line read:
   {"event": {...}}                      -> the handler's result for that event (an SQS batch, a WebSocket
                                            event, an API Gateway proxy event, ...)
-  {"http": {"method", "path", "headers", "body"}} -> the API's response, through chalice's test gateway
-                                           (the API function only)
+  {"http": {"method", "path", "headers", "body"}} -> the API's response to the proxy event API Gateway
+                                           would hand it for that request (the API function only)
 Every answer also carries the AWS calls the function made for it (``service:Operation`` as IAM names
 them; a transaction as one call per item, each with the action AWS checks for it), and every AccessDenied
 it was answered, so a test can compare a role with what the code does.
@@ -14,10 +15,13 @@ The function's environment (its template ``Environment``, its role's credentials
 
 from __future__ import annotations
 
+import base64
 import json
 import sys
 import traceback
+import uuid
 from typing import Any
+from urllib.parse import parse_qsl, unquote
 
 # Recorded per request: the IAM action and resources of every AWS call, and the calls refused.
 CALLS: list[dict[str, Any]] = []
@@ -25,6 +29,7 @@ DENIED: list[str] = []
 ANSWER = "@@host "  # marks the host's own lines on stdout
 DENIED_CODES = {"AccessDenied", "AccessDeniedException", "UnauthorizedOperation", "AuthorizationError"}
 ACCOUNT = "123456789012"
+GATEWAY_DOMAIN = "harness.execute-api.us-east-1.amazonaws.com"  # API Gateway's, in each request's context
 # botocore operation -> the IAM action it needs, where the names differ
 IAM_ACTION = {
     "lambda:Invoke": "lambda:InvokeFunction",
@@ -150,7 +155,6 @@ def main() -> None:
     else:
         module_name, attr = handler_name.rsplit(".", 1)
         handler = getattr(importlib.import_module(module_name), attr)
-    client = None
     out.write(ANSWER + json.dumps({"ready": True}) + "\n")
     out.flush()
     for line in sys.stdin:
@@ -160,20 +164,12 @@ def main() -> None:
         answer: dict[str, Any] = {}
         try:
             if "http" in request:
-                if client is None:
-                    from chalice.test import Client
-
-                    client = Client(handler)
-                h = request["http"]
-                body = h.get("body")
-                resp = client.http.request(
-                    h["method"], h["path"], headers=h.get("headers") or {}, body=body.encode() if body else b""
-                )
-                answer["result"] = {
-                    "status": resp.status_code,
-                    "headers": dict(resp.headers),
-                    "body": resp.body.decode() if isinstance(resp.body, bytes) else resp.body,
-                }
+                response = handler(_gateway_event(handler, request["http"]), _context(handler_name))
+                body = response.get("body") or ""
+                if response.get("isBase64Encoded"):
+                    body = base64.b64decode(body).decode(errors="replace")
+                answer["result"] = {"status": response["statusCode"], "headers": response.get("headers") or {},
+                                    "body": body}  # fmt: skip
             elif "seed" in request:
                 answer["result"] = handler(request["seed"])
             else:
@@ -202,6 +198,62 @@ def _operator() -> Any:
         return {r: services.auth.issue_key(ws, Role(r), f"{r} key", created_by="operator").key for r in spec["roles"]}
 
     return seed
+
+
+def _gateway_event(app: Any, http: dict[str, Any]) -> dict[str, Any]:
+    """The proxy event API Gateway (REST, stage ``api``) hands the API function for this request."""
+    path, _, query = str(http["path"]).partition("?")
+    route, captured = _route(app, path.rstrip("/") or "/")
+    params: dict[str, list[str]] = {}
+    for key, value in parse_qsl(query, keep_blank_values=True):
+        params.setdefault(key, []).append(value)
+    headers = {str(k): str(v) for k, v in (http.get("headers") or {}).items()}
+    headers.setdefault("Host", GATEWAY_DOMAIN)
+    context = {
+        "resourcePath": route,
+        "httpMethod": http["method"],
+        "path": f"/api{path}",
+        "stage": "api",
+        "domainName": GATEWAY_DOMAIN,
+        "requestId": str(uuid.uuid4()),
+        "identity": {"sourceIp": "127.0.0.1"},
+    }
+    return {
+        "resource": route,
+        "path": path,
+        "httpMethod": http["method"],
+        "headers": headers,
+        "multiValueHeaders": {k: [v] for k, v in headers.items()},
+        "queryStringParameters": {k: v[-1] for k, v in params.items()} or None,
+        "multiValueQueryStringParameters": params or None,
+        "pathParameters": captured or None,
+        "stageVariables": None,
+        "requestContext": context,
+        "body": http.get("body") or None,
+        "isBase64Encoded": False,
+    }
+
+
+def _route(app: Any, path: str) -> tuple[str, dict[str, str]]:
+    """The app's route template for ``path`` and its captured parameters; literal segments win over ``{name}``."""
+    parts = path.split("/")
+    best: tuple[int, str, dict[str, str]] | None = None
+    for route in app.routes:
+        segments = route.split("/")
+        if len(segments) != len(parts):
+            continue
+        captured: dict[str, str] = {}
+        for segment, part in zip(segments, parts, strict=True):
+            if segment.startswith("{") and segment.endswith("}") and part:
+                captured[segment[1:-1]] = unquote(part)
+            elif segment != part:
+                break
+        else:
+            if best is None or len(captured) < best[0]:
+                best = (len(captured), route, captured)
+    if best is None:
+        return path, {}  # no such route: the app answers it (API Gateway would answer 403 itself)
+    return best[1], best[2]
 
 
 def _context(handler_name: str) -> Any:

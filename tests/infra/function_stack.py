@@ -158,10 +158,10 @@ class Host:
 
 
 def spawn(name: str, handler: str, env: dict[str, str], paths: list[str], log: Path) -> Host:
-    """Start a function's host; its log (stderr) goes to ``log``."""
+    """Start a function's host in a clean interpreter with only ``paths`` added; its log (stderr) goes to ``log``."""
     with log.open("w") as err:
         proc = subprocess.Popen(
-            [sys.executable, str(HOST), handler, *paths],
+            [sys.executable, "-I", "-S", str(HOST), handler, *paths],
             env=env,
             cwd=paths[0],
             stdin=subprocess.PIPE,

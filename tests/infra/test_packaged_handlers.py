@@ -16,25 +16,18 @@ without a key and a disconnect). A function of another kind (added later) is loa
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import os
 import re
 import secrets
-import shutil
 import subprocess
 import sys
-import zipfile
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
-import pytest
-
 from .support import REGION, STAGE, Stack
 
-# Lambda's /var/runtime: the runtime interface client and what it imports.
-RUNTIME_MODULES = ("awslambdaric", "simplejson", "snapshot_restore_py")
 # Never loaded on Lambda: the local stack (waitress, websockets, moto) and the operators' CLI (typer).
 LOCAL_ONLY = ("chalicelib.local", "chalicelib.cli")
 
@@ -174,24 +167,6 @@ def _expected(handler: str, kind: str, result: Any) -> None:
         assert result == {"statusCode": 200}, result
     elif handler == "app.live_connect":
         assert result["statusCode"] == 401, result
-
-
-@pytest.fixture(scope="module")
-def lambda_dirs(packaged: dict[str, Any], tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
-    root = tmp_path_factory.mktemp("lambda")
-    task, runtime = root / "task", root / "runtime"
-    with zipfile.ZipFile(packaged["zip"]) as z:
-        z.extractall(task)
-    runtime.mkdir()
-    for name in RUNTIME_MODULES:
-        spec = importlib.util.find_spec(name)
-        assert spec is not None and spec.origin is not None, f"{name} (requirements-dev.txt) is not installed"
-        origin = Path(spec.origin)
-        if origin.name == "__init__.py":
-            shutil.copytree(origin.parent, runtime / name, ignore=shutil.ignore_patterns("__pycache__"))
-        else:
-            shutil.copy2(origin, runtime / origin.name)
-    return task, runtime
 
 
 def test_every_function_is_a_module_level_handler_of_the_app(packaged: dict[str, Any]) -> None:
