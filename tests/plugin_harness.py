@@ -1,7 +1,8 @@
 """Publish → approve → install → invoke real plugin zips through the API of the local stack.
 
 Used by tests/integration/test_invoke_api.py and tests/security/: one publisher workspace (with a registered
-Ed25519 signing key) and one reviewer per session; each deploy is a fresh plugin id.
+Ed25519 signing key) and one reviewer per session; each deploy is a fresh plugin id. ``own_stack`` starts a
+stack of a module's own, for the few tests that need settings the session's stack must not have.
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ from pynamodb.models import Model
 from chalicelib.domain.permissions import Role
 from chalicelib.domain.publisher_signing import sign_digest
 from chalicelib.local.seed import public_key_b64
-from chalicelib.local.stack import LocalStack
+from chalicelib.local.stack import LocalStack, free_port
 
 
 @dataclass
@@ -174,3 +175,24 @@ def model_bindings_restored() -> Iterator[None]:
             for key, value in binding.items():
                 setattr(model.Meta, key, value)
             model._connection = None
+
+
+@contextlib.contextmanager
+def own_stack(
+    extra_env: dict[str, str], *, worker_args: list[str] | None = None, quiet: bool = False
+) -> Iterator[LocalStack]:
+    """A local stack (no live server) with these settings, stopped after; the session's model bindings kept.
+
+    ``quiet`` also silences the supervisor's restart messages (for tests that kill processes on purpose).
+    """
+    stack = LocalStack(
+        api_port=free_port(), moto_port=free_port(), live=False, extra_env=extra_env, worker_args=worker_args or []
+    )
+    if quiet:
+        stack.log = lambda line: None
+    with model_bindings_restored():  # operator_services() on this stack rebinds the session's models
+        try:
+            stack.start(quiet_api=True)
+            yield stack
+        finally:
+            stack.stop()

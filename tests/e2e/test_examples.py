@@ -21,10 +21,9 @@ from typing import Any, ClassVar
 
 import httpx
 import pytest
-from plugin_harness import Deployed, Harness, model_bindings_restored
+from plugin_harness import Deployed, Harness, own_stack
 
 from chalicelib.local.packaging import build_plugin_zip
-from chalicelib.local.stack import LocalStack, free_port
 
 pytestmark = pytest.mark.stack
 
@@ -36,20 +35,11 @@ if shutil.which("bwrap") is None:
 
 @pytest.fixture(scope="module")
 def harness() -> Iterator[Harness]:
-    stack = LocalStack(
-        api_port=free_port(),
-        moto_port=free_port(),
-        live=False,
-        extra_env={"PLUGYARD_HTTP_FETCH_ALLOW_PRIVATE": "true", "PLUGYARD_WEBHOOKS_ALLOW_PRIVATE": "false"},
-    )
-    with model_bindings_restored():
-        try:
-            stack.start(quiet_api=True)
-            h = Harness(stack, stack.operator_services(), publisher_id="plugyard-labs")
-            yield h
-            h.close()
-        finally:
-            stack.stop()
+    fetch_to_loopback = {"PLUGYARD_HTTP_FETCH_ALLOW_PRIVATE": "true", "PLUGYARD_WEBHOOKS_ALLOW_PRIVATE": "false"}
+    with own_stack(fetch_to_loopback) as stack:
+        h = Harness(stack, stack.operator_services(), publisher_id="plugyard-labs")
+        yield h
+        h.close()
 
 
 class _Receiver(BaseHTTPRequestHandler):

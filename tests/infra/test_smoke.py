@@ -15,10 +15,11 @@ from collections.abc import Iterator
 
 import httpx
 import pytest
+from plugin_harness import own_stack
 
 from chalicelib.domain.permissions import Role
 from chalicelib.local.receiver import Answer, Receiver
-from chalicelib.local.stack import LocalStack, free_port
+from chalicelib.local.stack import LocalStack
 
 from .support import load_module
 
@@ -27,17 +28,8 @@ smoke = load_module("smoke")
 
 @pytest.fixture(scope="module")
 def open_stack() -> Iterator[LocalStack]:
-    s = LocalStack(
-        api_port=free_port(),
-        moto_port=free_port(),
-        live=False,
-        extra_env={"PLUGYARD_WEBHOOKS_ALLOW_PRIVATE": "true"},
-    )
-    try:
-        s.start(quiet_api=True)
+    with own_stack({"PLUGYARD_WEBHOOKS_ALLOW_PRIVATE": "true"}) as s:
         yield s
-    finally:
-        s.stop()
 
 
 def test_the_smoke_walk_passes_against_the_local_stack(open_stack: LocalStack) -> None:

@@ -14,33 +14,23 @@ import time
 from collections.abc import Callable, Iterator
 from typing import Any
 
+import plugin_harness
 import pytest
 from conftest import ROLES, Tenant, uid
-from plugin_harness import model_bindings_restored
 from standardwebhooks.webhooks import Webhook as StandardWebhook
 
 from chalicelib.local.receiver import Answer, Receiver
-from chalicelib.local.stack import LocalStack, free_port
+from chalicelib.local.stack import LocalStack
 
 pytestmark = pytest.mark.stack
 
 
 @pytest.fixture(scope="module")
 def own_stack() -> Iterator[LocalStack]:
-    s = LocalStack(
-        api_port=free_port(),
-        moto_port=free_port(),
-        live=False,
-        extra_env={"PLUGYARD_WEBHOOKS_ALLOW_PRIVATE": "true"},
-        worker_args=["--visibility-s", "3"],
-    )
-    s.log = lambda line: None
-    with model_bindings_restored():  # operator_services() on this stack rebinds the session's models
-        try:
-            s.start(quiet_api=True)
-            yield s
-        finally:
-            s.stop()
+    with plugin_harness.own_stack(
+        {"PLUGYARD_WEBHOOKS_ALLOW_PRIVATE": "true"}, worker_args=["--visibility-s", "3"], quiet=True
+    ) as s:
+        yield s
 
 
 @pytest.fixture(scope="module")
