@@ -38,6 +38,14 @@ class ApiFront:
         self.host = host
         threading.Thread(target=self._server.serve_forever, daemon=True).start()
 
+    def warm(self) -> None:
+        """Serve one request that builds the API's services (its readiness check)."""
+        assert self.host is not None
+        with self.lock:
+            resp = self.host.http("GET", "/health/ready")
+        if resp["status"] != 200:
+            self.failures.append(f"warm-up: {resp['status']} {resp['body'][:500]}")
+
     def stop(self) -> None:
         if self.host is not None:
             self._server.shutdown()

@@ -21,6 +21,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import threading
 import uuid
 from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
@@ -166,17 +167,23 @@ def open_contract(
             creds = sts.assume_role(RoleArn=fn["Role"], RoleSessionName=lid)["Credentials"]
             env |= {"AWS_ACCESS_KEY_ID": creds["AccessKeyId"], "AWS_SECRET_ACCESS_KEY": creds["SecretAccessKey"],
                     "AWS_SESSION_TOKEN": creds["SessionToken"]}  # fmt: skip
-            hosts[lid] = spawn(lid, fn["Handler"], env, paths, logs / f"{lid}.log")
+            hosts[lid] = spawn(lid, fn["Handler"], env, paths, logs / f"{lid}.log", wait=False)
             if fn["Handler"] == "app.app":
-                hosts[API_FRONT_HOST] = spawn(API_FRONT_HOST, "app.app", env, paths, logs / "APIHandler-front.log")
+                log = logs / "APIHandler-front.log"
+                hosts[API_FRONT_HOST] = spawn(API_FRONT_HOST, "app.app", env, paths, log, wait=False)
                 roles[API_FRONT_HOST] = roles[lid]
-        api_front.start(hosts[API_FRONT_HOST])
-        # A warm instance, as a busy API's would be: its first request builds the services.
-        assert hosts[API_FRONT_HOST].http("GET", "/health/ready")["status"] == 200
         op_env = {**api_env, "PLUGYARD_AWS_ENDPOINT_URL": url, "AWS_ACCESS_KEY_ID": operator["aws_access_key_id"],
                   "AWS_SECRET_ACCESS_KEY": operator["aws_secret_access_key"]}  # fmt: skip
-        hosts["operator"] = spawn("operator", "operator", op_env, paths, logs / "operator.log")
-        yield Contract(url, template, hosts, roles, real, queues, streams, operator, front, api_front.url)
+        hosts["operator"] = spawn("operator", "operator", op_env, paths, logs / "operator.log", wait=False)
+        for host in hosts.values():
+            host.ready()
+        api_front.start(hosts[API_FRONT_HOST])
+        # A warm instance, as a busy API's would be (its first request builds the services), warmed while the
+        # walk begins elsewhere: the first plugin to call the broker waits for it through the front's lock.
+        warm = threading.Thread(target=api_front.warm, daemon=True)
+        warm.start()
+        stack.callback(warm.join)
+        yield Contract(url, template, hosts, roles, real, queues, streams, operator, front, api_front)
 
 
 def _stack_secrets(template: dict[str, Any], sm: Any) -> dict[str, str]:

@@ -135,6 +135,13 @@ class Host:
             raise RuntimeError(f"{self.name} failed:\n{answer['error']}")
         return answer["result"]
 
+    def ready(self) -> Host:
+        """Wait for the host's ready line (its handler is loaded)."""
+        assert self.proc.stdout is not None
+        if not self.proc.stdout.readline():
+            raise RuntimeError(f"{self.name} ({self.handler}) did not start:\n{self.log_tail()}")
+        return self
+
     def log_tail(self, lines: int = 30) -> str:
         return "\n".join(self.log.read_text(errors="replace").splitlines()[-lines:])
 
@@ -157,8 +164,11 @@ class Host:
         self.proc.wait()
 
 
-def spawn(name: str, handler: str, env: dict[str, str], paths: list[str], log: Path) -> Host:
-    """Start a function's host in a clean interpreter with only ``paths`` added; its log (stderr) goes to ``log``."""
+def spawn(name: str, handler: str, env: dict[str, str], paths: list[str], log: Path, *, wait: bool = True) -> Host:
+    """Start a function's host in a clean interpreter with only ``paths`` added; its log (stderr) goes to ``log``.
+
+    ``wait=False`` returns at once (start several, then ``ready()`` each): their imports overlap.
+    """
     with log.open("w") as err:
         proc = subprocess.Popen(
             [sys.executable, "-I", "-S", str(HOST), handler, *paths],
@@ -170,11 +180,7 @@ def spawn(name: str, handler: str, env: dict[str, str], paths: list[str], log: P
             text=True,
         )
     host = Host(name, handler, proc, log)
-    assert proc.stdout is not None
-    ready = proc.stdout.readline()
-    if not ready:
-        raise RuntimeError(f"{name} ({handler}) did not start:\n{host.log_tail()}")
-    return host
+    return host.ready() if wait else host
 
 
 def sqs_event(queue_arn: str, messages: list[dict[str, Any]]) -> dict[str, Any]:

@@ -20,6 +20,7 @@ from chalicelib.domain.publisher_signing import sign_digest
 from chalicelib.local.receiver import Receiver
 from chalicelib.local.seed import public_key_b64
 
+from .api_front import ApiFront
 from .aws_front import AwsFront
 from .function_stack import Host, client, pump_queue, pump_stream
 from .support import REGION
@@ -36,7 +37,7 @@ class Contract:
     streams: dict[str, str]  # function logical id -> the ARN of the table stream its event source reads
     operator: dict[str, str]
     front: AwsFront  # the AWS endpoint of the functions that call Lambda; runs plugin functions
-    api_url: str  # the API's public URL (with its stage), as plugins reach the broker
+    api_front: ApiFront  # the API's public URL, as plugins reach the broker
     checkpoints: dict[str, str] = field(default_factory=dict)  # stream shard -> last sequence number accepted
 
 

@@ -39,6 +39,7 @@ def test_the_plugin_runs_as_its_own_lambda_and_calls_the_broker_over_http(contra
     assert "Max Memory Used" in run["log"] and run["peak"] <= 128, run
     answered = walked.invoked["main"]
     assert answered["status"] == "succeeded" and answered["result"]["seen"] == "yes", answered
+    assert contract.api_front.failures == []
     served = [c for c in contract.hosts["APIHandler#front"].calls if c["action"] == "dynamodb:PutItem"]
     assert served, "the broker (the API function behind the API front) stored nothing for the plugin"
 
