@@ -33,12 +33,11 @@ import httpx
 from . import aws_front
 from .api_front import ApiFront
 from .conftest import CODE_BUCKET, CODE_KEY
-from .function_stack import Host, action_level, client, iter_roles, spawn, start_moto
+from .function_stack import STAGE, Host, action_level, client, iter_roles, spawn, start_moto
 from .product_walk import Contract
 from .support import REGION
 from .test_infra_package import for_moto
 
-STAGE = "iam"
 # Call Lambda: their AWS endpoint is the AWS front
 FRONTED = {"app.app", "app.invoker", "app.deployer"}
 API_FRONT_HOST = "APIHandler#front"  # the API's second warm instance, serving the API front

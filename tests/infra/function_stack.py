@@ -40,6 +40,7 @@ ROOT = Path(__file__).resolve().parents[2]
 HOST = Path(__file__).with_name("function_host.py")
 MOTO_SERVER = Path(__file__).with_name("moto_iam_server.py")
 ANSWER = "@@host "
+STAGE = "iam"  # the stage of the harness's stack
 
 
 def client(url: str, service: str, creds: dict[str, str] | None = None) -> Any:

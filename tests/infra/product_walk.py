@@ -22,7 +22,7 @@ from chalicelib.local.seed import public_key_b64
 
 from .api_front import ApiFront
 from .aws_front import AwsFront
-from .function_stack import Host, client, pump_queue, pump_stream
+from .function_stack import STAGE, Host, client, pump_queue, pump_stream
 from .support import REGION
 
 
@@ -179,11 +179,20 @@ def walk_the_product(c: Contract, receiver: Receiver) -> Walked:
     forged = {"id": "01" + uuid.uuid4().hex[:24].upper(), "source": f"plugyard.plugin.{pid}",
               "type": f"plugin.{pid}.forged", "workspace_id": f"ws-pub-{suffix}", "time": "2026-12-01T00:00:00Z",
               "data": {}}  # fmt: skip
-    entry = {"DetailType": forged["type"], "Source": forged["source"], "Detail": json.dumps(forged)}
-    bus_rule(c, client(c.url, "sqs", c.operator), [entry])
+    # The same into a workspace nobody has used: the dispatcher's append is the first of that chain.
+    fresh = {**forged, "id": "01" + uuid.uuid4().hex[:24].upper(), "workspace_id": f"ws-none-{suffix}"}
+    entries = [{"DetailType": e["type"], "Source": e["source"], "Detail": json.dumps(e)} for e in (forged, fresh)]
+    bus_rule(c, client(c.url, "sqs", c.operator), entries)
     pump(c)
     denied = ok(api.http("GET", "/api/audit?action=event.dispatch", pub))["items"]
     assert any(r["target"] == forged["id"] and r["outcome"] == "denied" for r in denied), denied
+    audit_table = c.template["Resources"]["AuditLogTable"]["Properties"]["TableName"]["Fn::Sub"]
+    first = client(c.url, "dynamodb", c.operator).query(
+        TableName=audit_table.replace("${Stage}", STAGE),
+        KeyConditionExpression="workspace_id = :w",
+        ExpressionAttributeValues={":w": {"S": fresh["workspace_id"]}},
+    )["Items"]
+    assert [i["target"]["S"] for i in first] == [fresh["id"]], first
     hook = ok(
         api.http("POST", "/api/webhooks/register", admin,
                  {"url": receiver.url + "/hook", "event_types": ["task.completed", "plugin.installed",
