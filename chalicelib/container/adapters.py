@@ -119,6 +119,7 @@ def in_memory_adapters() -> Adapters:
     permissions = memory.InMemoryPermissionRepository()
     subscriptions = memory.InMemorySubscriptionRepository()
     bus = memory.InMemoryEventBus()
+    audit = memory.InMemoryAuditRepository()
     return Adapters(
         workspaces=memory.InMemoryWorkspaceRepository(),
         keys=memory.InMemoryApiKeyRepository(),
@@ -127,7 +128,7 @@ def in_memory_adapters() -> Adapters:
         installs=installs,
         permissions=permissions,
         webhooks=memory.InMemoryWebhookRepository(),
-        audit=memory.InMemoryAuditRepository(),
+        audit=audit,
         artifacts=memory.InMemoryArtifactStore(),
         secrets=memory.InMemorySecretBox(),
         idempotency=memory.InMemoryIdempotencyStore(),
@@ -138,7 +139,7 @@ def in_memory_adapters() -> Adapters:
         rate_counters=memory.InMemoryRateCounters(),
         deliveries=memory.InMemoryDeliveryRepository(),
         bus=bus,
-        install_writer=memory.InMemoryInstallationWriter(installs, permissions, plugins, subscriptions, bus),
+        install_writer=memory.InMemoryInstallationWriter(installs, permissions, plugins, subscriptions, bus, audit),
         queues=memory.InMemoryWorkQueues(),
         tasks=memory.InMemoryTaskRepository(),
         subscriptions=subscriptions,

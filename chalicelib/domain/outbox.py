@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from chalicelib.domain.models import EventEnvelope, Installation
+from chalicelib.domain.models import AuditRecord, EventEnvelope, Installation
 
 __all__ = ["OUTBOX_RETENTION_S", "NewInstallation"]
 
@@ -21,10 +21,12 @@ OUTBOX_RETENTION_S = 2 * 24 * 3600
 
 @dataclass(frozen=True)
 class NewInstallation:
-    """An installation and everything that must exist with it: grants, install count, subscriptions, events."""
+    """An installation and everything that must exist with it: grants, install count, subscriptions, events,
+    and the audit record that says who installed it."""
 
     installation: Installation
     granted_by: str
     granted_at: datetime
     subscribe_to: list[str] = field(default_factory=list)  # event types the installation receives
     events: list[EventEnvelope] = field(default_factory=list)  # announced through the outbox
+    audit: AuditRecord | None = None  # the install's audit record, appended to its workspace's chain with it

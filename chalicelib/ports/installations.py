@@ -35,8 +35,11 @@ class InstallationRepository(Protocol):
 class InstallationWriter(Protocol):
     """Writes a new installation with its grants, install count, subscriptions and events: all or nothing."""
 
-    def create(self, change: NewInstallation) -> None:
-        """ConflictError if the plugin is already installed in the workspace (then nothing is written)."""
+    def create(self, change: NewInstallation) -> bool:
+        """Write it all; ConflictError if the plugin is already installed in the workspace (nothing written).
+
+        False, with nothing written, when ``change.audit``'s position in the chain was taken meanwhile.
+        """
         ...
 
 

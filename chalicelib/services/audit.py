@@ -18,6 +18,7 @@ import secrets
 import threading
 import time
 import zlib
+from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from datetime import datetime
 from typing import Any, Literal
@@ -92,6 +93,24 @@ class AuditService:
         **detail: Any,
     ) -> AuditRecord:
         """Append one record to the workspace's chain (seq = previous + 1, conditional write)."""
+        return self.record_with(workspace_id, actor, action, target, self._append, outcome, **detail)
+
+    def record_with(
+        self,
+        workspace_id: str,
+        actor: str,
+        action: str,
+        target: str,
+        write: Callable[[AuditRecord], bool],
+        outcome: Outcome = "success",
+        **detail: Any,
+    ) -> AuditRecord:
+        """Append a record that ``write`` stores, e.g. in one transaction with the change it records.
+
+        ``write`` returns False when the record's position was taken (then it stored nothing): the record is
+        drafted again after the new tail and written again. Whatever ``write`` raises propagates, with
+        nothing appended.
+        """
         key = self._chain_key()
         with self._locks[zlib.crc32(workspace_id.encode()) % LOCK_STRIPES]:
             # The last record this process wrote is usually still the chain's tail: start from it and only
@@ -115,9 +134,7 @@ class AuditService:
                     prev_hash=prev.hash if prev else "",
                 )
                 rec.hash = record_mac(key, rec)
-                try:
-                    self._repo.append(rec)
-                except ConflictError:
+                if not write(rec):
                     attempt += 1
                     if time.monotonic() > deadline:
                         raise DependencyUnavailableError("The audit log is too busy to append; retry.") from None
@@ -129,6 +146,13 @@ class AuditService:
                     self._tail.clear()
                 self._tail[workspace_id] = rec
                 return rec
+
+    def _append(self, rec: AuditRecord) -> bool:
+        try:
+            self._repo.append(rec)
+        except ConflictError:
+            return False
+        return True
 
     def verify(
         self,

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import builtins
 import hashlib
+from dataclasses import replace
 from typing import Any
 
 from chalicelib.domain.errors import (
@@ -88,9 +89,9 @@ class InstallService:
     def install(self, caller: Caller, req: InstallRequest, idempotency_key: str | None = None) -> Installation:
         """Install a version, granting scopes; a retried Idempotency-Key returns the first result.
 
-        The installation, its grants, the install count, its subscriptions and its ``plugin.installed``
-        event are written together or not at all. Only the audit record follows the commit; if that
-        fails, a retry with the same Idempotency-Key finds its own installation and finishes the job.
+        The installation, its grants, the install count, its subscriptions, its ``plugin.installed`` event
+        and its audit record are written together or not at all. A retry with the same Idempotency-Key
+        whose first attempt committed finds its own installation and answers with it.
         """
         self._audit.authorize(caller, Action.MANAGE_INSTALLS, "plugin.install", req.plugin_id)
         if not idempotency_key:
@@ -103,7 +104,7 @@ class InstallService:
         return Installation.model_validate(result)
 
     def _install(self, caller: Caller, req: InstallRequest, request_mark: str | None) -> Installation:
-        self._audit.prefetch(caller.workspace_id)  # its audit record follows: read the chain's tail meanwhile
+        self._audit.prefetch(caller.workspace_id)  # its audit record goes with it: read the chain's tail meanwhile
         target = req.plugin_id
         try:
             version = self._marketplace.resolve_version(req.plugin_id, req.version)
@@ -144,31 +145,31 @@ class InstallService:
                     "version": installation.version,
                 },
             )
+            change = NewInstallation(
+                installation=installation,
+                granted_by=caller.actor,
+                granted_at=now,
+                subscribe_to=sorted(set(version.manifest.events)),
+                events=[event],
+            )
             try:
-                self._writer.create(
-                    NewInstallation(
-                        installation=installation,
-                        granted_by=caller.actor,
-                        granted_at=now,
-                        subscribe_to=sorted(set(version.manifest.events)),
-                        events=[event],
-                    )
+                # The audit record travels in the install's own transaction: one round trip, and no
+                # installation without its record.
+                self._audit.record_with(
+                    caller.workspace_id,
+                    caller.actor,
+                    "plugin.install",
+                    installation.installation_id,
+                    lambda record: self._writer.create(replace(change, audit=record)),
+                    **_installed_detail(installation),
                 )
             except ConflictError:
+                # A retry of a request whose first attempt committed (its audit record with it) answers that.
                 installation = self._same_request(caller.workspace_id, version.plugin_id, request_mark)
         except PlugyardError as exc:
             outcome: Outcome = "denied" if isinstance(exc, ScopesNotGrantedError) else "failed"
             self._audit.record(caller.workspace_id, caller.actor, "plugin.install", target, outcome, reason=exc.code)
             raise
-        self._audit.record(
-            caller.workspace_id,
-            caller.actor,
-            "plugin.install",
-            installation.installation_id,
-            plugin_id=installation.plugin_id,
-            version=installation.version,
-            granted=installation.granted,
-        )
         if self._metrics is not None:
             self._metrics.add("Installs")
         return installation
@@ -327,6 +328,10 @@ class InstallService:
     def _emit(self, event_type: str, inst: Installation, **data: Any) -> None:
         for hook in self.on_event:
             hook(event_type, inst, data)
+
+
+def _installed_detail(installation: Installation) -> dict[str, Any]:
+    return {"plugin_id": installation.plugin_id, "version": installation.version, "granted": installation.granted}
 
 
 def _request_mark(caller: Caller, idempotency_key: str) -> str:

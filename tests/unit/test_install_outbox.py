@@ -30,9 +30,9 @@ def test_an_install_commits_its_grants_count_subscriptions_and_event_together(wo
     writer = world.services.installs._writer
     original = writer.create
 
-    def spy(change: NewInstallation) -> None:
+    def spy(change: NewInstallation) -> bool:
         seen.append(change)
-        original(change)
+        return original(change)
 
     writer.create = spy  # type: ignore[method-assign]
     inst = world.services.installs.install(pub, InstallRequest(plugin_id="tx-demo", grant=["tasks:read"]))
@@ -40,6 +40,10 @@ def test_an_install_commits_its_grants_count_subscriptions_and_event_together(wo
     assert change.installation.installation_id == inst.installation_id
     assert change.subscribe_to == ["task.completed"]
     assert [e.type for e in change.events] == ["plugin.installed"]
+    assert change.audit is not None and (change.audit.action, change.audit.target) == (
+        "plugin.install",
+        inst.installation_id,
+    )
     assert world.adapters.permissions.list(inst.installation_id) == ["tasks:read"]
     assert world.adapters.subscriptions.targets(pub.workspace_id, "task.completed") == [
         f"installation#{inst.installation_id}"
@@ -48,7 +52,9 @@ def test_an_install_commits_its_grants_count_subscriptions_and_event_together(wo
     assert event.data == {"installation_id": inst.installation_id, "plugin_id": "tx-demo", "version": "1.0.0"}
 
 
-def test_a_retry_with_the_same_key_finishes_an_install_whose_audit_record_failed(world: World, pub: Caller) -> None:
+def test_an_install_whose_audit_record_cannot_be_written_leaves_nothing_and_its_retry_installs(
+    world: World, pub: Caller
+) -> None:
     repo: Any = world.adapters.audit
     append = repo.append
     failures = [DependencyUnavailableError("The audit log is unreachable; retry shortly.")]
@@ -63,18 +69,21 @@ def test_a_retry_with_the_same_key_finishes_an_install_whose_audit_record_failed
     req = InstallRequest(plugin_id="tx-demo", grant=["tasks:read"])
     with pytest.raises(DependencyUnavailableError):
         world.services.installs.install(pub, req, idempotency_key="k-1")
-    # The installation was committed before the audit record failed …
-    [committed] = world.services.installs.list(pub).items
-    # … and the same request, retried with its key, answers it and completes the audit trail.
-    repaired = world.services.installs.install(pub, req, idempotency_key="k-1")
-    assert repaired.installation_id == committed.installation_id
+    # The audit record travels with the installation: neither was written, nor the count, nor the event.
+    assert world.services.installs.list(pub).items == []
+    assert world.services.marketplace.get_plugin(pub, "tx-demo").install_count == 0
+    assert installed_events(world, pub.workspace_id) == []
+    # The same request, retried with its key, installs once, with one record of it.
+    done = world.services.installs.install(pub, req, idempotency_key="k-1")
+    assert [i.installation_id for i in world.services.installs.list(pub).items] == [done.installation_id]
     assert world.services.marketplace.get_plugin(pub, "tx-demo").install_count == 1
     assert len(installed_events(world, pub.workspace_id)) == 1
     items, _ = world.adapters.audit.query(
         pub.workspace_id, action="plugin.install", actor=None, target=None, limit=10, token=None
     )
-    assert [(r.target, r.outcome) for r in items] == [(committed.installation_id, "success")]
-    # Another request (another key, or none) is still told the plugin is installed.
+    assert [(r.target, r.outcome) for r in items] == [(done.installation_id, "success"), ("tx-demo@1.0.0", "failed")]
+    assert world.services.audit.verify(pub).ok
+    # Another request (another key, or none) is told the plugin is installed.
     with pytest.raises(ConflictError):
         world.services.installs.install(pub, req, idempotency_key="k-2")
     with pytest.raises(ConflictError):

@@ -10,6 +10,7 @@ from datetime import datetime
 
 from pynamodb.attributes import UnicodeAttribute
 from pynamodb.exceptions import PutError, TransactWriteError
+from pynamodb.expressions.condition import Condition
 from pynamodb.expressions.update import Action
 from pynamodb.transactions import TransactWrite
 
@@ -28,7 +29,7 @@ from chalicelib.adapters.dynamo.base import (
 from chalicelib.domain.errors import ConflictError
 from chalicelib.domain.models import AuditRecord
 
-__all__ = ["AuditItem", "DynamoAuditRepository"]
+__all__ = ["AuditItem", "DynamoAuditRepository", "audit_writes", "conditional_failed"]
 
 
 class AuditItem(DocItem):
@@ -52,6 +53,26 @@ def _chain_key(key_id: str) -> tuple[str, str]:
     return "auditkey", key_id
 
 
+def audit_writes(record: AuditRecord) -> tuple[AuditItem, MetaItem, list[Action], Condition]:
+    """The record's item, its workspace's head, the head's update and its condition (the head only moves forward).
+
+    The record is put with ``AuditItem.seq.does_not_exist()``: that condition is what claims its position.
+    """
+    item = AuditItem(
+        record.workspace_id,
+        record.seq,
+        action=record.action,
+        actor=record.actor,
+        target=record.target,
+        time=record.time.isoformat(),
+        doc=dump(record),
+    )
+    seq = int(record.seq)
+    head = MetaItem(_audit_head(record.workspace_id), "head")
+    head_moves: list[Action] = [MetaItem.gen.set(seq), MetaItem.doc.set(item.doc)]
+    return item, head, head_moves, MetaItem.gen.does_not_exist() | (MetaItem.gen < seq)
+
+
 class DynamoAuditRepository:
     """The chain's records, plus a head item per workspace (meta table) pointing at the newest one.
 
@@ -63,19 +84,7 @@ class DynamoAuditRepository:
     """
 
     def append(self, record: AuditRecord) -> None:
-        item = AuditItem(
-            record.workspace_id,
-            record.seq,
-            action=record.action,
-            actor=record.actor,
-            target=record.target,
-            time=record.time.isoformat(),
-            doc=dump(record),
-        )
-        seq = int(record.seq)
-        head = MetaItem(_audit_head(record.workspace_id), "head")
-        head_moves: list[Action] = [MetaItem.gen.set(seq), MetaItem.doc.set(item.doc)]
-        head_is_older = MetaItem.gen.does_not_exist() | (MetaItem.gen < seq)
+        item, head, head_moves, head_is_older = audit_writes(record)
         # The record and its head in one round trip (and together: no head is left behind by a crash).
         try:
             with TransactWrite(connection=AuditItem._get_connection().connection) as tx:
@@ -83,7 +92,7 @@ class DynamoAuditRepository:
                 tx.update(head, actions=head_moves, condition=head_is_older)
             return
         except TransactWriteError as exc:
-            record_taken, head_newer = (_conditional(exc, i) for i in (0, 1))
+            record_taken, head_newer = (conditional_failed(exc, i) for i in (0, 1))
             if record_taken:
                 raise ConflictError(f"audit seq {record.seq} is taken") from exc
             if not head_newer:
@@ -172,7 +181,7 @@ class DynamoAuditRepository:
         return items, page_token(lek) if len(items) == limit else None
 
 
-def _conditional(exc: TransactWriteError, index: int) -> bool:
+def conditional_failed(exc: TransactWriteError, index: int) -> bool:
     """Whether the transaction's ``index``-th item failed its condition."""
     reasons = exc.cancellation_reasons or []
     reason = reasons[index] if index < len(reasons) else None

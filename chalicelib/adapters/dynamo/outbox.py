@@ -16,6 +16,7 @@ from pynamodb.exceptions import PynamoDBException, TransactWriteError
 from pynamodb.models import Model
 from pynamodb.transactions import TransactWrite
 
+from chalicelib.adapters.dynamo.audit import AuditItem, audit_writes, conditional_failed
 from chalicelib.adapters.dynamo.base import TableMeta
 from chalicelib.adapters.dynamo.installs import DynamoInstallationRepository, InstallationItem, PermissionItem
 from chalicelib.adapters.dynamo.plugins import PluginItem
@@ -67,13 +68,43 @@ class DynamoOutbox:
 class DynamoInstallationWriter:
     """InstallationWriter port: one TransactWriteItems over five tables (at most 100 items)."""
 
-    def create(self, change: NewInstallation) -> None:
+    def create(self, change: NewInstallation) -> bool:
+        conflict = f"'{change.installation.plugin_id}' is already installed in this workspace."
+        unavailable = "The installation could not be stored; retry shortly."
+        for move_head in (True, False):
+            try:
+                self._commit(change, move_head=move_head)
+                return True
+            except TransactWriteError as exc:
+                # Which condition failed, by the item's index in the transaction (see _commit).
+                if conditional_failed(exc, 0):
+                    raise ConflictError(conflict, plugin_id=change.installation.plugin_id) from exc
+                if change.audit is not None and conditional_failed(exc, 1):
+                    return False  # the audit record's position was taken: nothing written
+                if change.audit is not None and move_head and conditional_failed(exc, _head_index(change)):
+                    # The chain's head is past the record (records were removed under it): the record still
+                    # claims its position, and the head stays where it is, for verify to report.
+                    continue
+                raise DependencyUnavailableError(unavailable) from exc
+            except PynamoDBException as exc:
+                raise DependencyUnavailableError(unavailable) from exc
+        raise DependencyUnavailableError(unavailable)
+
+    @staticmethod
+    def _commit(change: NewInstallation, *, move_head: bool) -> None:
         inst = change.installation
         at = change.granted_at.isoformat()
         target = installation_target(inst.installation_id)
         # The models share one endpoint and credentials: any model's connection carries the transaction.
-        with _translate(inst.plugin_id), TransactWrite(connection=InstallationItem._get_connection().connection) as tx:
+        with TransactWrite(connection=InstallationItem._get_connection().connection) as tx:
+            # Sent as all puts, then all updates (PynamoDB's order): the installation is item 0, the audit record
+            # item 1, and the head the first update (_head_index), which is how create tells them apart.
             tx.save(DynamoInstallationRepository._item(inst), condition=InstallationItem.workspace_id.does_not_exist())
+            if change.audit is not None:
+                record, head, head_moves, head_is_older = audit_writes(change.audit)
+                tx.save(record, condition=AuditItem.seq.does_not_exist())
+                if move_head:
+                    tx.update(head, actions=head_moves, condition=head_is_older)
             for scope in inst.granted:
                 tx.save(
                     PermissionItem(
@@ -87,22 +118,7 @@ class DynamoInstallationWriter:
                 tx.save(outbox_item(event))
 
 
-class _translate:
-    """TransactWriteError → ConflictError (already installed) or DependencyUnavailableError."""
-
-    def __init__(self, plugin_id: str) -> None:
-        self._plugin_id = plugin_id
-
-    def __enter__(self) -> None:
-        return None
-
-    def __exit__(self, et: type[BaseException] | None, exc: BaseException | None, tb: Any) -> None:
-        if isinstance(exc, TransactWriteError):
-            reasons = [r.code for r in exc.cancellation_reasons if r is not None]
-            if "ConditionalCheckFailed" in reasons:
-                raise ConflictError(
-                    f"'{self._plugin_id}' is already installed in this workspace.", plugin_id=self._plugin_id
-                ) from exc
-            raise DependencyUnavailableError("The installation could not be stored; retry shortly.") from exc
-        if isinstance(exc, PynamoDBException):
-            raise DependencyUnavailableError("The installation could not be stored; retry shortly.") from exc
+def _head_index(change: NewInstallation) -> int:
+    """Position of the audit head's update in the transaction: after every put (see ``_commit``)."""
+    inst = change.installation
+    return 1 + (change.audit is not None) + len(inst.granted) + len(set(change.subscribe_to)) + len(change.events)

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import threading
 
+from chalicelib.domain.errors import ConflictError
 from chalicelib.domain.messages import installation_target
 from chalicelib.domain.outbox import NewInstallation
 from chalicelib.ports import (
+    AuditRepository,
     EventBus,
     InstallationRepository,
     PermissionRepository,
@@ -27,7 +29,9 @@ class InMemoryInstallationWriter:
         plugins: PluginRepository,
         subscriptions: SubscriptionRepository,
         bus: EventBus,
+        audit: AuditRepository,
     ) -> None:
+        self._audit = audit
         self._installs = installs
         self._permissions = permissions
         self._plugins = plugins
@@ -35,10 +39,17 @@ class InMemoryInstallationWriter:
         self._bus = bus
         self._lock = threading.Lock()
 
-    def create(self, change: NewInstallation) -> None:
+    def create(self, change: NewInstallation) -> bool:
         inst = change.installation
         with self._lock:
-            self._installs.create(inst)  # ConflictError before anything else is written
+            if self._installs.get(inst.workspace_id, inst.plugin_id) is not None:
+                self._installs.create(inst)  # raises the ConflictError, before anything is written
+            if change.audit is not None:
+                try:
+                    self._audit.append(change.audit)
+                except ConflictError:
+                    return False  # its position was taken: nothing written
+            self._installs.create(inst)
             self._permissions.grant(
                 inst.installation_id, inst.granted, by=change.granted_by, version=inst.version, at=change.granted_at
             )
@@ -46,3 +57,4 @@ class InMemoryInstallationWriter:
             self._subscriptions.add(inst.workspace_id, change.subscribe_to, installation_target(inst.installation_id))
             # In memory the outbox and the bus are one: the event is published as the change is made.
             self._bus.publish(change.events)
+        return True
