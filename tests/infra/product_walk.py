@@ -143,7 +143,7 @@ def walk_the_product(c: Contract, receiver: Receiver) -> Walked:
         "description": "Stores a value when called and when a task completes.", "categories": ["developer-tools"],
         "entrypoints": {"main": "handler:main", "on_completed": "handler:on_completed", "hog": "handler:hog"},
         "events": ["task.completed"], "permissions": ["storage:read", "storage:write", "events:emit"],
-        "resources": {"memory_mb": 128, "timeout_s": 10},
+        "resources": {"memory_mb": 128, "timeout_s": 30},
         "config_schema": {"type": "object", "properties": {"token": {"type": "string", "writeOnly": True}}},
     }  # fmt: skip
     code = PLUGIN_CODE.replace("PID", pid)
@@ -159,7 +159,7 @@ def walk_the_product(c: Contract, receiver: Receiver) -> Walked:
     pump(c)  # the deploy queue: the deployer makes the version's log group, role and function
     fn = _plugin_function(c, pid)
     assert fn is not None, "the deployer made no function for the approved version"
-    assert (fn["MemorySize"], fn["Timeout"], fn["Handler"]) == (128, 10, "plugyard_runtime.lambda_handler"), fn
+    assert (fn["MemorySize"], fn["Timeout"], fn["Handler"]) == (128, 30, "plugyard_runtime.lambda_handler"), fn
     role = client(c.url, "iam", c.operator).get_role(RoleName=fn["Role"].rsplit("/", 1)[1])["Role"]
     assert role["Path"] == "/plugyard/" and role.get("PermissionsBoundary"), role
     version = ok(api.http("GET", f"/api/plugins/{pid}", admin))
