@@ -211,7 +211,18 @@ def test_worker_roles_are_separate_and_least_privilege(packaged: dict[str, Any])
     for role in (dispatcher, invoker, deliverer, api):
         assert not any(a.startswith("iam:") or a in ("lambda:CreateFunction", "lambda:DeleteFunction") for a in role)
     assert {"iam:CreateRole", "iam:DeleteRole", "lambda:CreateFunction", "lambda:DeleteFunction"} <= set(deployer)
-    assert not any(a.startswith(("events:", "kms:")) for a in deployer)
+    assert not any(a.startswith("events:") for a in deployer)
+
+    def kms_conditions(role: str) -> list[Any]:
+        (policy,) = res[role]["Properties"]["Policies"]
+        return [s.get("Condition") for s in policy["PolicyDocument"]["Statement"] if "kms:Decrypt" in s["Action"]]
+
+    # the deployer and the dispatcher write audit records (deployment outcomes, a forged event): they open the
+    # audit chain's key and nothing else of KMS (the IAM contract test walks both)
+    chain_only = [{"StringEquals": {"kms:EncryptionContext:purpose": "audit-chain"}}]
+    for role, name in ((deployer, "DeployerRole"), (dispatcher, "DispatcherRole")):
+        assert {a for a in role if a.startswith("kms:")} == {"kms:Decrypt"}
+        assert kms_conditions(name) == chain_only
     # the dispatcher reads subscriptions, live connections (meta table) and installations (a plugin
     # event's source check); the only thing it writes is the audit record of a forged event
     tables = {
@@ -221,7 +232,7 @@ def test_worker_roles_are_separate_and_least_privilege(packaged: dict[str, Any])
     assert set().union(*(r for a, r in dispatcher.items() if a.startswith("dynamodb:"))) <= tables
     audit = {json.dumps({"Fn::GetAtt": [t, "Arn"]}) for t in ("AuditLogTable", "MetaTable")}
     assert dispatcher["dynamodb:PutItem"] | dispatcher["dynamodb:UpdateItem"] <= audit
-    assert "kms:Decrypt" in deliverer and "kms:Decrypt" not in dispatcher
+    assert "kms:Decrypt" in deliverer  # webhook signing secrets
     # events reach the bus through the outbox forwarder only: the workers write to the outbox table
     assert not {"events:PutEvents"} & set(dispatcher | invoker | deliverer)
     outbox = json.dumps({"Fn::GetAtt": ["OutboxTable", "Arn"]})
