@@ -6,24 +6,39 @@ costs a full request every few milliseconds while nothing happens (measured: 50 
 20 ms interval, ~5 ms of the moto server's CPU each, a quarter of a core on an idle stack), and polling
 less often delays every event by the interval.
 
-``install()`` makes moto's ``GetRecords`` behave like SQS long polling instead: when the shard holds no
-record past the iterator it waits up to ``WAIT_S`` for one, checking the shard's record list in memory,
-and answers as soon as one is there (or with no records when the wait runs out, as before). The answer's
-shape and its next iterator are moto's own. DynamoDB itself answers at once; only the local server waits.
-Local use only (the moto server of ``make run`` and the tests); the deployed app never imports it.
+``install()`` lets a reader ask moto's ``GetRecords`` to behave like SQS long polling instead: a request
+carrying the ``LONG_POLL_HEADER`` header (``long_poll(client)`` adds it to every ``GetRecords`` of a boto3
+client) waits, when the shard holds no record past the iterator, up to ``WAIT_S`` for one, checking the
+shard's record list in memory, and is answered as soon as one is there (or with no records when the wait
+runs out). The answer's shape and its next iterator are moto's own. Requests without the header are
+answered at once, as DynamoDB answers them (test harnesses that pump a stream until it is empty rely on
+that). Local use only (the moto server of ``make run`` and the tests); the deployed app never imports it.
 """
 
 from __future__ import annotations
 
+import threading
 import time
 from typing import Any
 
-__all__ = ["CHECK_S", "WAIT_S", "install"]
+__all__ = ["CHECK_S", "LONG_POLL_HEADER", "WAIT_S", "install", "long_poll"]
 
 WAIT_S = 0.5  # the longest an empty GetRecords is held; a reader stops within this
 CHECK_S = 0.005  # how often a held GetRecords looks at the shard (a list length, no I/O)
 
+LONG_POLL_HEADER = "X-Plugyard-Long-Poll"
+
 _installed = False
+_request = threading.local()  # moto answers each request on its own thread
+
+
+def long_poll(streams_client: Any) -> None:
+    """Make every ``GetRecords`` of this boto3 DynamoDB Streams client ask the local server to wait for a record."""
+
+    def add_header(request: Any, **_: Any) -> None:
+        request.headers[LONG_POLL_HEADER] = "1"
+
+    streams_client.meta.events.register("before-sign.dynamodbstreams.GetRecords", add_header)
 
 
 def install() -> None:
@@ -32,12 +47,21 @@ def install() -> None:
     if _installed:
         return
     from moto.dynamodbstreams.models import ShardIterator
+    from moto.dynamodbstreams.responses import DynamoDBStreamsHandler
 
     original = ShardIterator.get
+    original_get_records = DynamoDBStreamsHandler.get_records
+
+    def get_records(self: Any) -> Any:
+        _request.wait = bool(self.headers.get(LONG_POLL_HEADER))
+        try:
+            return original_get_records(self)
+        finally:
+            _request.wait = False
 
     def get(self: Any, limit: int = 1000) -> dict[str, Any]:
         shard = self.stream_shard
-        deadline = time.monotonic() + WAIT_S
+        deadline = time.monotonic() + (WAIT_S if getattr(_request, "wait", False) else 0.0)
         # Records past the iterator exist once the shard's list reaches its sequence number.
         while shard.starting_sequence_number + len(shard.items) <= self.sequence_number:
             if time.monotonic() >= deadline:
@@ -46,5 +70,6 @@ def install() -> None:
         result: dict[str, Any] = original(self, limit)
         return result
 
-    setattr(ShardIterator, "get", get)  # moto's class, patched in place
+    setattr(ShardIterator, "get", get)  # moto's classes, patched in place
+    setattr(DynamoDBStreamsHandler, "get_records", get_records)
     _installed = True

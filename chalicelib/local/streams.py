@@ -36,11 +36,16 @@ class OutboxStreamReader:
     meta_table: str
     handler: StreamHandler
     stop: threading.Event
-    poll_s: float = 0.02  # between reads of an idle stream: the floor of an event's latency
+    poll_s: float = 0.02  # between reads of an idle stream (each of which the local server holds, see run)
     batch_size: int = 100
     max_backoff_s: float = 2.0
 
     def run(self) -> None:
+        from chalicelib.local.moto_streams import long_poll
+
+        # The local moto server then holds an empty read until a record arrives (up to half a second), so an
+        # event leaves the outbox within milliseconds of its commit without polling in a tight loop.
+        long_poll(self.streams)
         stream_arn = self.dynamodb.describe_table(TableName=self.table_name)["Table"]["LatestStreamArn"]
         shards = self.streams.describe_stream(StreamArn=stream_arn)["StreamDescription"]["Shards"]
         # moto keeps one shard per table; more would each get a reader, as Lambda gives each its own poller.

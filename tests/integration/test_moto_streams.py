@@ -1,4 +1,4 @@
-"""The local moto server's GetRecords answers as soon as a record arrives, and waits only briefly when idle."""
+"""The local moto server's GetRecords, asked to long-poll, answers as a record arrives and waits only briefly."""
 
 from __future__ import annotations
 
@@ -31,6 +31,8 @@ def test_get_records_waits_for_the_next_record_and_no_longer(moto_url: str) -> N
     kw = {"endpoint_url": moto_url, "aws_access_key_id": "testing", "aws_secret_access_key": "testing"}
     ddb = boto3.client("dynamodb", region_name="us-east-1", **kw)
     streams = boto3.client("dynamodbstreams", region_name="us-east-1", **kw)
+    plain = boto3.client("dynamodbstreams", region_name="us-east-1", **kw)  # as DynamoDB answers: at once
+    moto_streams.long_poll(streams)
     table = ddb.create_table(
         TableName="outbox",
         KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}],
@@ -43,6 +45,11 @@ def test_get_records_waits_for_the_next_record_and_no_longer(moto_url: str) -> N
     iterator = streams.get_shard_iterator(StreamArn=arn, ShardId=shard, ShardIteratorType="TRIM_HORIZON")[
         "ShardIterator"
     ]
+
+    # Without asking for it, an idle stream is answered at once.
+    t0 = time.monotonic()
+    assert plain.get_records(ShardIterator=iterator)["Records"] == []
+    assert time.monotonic() - t0 < moto_streams.WAIT_S
 
     # Idle: an empty answer after the wait, with an iterator that still points at the next record.
     t0 = time.monotonic()
