@@ -46,7 +46,7 @@ def _context(stage: str | None) -> MigrationContext:
 
 
 def _fail(exc: Exception) -> typer.Exit:
-    console.print(f"[red]error:[/red] {exc}")
+    console.print(f"[red]error:[/red] {exc}", soft_wrap=True)
     return typer.Exit(code=1)
 
 
@@ -110,6 +110,22 @@ def _auth(stage: str | None) -> AuthService:
     return AuthService(dynamo.DynamoWorkspaceRepository(), dynamo.DynamoApiKeyRepository(), audit, clock, ids)
 
 
+def _unreachable(exc: BaseException, stage: str | None) -> RuntimeError:
+    """One line naming the root cause of an AWS failure and what to set, instead of a traceback."""
+    root, seen = exc, exc
+    while (nxt := seen.__cause__ or seen.__context__) is not None:
+        seen = nxt
+        if str(seen):  # the deepest cause that says something (a refused connection says nothing)
+            root = seen
+    settings = Settings() if stage is None else Settings(stage=stage)
+    where = settings.aws_endpoint_url or f"AWS ({settings.region})"
+    return RuntimeError(
+        f"cannot reach stage '{settings.stage}' at {where}: {type(root).__name__}: {root}. "
+        "Set the stage's AWS credentials, or PLUGYARD_AWS_ENDPOINT_URL (make workspace ENDPOINT=…) "
+        "for make run's stack."
+    )
+
+
 @workspaces.command("create")
 def create_workspace(
     workspace_id: Annotated[str, typer.Argument(help="The new workspace's id.")],
@@ -122,7 +138,9 @@ def create_workspace(
     as_json: Annotated[bool, typer.Option("--json", help="Print the result as JSON.")] = False,
 ) -> None:
     """Create a workspace and issue its first key, printed once (it is stored only as a hash)."""
-    from chalicelib.domain.errors import ConflictError
+    from botocore.exceptions import BotoCoreError, ClientError
+
+    from chalicelib.domain.errors import ConflictError, DependencyUnavailableError
     from chalicelib.domain.permissions import Role
 
     if role not in ("admin", "reviewer"):
@@ -130,9 +148,11 @@ def create_workspace(
     auth = _auth(stage)
     try:
         auth.create_workspace(workspace_id, name, publisher_id=publisher)
+        created = auth.issue_key(workspace_id, Role(role), f"first {role} key", created_by="operator")
     except ConflictError as exc:
         raise _fail(exc) from exc
-    created = auth.issue_key(workspace_id, Role(role), f"first {role} key", created_by="operator")
+    except (DependencyUnavailableError, BotoCoreError, ClientError) as exc:
+        raise _fail(_unreachable(exc, stage)) from exc
     if as_json:
         typer.echo(
             json.dumps({"workspace_id": workspace_id, "key_id": created.key_id, "role": role, "key": created.key})

@@ -3,6 +3,7 @@
 #   make deploy STAGE=dev DEPLOY_BUCKET=b  -> stack plugyard-dev (needs AWS credentials; stops otherwise)
 #   make migrate STAGE=dev [MIGRATE=up|down|status]
 #   make smoke STAGE=dev [API=https://…/api]  -> publish → approve → install → invoke → event → webhook
+#   make workspace STAGE=dev WORKSPACE=acme NAME=Acme [PUBLISHER=acme] [ROLE=reviewer] [ENDPOINT=http://127.0.0.1:4566]
 STAGE ?= dev
 OUT ?= out
 DEPLOY_BUCKET ?=
@@ -11,7 +12,7 @@ LOG_LEVEL ?= INFO
 AI_MODEL ?= amazon.nova-micro-v1:0
 MIGRATE ?= status
 
-.PHONY: package deploy migrate smoke
+.PHONY: package deploy migrate smoke workspace
 
 # infra/app.yaml is merged over infra/template.yaml, and the result is given to
 #   AWS_DEFAULT_REGION=$${AWS_DEFAULT_REGION:-us-east-1} chalice package --stage $(STAGE) --merge-template <merged> $(OUT)/
@@ -32,3 +33,15 @@ migrate: $(STAMP)
 API ?=
 smoke: $(STAMP)
 	AWS_DEFAULT_REGION=$${AWS_DEFAULT_REGION:-us-east-1} $(BIN)/python -m infra.smoke --stage $(STAGE) --api "$(API)"
+
+# A workspace and its first key, printed once (operator action, audited). ENDPOINT points at make run's moto
+# server (its banner's "Local AWS"); without it the stage's AWS account is used (its credentials).
+WORKSPACE ?=
+NAME ?=
+PUBLISHER ?=
+ROLE ?= admin
+ENDPOINT ?=
+workspace: $(STAMP)
+	@test -n "$(WORKSPACE)" -a -n "$(NAME)" || { echo "usage: make workspace WORKSPACE=<id> NAME=<display name> [PUBLISHER=<id>] [ROLE=admin|reviewer] [STAGE=dev] [ENDPOINT=<local AWS>]"; exit 2; }
+	PLUGYARD_STAGE=$(STAGE) $(if $(ENDPOINT),PLUGYARD_AWS_ENDPOINT_URL=$(ENDPOINT)) $(BIN)/python -m chalicelib.cli \
+		workspace create "$(WORKSPACE)" --name "$(NAME)" $(if $(PUBLISHER),--publisher "$(PUBLISHER)") --role "$(ROLE)" $(if $(JSON),--json)

@@ -364,7 +364,9 @@ Plugyard is running (started in {time.monotonic() - t0:.1f} s). State is in memo
 
 Try:
   curl -s -H 'Authorization: Bearer {result.admin_key}' {stack.api_url}/api/plugins/list
+  make workspace WORKSPACE=acme NAME=Acme PUBLISHER=acme ENDPOINT={stack.moto_url}   (another workspace and its key)
 
+A crashed API, live server or worker is restarted; its queued work waits in moto meanwhile.
 Ctrl-C stops every process this started.
 """,
         flush=True,

@@ -6,7 +6,6 @@ from __future__ import annotations
 import json
 import os
 import subprocess
-import sys
 import uuid
 from typing import Any
 
@@ -17,11 +16,11 @@ from chalicelib.local.stack import LocalStack
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 
-def admin_cli(stack: LocalStack, *args: str) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, **stack.env(), "NO_COLOR": "1"}
-    return subprocess.run(
-        [sys.executable, "-m", "chalicelib.cli", *args], cwd=REPO, env=env, capture_output=True, text=True, timeout=60
-    )
+def make_workspace(stack: LocalStack, *variables: str, endpoint: str | None = None) -> subprocess.CompletedProcess[str]:
+    """``make workspace …`` as docs/operations.md shows it, from a shell that set nothing (no PYTHONPATH)."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("PYTHONPATH", "PLUGYARD_", "COVERAGE_"))}
+    cmd = ["make", "-s", "workspace", f"STAGE={stack.stage}", f"ENDPOINT={endpoint or stack.moto_url}", *variables]
+    return subprocess.run(cmd, cwd=REPO, env={**env, "NO_COLOR": "1"}, capture_output=True, text=True, timeout=120)
 
 
 def get(stack: LocalStack, key: str, path: str, **params: Any) -> httpx.Response:
@@ -30,7 +29,7 @@ def get(stack: LocalStack, key: str, path: str, **params: Any) -> httpx.Response
 
 def test_first_admin_and_reviewer_keys_of_a_stage(stack: LocalStack) -> None:
     ws, platform = f"acme-{uuid.uuid4().hex[:8]}", f"team-{uuid.uuid4().hex[:8]}"
-    made = admin_cli(stack, "workspace", "create", ws, "--name", "Acme", "--publisher", ws, "--json")
+    made = make_workspace(stack, f"WORKSPACE={ws}", "NAME=Acme", f"PUBLISHER={ws}", "JSON=1")
     assert made.returncode == 0, made.stderr
     first = json.loads(made.stdout)
     assert (first["workspace_id"], first["role"]) == (ws, "admin") and first["key"].startswith("pyk_")
@@ -45,13 +44,23 @@ def test_first_admin_and_reviewer_keys_of_a_stage(stack: LocalStack) -> None:
     assert all(r["actor"] == "operator" for r in audit)
     assert get(stack, first["key"], "/api/audit/verify").json()["ok"] is True
 
-    reviewer = admin_cli(stack, "workspace", "create", platform, "--name", "Platform team", "--role", "reviewer")
+    reviewer = make_workspace(stack, f"WORKSPACE={platform}", "NAME=Platform team", "ROLE=reviewer")
     assert reviewer.returncode == 0, reviewer.stderr
     reviewer_key = reviewer.stdout.strip().splitlines()[-1]
     assert get(stack, reviewer_key, "/api/review/queue").status_code == 200
     assert get(stack, first["key"], "/api/review/queue").status_code == 403  # an admin is no reviewer
 
-    again = admin_cli(stack, "workspace", "create", ws, "--name", "Acme")
-    assert again.returncode == 1 and "exists" in again.stdout, (again.stdout, again.stderr)
-    wrong = admin_cli(stack, "workspace", "create", f"x-{ws}", "--name", "X", "--role", "owner")
-    assert wrong.returncode == 1 and "admin or reviewer" in wrong.stdout
+    again = make_workspace(stack, f"WORKSPACE={ws}", "NAME=Acme")
+    assert again.returncode != 0 and "exists" in again.stdout, (again.stdout, again.stderr)
+    wrong = make_workspace(stack, f"WORKSPACE=x-{ws}", "NAME=X", "ROLE=owner")
+    assert wrong.returncode != 0 and "admin or reviewer" in wrong.stdout
+    usage = make_workspace(stack, "NAME=X")
+    assert usage.returncode != 0 and "usage: make workspace" in usage.stdout
+
+
+def test_an_unreachable_stage_is_one_line_naming_the_cause(stack: LocalStack) -> None:
+    dead = make_workspace(stack, "WORKSPACE=nowhere", "NAME=Nowhere", endpoint="http://127.0.0.1:9")
+    assert dead.returncode != 0
+    (line,) = [ln for ln in dead.stdout.splitlines() if ln.startswith("error:")]
+    assert "cannot reach stage" in line and "127.0.0.1:9" in line and "ENDPOINT" in line
+    assert "Traceback" not in dead.stdout + dead.stderr
