@@ -146,7 +146,7 @@ def problem(
     out_headers: dict[str, str | list[str]] = {"Content-Type": PROBLEM_TYPE, **(headers or {})}
     if request_id:
         out_headers["X-Request-Id"] = request_id
-    return Response(body=json.dumps(body, default=str), status_code=status, headers=out_headers)
+    return Response(body=json.dumps(body, default=str, separators=(",", ":")), status_code=status, headers=out_headers)
 
 
 def problem_from_error(exc: PlugyardError, *, instance: str | None, request_id: str | None) -> Response:
