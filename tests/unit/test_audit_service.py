@@ -1,4 +1,4 @@
-"""The audit chain's rules on the in-memory twin: the head, bounded verify, and writers that race."""
+"""The audit chain's rules on the in-memory twin: the head, bounded verify, writers that race, a prefetched tail."""
 
 from __future__ import annotations
 
@@ -82,3 +82,24 @@ def test_sixteen_threads_in_two_processes_all_append() -> None:
     assert not errors
     verdict = processes[0].verify(ADMIN)
     assert verdict.ok and verdict.checked == 160
+
+
+# An append that uses a prefetched chain tail chains correctly, even when the tail moved after the prefetch.
+def test_prefetched_tail_chains_and_a_stale_one_is_caught_up() -> None:
+    repo, box = InMemoryAuditRepository(), InMemorySecretBox()
+    api, operator = AuditService(repo, Clock(), Ids(), box), AuditService(repo, Clock(), Ids(), box)
+    created = operator.record(WS, "operator", "workspace.create", WS)
+
+    api.prefetch(WS)
+    first = api.record(WS, "key:a", "plugin.install", "i1")
+    assert (first.seq, first.prev_hash) == ("000000000002", created.hash)
+
+    # Another process appends between this process's prefetch and its append: the append still lands
+    # after it, at the next position, chained onto it.
+    other = AuditService(repo, Clock(), Ids(), box)
+    other.prefetch(WS)
+    api.record(WS, "key:a", "plugin.configure", "i1")
+    late = other.record(WS, "key:b", "plugin.install", "i2")
+    assert int(late.seq) == 4 and late.prev_hash == repo.items[-2].hash
+    result = api.verify(ADMIN)
+    assert result.ok and result.checked == 4
