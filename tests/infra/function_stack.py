@@ -33,6 +33,7 @@ import boto3
 import httpx
 
 from chalicelib.local.stack import free_port
+from chalicelib.local.workers import lambda_event
 
 from .support import REGION
 
@@ -185,34 +186,6 @@ def spawn(name: str, handler: str, env: dict[str, str], paths: list[str], log: P
     return host.ready() if wait else host
 
 
-def sqs_event(queue_arn: str, messages: list[dict[str, Any]]) -> dict[str, Any]:
-    """What an SQS event source mapping hands a function for these received messages."""
-    return {
-        "Records": [
-            {
-                "messageId": m["MessageId"],
-                "receiptHandle": m["ReceiptHandle"],
-                "body": m["Body"],
-                "attributes": {
-                    "ApproximateReceiveCount": m.get("Attributes", {}).get("ApproximateReceiveCount", "1"),
-                    "SentTimestamp": m.get("Attributes", {}).get("SentTimestamp", "0"),
-                    "SenderId": "harness",
-                    "ApproximateFirstReceiveTimestamp": "0",
-                },
-                "messageAttributes": {
-                    k: {"stringValue": v.get("StringValue"), "dataType": v.get("DataType", "String")}
-                    for k, v in m.get("MessageAttributes", {}).items()
-                },
-                "md5OfBody": m.get("MD5OfBody", ""),
-                "eventSource": "aws:sqs",
-                "eventSourceARN": queue_arn,
-                "awsRegion": REGION,
-            }
-            for m in messages
-        ]
-    }
-
-
 def pump_queue(sqs: Any, queue_arn: str, host: Host) -> int:
     """One event source mapping poll: receive a batch, run the function, delete what it did not fail."""
     name = queue_arn.rsplit(":", 1)[1]
@@ -226,7 +199,7 @@ def pump_queue(sqs: Any, queue_arn: str, host: Host) -> int:
     ).get("Messages", [])
     if not got:
         return 0
-    result = host.event(sqs_event(queue_arn, got)) or {}
+    result = host.event(lambda_event(got, queue_arn, REGION)) or {}
     failed = {f["itemIdentifier"] for f in result.get("batchItemFailures", [])}
     for m in got:
         if m["MessageId"] not in failed:
