@@ -19,6 +19,7 @@ PlugyardError [500]
  │   ├─ TaskNotFoundError, TriggerNotFoundError, DeliveryNotFoundError
  │   └─ PathParameterEmptyError          e.g. /api/installations//invocations
  ├─ ConflictError [409]                  already installed, version exists, key in flight
+ │   ├─ PublisherTakenError              the publisher id is taken, or the workspace already has one
  │   ├─ TaskStateError                   e.g. completing a task that never ran
  │   ├─ UpgradeAwaitsConsentError        enabling an installation whose upgrade waits for consent
  │   ├─ VersionNotReadyError             invoking a version still deploying (Retry-After) or failed to deploy
@@ -26,6 +27,8 @@ PlugyardError [500]
  ├─ TooManyRequestsError [429]           rate or concurrency limit reached (carries retry_after_s)
  ├─ ValidationFailedError [422]          body/manifest/config does not match its schema
  │   ├─ InvalidManifestError, InvalidArtifactError, InvalidConfigError, InvalidSignatureError
+ │   │   └─ SecretInArtifactError        (an InvalidArtifactError) the zip embeds a private key
+ │   ├─ ScanNotAcknowledgedError         approving a version whose scan failed, without saying so
  │   ├─ UnsafeUrlError                   a URL the SSRF guard refuses (private target, too long, …)
  │   │   └─ HostUnresolvableError        its host does not resolve (a network condition for http.fetch)
  │   ├─ ScopesNotGrantedError            the grant does not cover the requested scopes
@@ -66,7 +69,10 @@ from chalicelib.domain.errors.caller import (
     NotFoundError,
     PayloadTooLargeError,
     PlugyardError,
+    PublisherTakenError,
+    ScanNotAcknowledgedError,
     ScopesNotGrantedError,
+    SecretInArtifactError,
     TaskStateError,
     TooManyRequestsError,
     UnauthenticatedError,
@@ -134,7 +140,10 @@ __all__ = [
     "PoisonMessageError",
     "ProvisionError",
     "PublisherNotFoundError",
+    "PublisherTakenError",
     "SandboxUnavailableError",
+    "ScanNotAcknowledgedError",
+    "SecretInArtifactError",
     "ScopesNotGrantedError",
     "SignatureVerificationError",
     "TaskNotFoundError",

@@ -24,7 +24,10 @@ __all__ = [
     "NotFoundError",
     "PayloadTooLargeError",
     "PlugyardError",
+    "PublisherTakenError",
+    "ScanNotAcknowledgedError",
     "ScopesNotGrantedError",
+    "SecretInArtifactError",
     "TaskStateError",
     "TooManyRequestsError",
     "UnauthenticatedError",
@@ -219,3 +222,21 @@ class AiUnavailableError(DependencyUnavailableError):
     """No AI backend is configured, or it failed; the plugin gets this message."""
 
     code, title = "ai-unavailable", "AI completion is unavailable"
+
+
+class SecretInArtifactError(InvalidArtifactError):
+    """The artifact embeds a private key: shipping it would leak it to everyone who installs the plugin."""
+
+    code, title = "secret-in-artifact", "The plugin artifact embeds a private key"
+
+
+class ScanNotAcknowledgedError(ValidationFailedError):
+    """Approving a version whose upload scan failed (or never ran) without saying so explicitly."""
+
+    code, title = "scan-not-acknowledged", "The version's scan failed; approving it must acknowledge that"
+
+
+class PublisherTakenError(ConflictError):
+    """The publisher id is taken, or the workspace already has a publisher."""
+
+    code, title = "publisher-taken", "The publisher id is taken"
