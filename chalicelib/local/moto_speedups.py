@@ -13,13 +13,22 @@ and on every ``PutEvents`` with an SQS target, ``jsonpath_ng.ext.parse`` of the 
 expressions (the default input paths), each building a new yacc parser (~16 ms a PutEvents).
 
 ``install()`` memoizes the three: the set of moto's modules and a class's methods do not change while the
-server runs, and a parsed JSONPath expression is immutable (``find`` does not change it). Behaviour is the
-same; only the repeated work goes. Local use only (the moto server of ``make run`` and the tests).
+server runs, and a parsed JSONPath expression is immutable (``find`` does not change it).
+
+It also makes a ``Query`` on a table's own key read that key's partition: moto's ``Table.query`` takes
+every item of the table (``all_items``, which also sorts them all) and keeps those whose hash key matches,
+so a query's cost grew with the whole table (an install's versions lookup, the dispatcher's subscriptions).
+The partition is what moto's filter would keep; everything after it (range conditions, order, paging,
+filters, projections) is moto's own code. Queries on an index are unchanged.
+
+Behaviour is the same; only the repeated work goes. Local use only (the moto server of ``make run`` and
+the tests).
 """
 
 from __future__ import annotations
 
 import functools
+import inspect
 from collections.abc import Callable, Iterable
 from typing import Any
 
@@ -36,6 +45,7 @@ def install() -> None:
     import jsonpath_ng.ext
     import moto.backends
     import moto.core.responses
+    from moto.dynamodb.models.table import Table
 
     # Typed loosely: these are moto's and jsonpath_ng's internals, not exported names.
     responses: Any = moto.core.responses
@@ -50,6 +60,8 @@ def install() -> None:
     responses.method_names_from_class = _per_class(responses.method_names_from_class)
     # moto imports ``parse`` from the module inside the function that uses it, so the module attribute counts.
     jsonpath.parse = functools.lru_cache(maxsize=256)(jsonpath.parse)
+    table: Any = Table
+    table.query = _partition_query(table.query)
     _installed = True
 
 
@@ -63,3 +75,34 @@ def _per_class(fn: Callable[[object], list[str]]) -> Callable[[object], list[str
         return list(names)  # a copy: callers may change their list
 
     return method_names_from_class
+
+
+class _Partition:
+    """A table seen through one partition of its own key: ``all_items`` holds only that partition's items."""
+
+    def __init__(self, table: Any, hash_key: Any) -> None:
+        self._table = table
+        self._hash_key = hash_key
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._table, name)
+
+    def all_items(self) -> list[Any]:
+        partition = self._table.items.get(self._hash_key)  # ``get``: ``items`` is a defaultdict
+        if partition is None:
+            return []
+        return list(partition.values()) if self._table.range_key_attr else [partition]
+
+
+def _partition_query(query: Callable[..., Any]) -> Callable[..., Any]:
+    names = list(inspect.signature(query).parameters)
+    index_at = names.index("index_name") - 2  # its place in ``args`` (after ``self`` and ``hash_key``)
+
+    @functools.wraps(query)
+    def partition_query(self: Any, hash_key: Any, *args: Any, **kwargs: Any) -> Any:
+        index_name = args[index_at] if len(args) > index_at else kwargs.get("index_name")
+        if index_name or hash_key is None:
+            return query(self, hash_key, *args, **kwargs)
+        return query(_Partition(self, hash_key), hash_key, *args, **kwargs)
+
+    return partition_query

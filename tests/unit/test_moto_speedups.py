@@ -33,3 +33,72 @@ def test_memoized_routing_and_jsonpath_answer_as_moto_does() -> None:
     first = jsonpath_ng.ext.parse("$.detail.n[1]")
     assert jsonpath_ng.ext.parse("$.detail.n[1]") is first  # parsed once
     assert [m.value for m in first.find(event)] == expected == [2]
+
+
+def test_a_query_on_the_tables_key_reads_its_partition_and_answers_as_moto_does(monkeypatch) -> None:
+    import boto3
+    from moto import mock_aws
+    from moto.dynamodb.models.table import Table
+
+    moto_speedups.install()
+    patched = Table.query
+    original = patched.__wrapped__
+    scanned: list[int] = []
+    all_items = Table.all_items
+
+    def counting_all_items(self):  # moto taking the whole table to answer a query
+        items = all_items(self)
+        scanned.append(len(items))
+        return items
+
+    monkeypatch.setattr(Table, "all_items", counting_all_items)
+    with mock_aws():
+        ddb = boto3.client("dynamodb", region_name="us-east-1")
+        ddb.create_table(
+            TableName="t",
+            KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}, {"AttributeName": "sk", "KeyType": "RANGE"}],
+            AttributeDefinitions=[
+                {"AttributeName": "pk", "AttributeType": "S"},
+                {"AttributeName": "sk", "AttributeType": "S"},
+                {"AttributeName": "g", "AttributeType": "S"},
+            ],
+            GlobalSecondaryIndexes=[
+                {
+                    "IndexName": "by-g",
+                    "KeySchema": [{"AttributeName": "g", "KeyType": "HASH"}],
+                    "Projection": {"ProjectionType": "ALL"},
+                }
+            ],
+            BillingMode="PAY_PER_REQUEST",
+        )
+        for p in range(20):
+            for s in range(5):
+                item = {"pk": {"S": f"p{p:02d}"}, "sk": {"S": f"s{s}"}, "g": {"S": f"g{s % 2}"}, "n": {"N": str(s)}}
+                ddb.put_item(TableName="t", Item=item)
+        queries = [
+            {"KeyConditionExpression": "pk = :p", "ExpressionAttributeValues": {":p": {"S": "p03"}}},
+            {"KeyConditionExpression": "pk = :p", "ExpressionAttributeValues": {":p": {"S": "absent"}}},
+            {
+                "KeyConditionExpression": "pk = :p AND sk > :s",
+                "ExpressionAttributeValues": {":p": {"S": "p07"}, ":s": {"S": "s1"}},
+                "ScanIndexForward": False,
+                "Limit": 2,
+            },
+            {
+                "KeyConditionExpression": "pk = :p",
+                "FilterExpression": "n >= :n",
+                "ExpressionAttributeValues": {":p": {"S": "p11"}, ":n": {"N": "3"}},
+            },
+            {"IndexName": "by-g", "KeyConditionExpression": "g = :g", "ExpressionAttributeValues": {":g": {"S": "g1"}}},
+        ]
+        for q in queries:
+            monkeypatch.setattr(Table, "query", original)
+            expected = ddb.query(TableName="t", **q)
+            monkeypatch.setattr(Table, "query", patched)
+            scanned.clear()
+            got = ddb.query(TableName="t", **q)
+            for key in ("Items", "Count", "ScannedCount", "LastEvaluatedKey"):
+                assert got.get(key) == expected.get(key), (q, key)
+            # a query on the table's own key no longer takes the whole table; one on an index still does
+            assert scanned == ([100] if "IndexName" in q else []), q
+        assert expected["Count"] == 40  # the index query found every g1 item (two in each of 20 partitions)
