@@ -10,10 +10,13 @@ export AWS_DEFAULT_REGION ?= us-east-1
 
 .PHONY: run test lint security format unit integration bench system-deps clean
 
-$(STAMP): requirements.txt requirements-dev.txt plugin-runtime/pyproject.toml
+$(STAMP): requirements.txt requirements-dev.txt plugin-runtime/pyproject.toml pyproject.toml
 	@test -x $(BIN)/python || $(PY) -m venv $(VENV)
 	$(BIN)/pip install -q --disable-pip-version-check -r requirements-dev.txt 2>&1 | grep -v "is ignored" || true
+	@# The `plugyard` and `plugyard-admin` commands (pyproject's [project.scripts]), editable: this checkout's code.
+	$(BIN)/pip install -q --disable-pip-version-check --no-deps -e . 2>&1 | grep -v "is ignored" || true
 	@$(BIN)/python -c "import chalice, moto, pynamodb, waitress" || { echo "dependency install failed"; exit 1; }
+	@test -x $(BIN)/plugyard || { echo "the plugyard command was not installed"; exit 1; }
 	@touch $(STAMP)
 
 # Debian packages the sandbox needs; installed only when missing so repeated runs stay fast.

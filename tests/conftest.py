@@ -19,6 +19,10 @@ import httpx
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
+# The session's `make run` (the README's stack), shared by tests/e2e and tests/cli, and the hook that stops it
+# right after its last user.
+from make_run_stack import make_run, pytest_collection_modifyitems  # noqa: F401
+
 from chalicelib.domain.permissions import Role
 from chalicelib.local.seed import public_key_b64, publish_zip
 from chalicelib.local.stack import LocalStack, free_port

@@ -1,0 +1,83 @@
+"""The real `plugyard` executable, run as a user runs it: from .venv/bin, without PYTHONPATH, in a fresh home.
+
+Its code is this checkout's through the editable install the Makefile's install stamp makes; when the shared
+virtualenv points at another checkout, the session re-points it here first (what `make test` does anyway).
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+BIN = Path(sys.executable).parent
+PLUGYARD = BIN / "plugyard"
+
+
+@dataclass
+class Result:
+    code: int
+    out: str
+    err: str
+
+
+Plugyard = Callable[..., Result]
+
+
+def _installed_from() -> str:
+    probe = "import importlib.util as u; print(u.find_spec('chalicelib').submodule_search_locations[0])"
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
+    return subprocess.run(
+        [sys.executable, "-c", probe], cwd="/", env=env, capture_output=True, text=True, check=True
+    ).stdout.strip()
+
+
+@pytest.fixture(scope="session")
+def plugyard_bin() -> Path:
+    """The console script, installed from this checkout."""
+    if not PLUGYARD.exists() or _installed_from() != str(ROOT / "chalicelib"):
+        subprocess.run(
+            [sys.executable, "-m", "pip", "install", "-q", "--disable-pip-version-check", "--no-deps", "-e", str(ROOT)],
+            check=True,
+            capture_output=True,
+        )
+    assert _installed_from() == str(ROOT / "chalicelib")
+    return PLUGYARD
+
+
+@pytest.fixture
+def user_home(tmp_path: Path) -> Path:
+    """A new user's home (with its own config folder)."""
+    home = tmp_path / "home"
+    home.mkdir()
+    return home
+
+
+@pytest.fixture
+def plugyard(plugyard_bin: Path, user_home: Path, tmp_path: Path) -> Plugyard:
+    """Run ``plugyard ARGS…`` in a clean environment (no PLUGYARD_*, no PYTHONPATH) as a new user."""
+
+    def run(*args: str, input: str | None = None, env: dict[str, str] | None = None, cwd: Path | None = None) -> Result:
+        base = {k: v for k, v in os.environ.items() if not k.startswith(("PLUGYARD_", "PYTHONPATH", "XDG_"))}
+        base.update({"HOME": str(user_home), "COLUMNS": "200"})
+        base.pop("NO_COLOR", None)
+        base.pop("FORCE_COLOR", None)
+        done = subprocess.run(
+            [str(plugyard_bin), *args],
+            input=input,
+            env={**base, **(env or {})},
+            cwd=cwd or tmp_path,
+            capture_output=True,
+            text=True,
+            timeout=120,
+            check=False,
+        )
+        return Result(done.returncode, done.stdout, done.stderr)
+
+    return run

@@ -1,0 +1,126 @@
+"""One `make run` for the whole session: the stack the README tells a reader to start, shared by every test
+that needs it (tests/e2e, tests/cli).
+
+Starting it (moto, the template's resources, API, live server, workers, the seeded marketplace) is the
+slowest thing the suite does, so the README walkthrough, the curl examples of docs/, the CLI tests and the
+Ctrl-C test all use this one process. The test that stops it (marked ``stops_make_run``) runs right after the
+last one using it. tests/conftest.py registers the fixture and the ordering hook for the whole suite.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import signal
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from chalicelib.local.stack import free_port
+
+ROOT = Path(__file__).resolve().parents[1]
+README = (ROOT / "README.md").read_text()
+# The README's start command; the test adds only free ports, so it never collides with a real `make run`.
+START = "PLUGYARD_DEV_API_KEY=pyk_dev_walkthrough PLUGYARD_WEBHOOKS_ALLOW_PRIVATE=true make run"
+DEV_KEY = "pyk_dev_walkthrough"
+BANNER_END = "Ctrl-C stops every process"
+
+
+@dataclass
+class MakeRun:
+    """The running `make run` and what its banner printed."""
+
+    proc: subprocess.Popen[str]
+    banner: str
+    api: str  # the API base the banner gives
+    key: str  # the demo workspace's admin key
+    reviewer: str  # the platform workspace's reviewer key
+    api_port: int
+    moto_port: int
+    moto_url: str
+    output: list[str]  # everything the stack printed after the banner (its processes' logs), kept being read
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    # The test that stops the shared make run runs right after the last test that uses it: not before (they
+    # need it), and not at the end of the session, so its pollers do not load the machine under later tests.
+    stopping = [item for item in items if item.get_closest_marker("stops_make_run")]
+    rest = [item for item in items if item not in stopping]
+    users = [i for i, item in enumerate(rest) if "make_run" in getattr(item, "fixturenames", ())]
+    at = users[-1] + 1 if users else len(rest)
+    items[:] = rest[:at] + stopping + rest[at:]
+
+
+def _banner_value(label: str, text: str) -> str:
+    found = re.search(rf"^  {label}\s+(\S+)", text, re.M)
+    assert found, f"no {label!r} in the banner:\n{text}"
+    return found.group(1)
+
+
+@pytest.fixture(scope="session")
+def make_run() -> Iterator[MakeRun]:
+    """``python -m chalicelib.local.stack`` (what ``make run`` runs) with the README's environment."""
+    assert f"```bash\n{START}\n```" in README, "the README's start command changed; update tests/e2e/conftest.py"
+    api_port, moto_port = free_port(), free_port()
+    env = {
+        **{k: v for k, v in os.environ.items() if not k.startswith("PLUGYARD_")},
+        "PLUGYARD_PORT": str(api_port),
+        "PLUGYARD_MOTO_PORT": str(moto_port),
+        "PLUGYARD_LIVE_PORT": str(free_port()),
+        "PLUGYARD_DEV_API_KEY": DEV_KEY,
+        "PLUGYARD_WEBHOOKS_ALLOW_PRIVATE": "true",
+        "PYTHONUNBUFFERED": "1",
+        "PYTHONPATH": os.pathsep.join([str(ROOT), str(ROOT / "plugin-runtime")]),
+    }
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "chalicelib.local.stack"],
+        cwd=ROOT,
+        env=env,
+        text=True,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
+    lines: list[str] = []
+    deadline = time.monotonic() + 150  # a loaded 2-core machine seeds slowly
+    assert proc.stdout is not None
+    try:
+        while time.monotonic() < deadline:
+            line = proc.stdout.readline()
+            if not line and proc.poll() is not None:
+                pytest.fail("make run exited early:\n" + "".join(lines))
+            lines.append(line)
+            if BANNER_END in line:
+                break
+        else:
+            pytest.fail("no banner within 150 s:\n" + "".join(lines))
+        text = "".join(lines)
+        # Keep reading: the API and the workers log to this pipe, and a full pipe would block them.
+        output: list[str] = []
+        stdout = proc.stdout
+        threading.Thread(target=lambda: output.extend(iter(stdout.readline, "")), daemon=True).start()
+        yield MakeRun(
+            proc=proc,
+            banner=text,
+            api=_banner_value("API", text),
+            key=_banner_value("Admin API key", text),
+            reviewer=_banner_value("Reviewer key", text),
+            api_port=api_port,
+            moto_port=moto_port,
+            moto_url=_banner_value("Local AWS", text),
+            output=output,
+        )
+    finally:
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGINT)
+            try:
+                proc.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                os.killpg(proc.pid, signal.SIGKILL)
+                proc.wait()
