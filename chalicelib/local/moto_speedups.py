@@ -19,7 +19,9 @@ It also makes a ``Query`` on a table's own key read that key's partition: moto's
 every item of the table (``all_items``, which also sorts them all) and keeps those whose hash key matches,
 so a query's cost grew with the whole table (an install's versions lookup, the dispatcher's subscriptions).
 The partition is what moto's filter would keep; everything after it (range conditions, order, paging,
-filters, projections) is moto's own code. Queries on an index are unchanged.
+filters, projections) is moto's own code. A query on an index still looks at every item (moto keeps no
+index), but without sorting the whole table first: moto sorts what matched by the index's keys and the
+table's, which order every item on their own.
 
 Behaviour is the same; only the repeated work goes. Local use only (the moto server of ``make run`` and
 the tests).
@@ -77,8 +79,9 @@ def _per_class(fn: Callable[[object], list[str]]) -> Callable[[object], list[str
     return method_names_from_class
 
 
-class _Partition:
-    """A table seen through one partition of its own key: ``all_items`` holds only that partition's items."""
+class _QueryView:
+    """A table as one query needs to see it: ``all_items`` is the partition of ``hash_key`` when given,
+    else every item unsorted; everything else is the table's own."""
 
     def __init__(self, table: Any, hash_key: Any) -> None:
         self._table = table
@@ -88,10 +91,15 @@ class _Partition:
         return getattr(self._table, name)
 
     def all_items(self) -> list[Any]:
-        partition = self._table.items.get(self._hash_key)  # ``get``: ``items`` is a defaultdict
+        table = self._table
+        if self._hash_key is None:
+            if not table.range_key_attr:
+                return list(table.items.values())
+            return [item for partition in table.items.values() for item in partition.values()]
+        partition = table.items.get(self._hash_key)  # ``get``: ``items`` is a defaultdict
         if partition is None:
             return []
-        return list(partition.values()) if self._table.range_key_attr else [partition]
+        return list(partition.values()) if table.range_key_attr else [partition]
 
 
 def _partition_query(query: Callable[..., Any]) -> Callable[..., Any]:
@@ -101,8 +109,6 @@ def _partition_query(query: Callable[..., Any]) -> Callable[..., Any]:
     @functools.wraps(query)
     def partition_query(self: Any, hash_key: Any, *args: Any, **kwargs: Any) -> Any:
         index_name = args[index_at] if len(args) > index_at else kwargs.get("index_name")
-        if index_name or hash_key is None:
-            return query(self, hash_key, *args, **kwargs)
-        return query(_Partition(self, hash_key), hash_key, *args, **kwargs)
+        return query(_QueryView(self, None if index_name else hash_key), hash_key, *args, **kwargs)
 
     return partition_query
