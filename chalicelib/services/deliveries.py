@@ -13,8 +13,10 @@ from __future__ import annotations
 
 import math
 import random
+import threading
 import time
 from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
 from datetime import datetime, timedelta
 
 from aws_lambda_powertools import Logger
@@ -100,14 +102,18 @@ class DeliveryService:
         self._rng = rng or random.Random()  # noqa: S311 - retry jitter spreads load; nothing secret depends on it
         self._sleep = sleep
         self._keys = SigningKeyCache()
+        self._readers: ThreadPoolExecutor | None = None
+        self._readers_lock = threading.Lock()
 
     # --- the deliverer ---------------------------------------------------------------------
 
     def handle(self, job: DeliveryJob) -> None:
         """Process one delivery-queue message. Raises only for infrastructure trouble (then SQS retries)."""
         now = self._clock.now()
-        hook = self._hooks.get(job.workspace_id, job.webhook_id)
+        # The endpoint is read while the delivery record is created or found: two round trips at once.
+        hook_read = self._read_hook(job.workspace_id, job.webhook_id)
         delivery = self._delivery_for(job, now)
+        hook = hook_read.result()
         if delivery is None or delivery.status != "pending" or delivery.attempt_count != job.attempt:
             logger.debug("stale or duplicate delivery job", extra={"webhook_id": job.webhook_id, "job": job.attempt})
             return
@@ -133,6 +139,12 @@ class DeliveryService:
                 now = self._clock.now()
         result = self._attempt(hook, delivery, now)
         self._settle(hook, delivery, result, now)
+
+    def _read_hook(self, workspace_id: str, webhook_id: str) -> Future[Webhook | None]:
+        with self._readers_lock:
+            if self._readers is None:
+                self._readers = ThreadPoolExecutor(max_workers=4, thread_name_prefix="webhook-read")
+            return self._readers.submit(self._hooks.get, workspace_id, webhook_id)
 
     def _delivery_for(self, job: DeliveryJob, now: datetime) -> Delivery | None:
         if job.delivery_id is not None:
