@@ -31,6 +31,11 @@ class Settings(BaseSettings):
     webhooks_allow_private: bool = Field(
         False, description="Allow webhook URLs on private/loopback addresses (local dev only)."
     )
+    dev_installations: bool = Field(
+        False,
+        description="Allow development installations (unpublished, unreviewed uploads run in the uploader's "
+        "workspace). make run turns it on; a deployed stage only with the DevInstallations parameter.",
+    )
     max_memory_mb: int = Field(1024, description="Platform cap on a plugin's memory_mb.")
     max_timeout_s: int = Field(60, description="Platform cap on a plugin's timeout_s.")
     host_version: str = Field("1.0.0", description="Version of the host application.")

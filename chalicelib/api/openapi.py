@@ -85,6 +85,15 @@ def openapi_document() -> dict[str, Any]:
                 "required": not spec.optional_body,
                 "content": {"application/json": {"schema": refs[(spec.body, "validation")]}},
             }
+        if spec.upload is not None:
+            op["requestBody"] = {
+                "required": True,
+                # The same bytes are accepted as application/octet-stream (what generic clients send).
+                "content": {
+                    media: {"schema": {"type": "string", "contentMediaType": spec.upload}}
+                    for media in (spec.upload, "application/octet-stream")
+                },
+            }
         ok: dict[str, Any] = {"description": "Success"}
         if spec.response is not None:
             ok["content"] = {"application/json": {"schema": refs[(spec.response, "serialization")]}}
@@ -137,7 +146,7 @@ def _implied_errors(spec: Any, path_params: list[str]) -> set[int]:
         codes.add(404)
     if spec.query or spec.headers:
         codes.add(400)
-    if spec.body is not None:
+    if spec.body is not None or spec.upload is not None:
         codes |= {400, 413, 415, 422}
     return codes
 

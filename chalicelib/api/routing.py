@@ -71,6 +71,7 @@ class RouteSpec:
     headers: list[str] = field(default_factory=list)
     errors: list[int] = field(default_factory=list)
     optional_body: bool = False
+    upload: str | None = None  # a raw body of this media type (a plugin zip), up to max_artifact_bytes
 
 
 REGISTRY: list[RouteSpec] = []
@@ -237,6 +238,7 @@ def route(
     headers: list[str] | None = None,
     errors: list[int] | None = None,
     optional_body: bool = False,
+    upload: str | None = None,
 ) -> Callable[[Callable[..., Any]], Callable[..., Response]]:
     """Declare a route: the view gets a RequestContext and the path parameters."""
     spec = RouteSpec(
@@ -252,6 +254,7 @@ def route(
         headers or [],
         errors or [],
         optional_body,
+        upload,
     )
     REGISTRY.append(spec)
     paged = any(q.name == "next_token" for q in spec.query)
@@ -266,10 +269,10 @@ def route(
             try:
                 svc = services()
                 raw = request.raw_body or b""
-                if len(raw) > svc.settings.max_body_bytes:
+                max_body = svc.settings.max_artifact_bytes if upload else svc.settings.max_body_bytes
+                if len(raw) > max_body:
                     raise PayloadTooLargeError(
-                        f"The body is {len(raw)} bytes; the limit is {svc.settings.max_body_bytes}.",
-                        limit=svc.settings.max_body_bytes,
+                        f"The body is {len(raw)} bytes; the limit is {max_body}.", limit=max_body
                     )
                 empty = sorted(name for name, value in path_params.items() if not value)
                 if empty:

@@ -27,6 +27,7 @@ from chalicelib.services.broker import BrokerService
 from chalicelib.services.catalog_cache import MarketplaceCache
 from chalicelib.services.deliveries import DeliveryService
 from chalicelib.services.deployments import DeploymentService
+from chalicelib.services.dev_installs import DevInstallService
 from chalicelib.services.dispatch import DispatchService
 from chalicelib.services.events import EventService
 from chalicelib.services.installs import InstallService
@@ -73,6 +74,7 @@ class Services:
     dispatch: DispatchService
     live: LiveService
     deployments: DeploymentService
+    dev_installs: DevInstallService
 
 
 def build_services(settings: Settings, adapters: Adapters) -> Services:
@@ -149,9 +151,33 @@ def build_services(settings: Settings, adapters: Adapters) -> Services:
     event_services = build_events(
         settings, a, audit, event_core, installs, invocations, live=a.live or (live.push if live.enabled else None)
     )
+    dev_installs = DevInstallService(
+        enabled=settings.dev_installations,
+        plugins=a.plugins,
+        versions=a.versions,
+        artifacts=a.artifacts,
+        installs=a.installs,
+        permissions=a.permissions,
+        subscriptions=a.subscriptions,
+        writer=a.install_writer,
+        deployer=deployments.deployer,
+        events=event_core.events,
+        audit=audit,
+        clock=a.clock,
+        ids=a.ids,
+        caps=PlatformCaps(max_memory_mb=settings.max_memory_mb, max_timeout_s=settings.max_timeout_s),
+    )
+
+    def forget_development(event_type: str, inst: Installation, detail: dict[str, Any]) -> None:
+        # Last of the uninstall hooks: the others (subscriptions) still read the version record.
+        if event_type == "plugin.uninstalled":
+            dev_installs.forget(inst)
+
+    installs.on_event.append(forget_development)
     return Services(
         settings=settings,
         deployments=deployments,
+        dev_installs=dev_installs,
         broker=broker,
         invocations=invocations,
         adapters=a,

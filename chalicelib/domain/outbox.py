@@ -30,3 +30,4 @@ class NewInstallation:
     subscribe_to: list[str] = field(default_factory=list)  # event types the installation receives
     events: list[EventEnvelope] = field(default_factory=list)  # announced through the outbox
     audit: AuditRecord | None = None  # the install's audit record, appended to its workspace's chain with it
+    count_install: bool = True  # a development installation is no marketplace install: no count to move

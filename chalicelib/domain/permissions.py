@@ -62,6 +62,7 @@ class Action(StrEnum):
     PUBLISH_EVENTS = "events:publish"
     MANAGE_TRIGGERS = "triggers:manage"
     REVIEW = "marketplace:review"
+    DEVELOP = "installations:develop"  # run an unpublished upload as a development installation
 
 
 ROLE_ACTIONS: dict[Role, frozenset[Action]] = {

@@ -146,6 +146,9 @@ class LocalStack:
             "PLUGYARD_BROKER_URL": self.api_url,
             "PLUGYARD_CODE_CACHE_DIR": self.code_dir,
             "PLUGYARD_AWS_ENDPOINT_URL": self.moto_url,
+            # The local stack is where `plugyard dev` runs unpublished folders; PLUGYARD_DEV_INSTALLATIONS=false
+            # tries it the way a deployed stage answers.
+            "PLUGYARD_DEV_INSTALLATIONS": os.environ.get("PLUGYARD_DEV_INSTALLATIONS", "true"),
             "AWS_DEFAULT_REGION": "us-east-1",
             "AWS_ACCESS_KEY_ID": "testing",
             "AWS_SECRET_ACCESS_KEY": "testing",

@@ -30,6 +30,14 @@ class VersionRepository(Protocol):
         """Store changed review or deprecation state of an existing version."""
         ...
 
+    def put_development(self, version: PluginVersion) -> None:
+        """Create or replace a ``development`` version (the one kind whose artifact may change)."""
+        ...
+
+    def delete(self, plugin_id: str, version: str) -> None:
+        """Forget a version (development versions, when their installation goes)."""
+        ...
+
 
 class ArtifactStore(Protocol):
     def presign_put(self, key: str, *, expires_s: int) -> tuple[str, dict[str, str]]: ...

@@ -224,15 +224,21 @@ class InstallService:
 
     def upgrade(self, caller: Caller, installation_id: str, req: UpgradeRequest) -> Installation:
         """Move to another version; new scopes need consent (or ``keep_grants`` to run under the old ones)."""
-        return self._versions.upgrade(caller, self._find_for_change(caller, installation_id, "plugin.upgrade"), req)
+        return self._versions.upgrade(
+            caller, _not_development(self._find_for_change(caller, installation_id, "plugin.upgrade")), req
+        )
 
     def consent(self, caller: Caller, installation_id: str, grant: builtins.list[str]) -> Installation:
         """Grant the scopes a pending upgrade asks for, and apply it."""
-        return self._versions.consent(caller, self._find_for_change(caller, installation_id, "plugin.consent"), grant)
+        return self._versions.consent(
+            caller, _not_development(self._find_for_change(caller, installation_id, "plugin.consent")), grant
+        )
 
     def rollback(self, caller: Caller, installation_id: str) -> Installation:
         """Return to the version this installation ran before its last upgrade."""
-        return self._versions.rollback(caller, self._find_for_change(caller, installation_id, "plugin.rollback"))
+        return self._versions.rollback(
+            caller, _not_development(self._find_for_change(caller, installation_id, "plugin.rollback"))
+        )
 
     # --- state --------------------------------------------------------------------------
 
@@ -293,7 +299,8 @@ class InstallService:
         found = self._find_for_change(caller, installation_id, "plugin.uninstall")
         self._installs.delete(found)
         self._permissions.revoke_all(installation_id)
-        self._plugins.add_installs(found.plugin_id, -1)
+        if not found.development:  # a development installation never counted as an install
+            self._plugins.add_installs(found.plugin_id, -1)
         self._audit.record(
             caller.workspace_id,
             caller.actor,
@@ -328,6 +335,18 @@ class InstallService:
     def _emit(self, event_type: str, inst: Installation, **data: Any) -> None:
         for hook in self.on_event:
             hook(event_type, inst, data)
+
+
+def _not_development(inst: Installation) -> Installation:
+    """Development installations move only by new uploads, never to or from a published version."""
+    if inst.development:
+        raise ConflictError(
+            f"'{inst.installation_id}' is a development installation: upload a new folder "
+            "(PUT /api/dev/installations/{plugin_id}, or `plugyard dev`), or uninstall it and install a "
+            "published version.",
+            installation_id=inst.installation_id,
+        )
+    return inst
 
 
 def _installed_detail(installation: Installation) -> dict[str, Any]:

@@ -168,6 +168,8 @@ class MarketplaceService:
                 version=m.version,
             )
         for other in self._versions.find_by_digest(art.sha256):
+            if other.state == "development":
+                continue  # a dev upload of the same zip does not make it published
             raise ConflictError(
                 f"This artifact is already published as {other.plugin_id}@{other.version}.",
                 sha256=art.sha256,
@@ -339,7 +341,8 @@ class MarketplaceService:
             raise PluginNotFoundError(plugin_id)
         all_versions = self.cache.memo(f"versions:{plugin_id}", lambda: self._versions.list_versions(plugin_id))
         versions = sorted(
-            (v for v in all_versions if insider or v.state == "approved"),
+            # Development uploads are a workspace's private runs, never part of the marketplace.
+            (v for v in all_versions if v.state != "development" and (insider or v.state == "approved")),
             key=lambda v: semver.Version.parse(v.version),
             reverse=True,
         )

@@ -224,6 +224,19 @@ def test_versions_are_immutable_and_found_by_digest(repos: Repos) -> None:
     assert repos.versions.find_by_digest("0" * 64) == []
 
 
+def test_a_development_version_is_replaced_in_place_and_deleted(repos: Repos) -> None:
+    pid, first, second = u("dev"), uuid.uuid4().hex * 2, uuid.uuid4().hex * 2
+    dev = version(pid, "0.1.0", first).model_copy(update={"version": "dev-ws1", "state": "development"})
+    repos.versions.put_development(dev)
+    repos.versions.put_development(dev.model_copy(update={"artifact_sha256": second}))
+    assert repos.versions.get(pid, "dev-ws1").artifact_sha256 == second
+    assert repos.versions.find_by_digest(first) == []
+    with pytest.raises(ValueError):  # a published version is immutable: never replaced this way
+        repos.versions.put_development(version(pid, "1.0.0", first))
+    repos.versions.delete(pid, "dev-ws1")
+    assert repos.versions.get(pid, "dev-ws1") is None and list_versions(repos, pid) == []
+
+
 # --- installations and permissions ------------------------------------------------------
 
 

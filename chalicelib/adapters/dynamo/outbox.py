@@ -111,7 +111,8 @@ class DynamoInstallationWriter:
                         inst.installation_id, scope, granted_by=change.granted_by, granted_at=at, version=inst.version
                     )
                 )
-            tx.update(PluginItem(inst.plugin_id), actions=[PluginItem.install_count.add(1)])
+            if change.count_install:
+                tx.update(PluginItem(inst.plugin_id), actions=[PluginItem.install_count.add(1)])
             for event_type in sorted(set(change.subscribe_to)):
                 tx.save(SubscriptionItem(f"{inst.workspace_id}#{event_type}", target))
             for event in change.events:

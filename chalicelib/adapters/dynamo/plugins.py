@@ -141,6 +141,16 @@ class DynamoVersionRepository:
         """Store a changed review/deprecation state; the artifact and manifest never change."""
         self._item(version).save(condition=VersionItem.artifact_sha256 == version.artifact_sha256)
 
+    def put_development(self, version: PluginVersion) -> None:
+        if version.state != "development":
+            raise ValueError("only development versions are replaced in place")
+        with Translate():
+            self._item(version).save()
+
+    def delete(self, plugin_id: str, version: str) -> None:
+        with Translate():
+            VersionItem(plugin_id, version).delete()
+
     @staticmethod
     def _item(version: PluginVersion) -> VersionItem:
         return VersionItem(

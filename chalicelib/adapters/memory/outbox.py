@@ -53,7 +53,8 @@ class InMemoryInstallationWriter:
             self._permissions.grant(
                 inst.installation_id, inst.granted, by=change.granted_by, version=inst.version, at=change.granted_at
             )
-            self._plugins.add_installs(inst.plugin_id, 1)
+            if change.count_install:
+                self._plugins.add_installs(inst.plugin_id, 1)
             self._subscriptions.add(inst.workspace_id, change.subscribe_to, installation_target(inst.installation_id))
             # In memory the outbox and the bus are one: the event is published as the change is made.
             self._bus.publish(change.events)

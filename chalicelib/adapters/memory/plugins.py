@@ -64,6 +64,14 @@ class InMemoryVersionRepository:
     def update(self, version: PluginVersion) -> None:
         self.items[(version.plugin_id, version.version)] = version
 
+    def put_development(self, version: PluginVersion) -> None:
+        if version.state != "development":
+            raise ValueError("only development versions are replaced in place")
+        self.items[(version.plugin_id, version.version)] = version
+
+    def delete(self, plugin_id: str, version: str) -> None:
+        self.items.pop((plugin_id, version), None)
+
 
 class InMemoryPublisherRepository:
     def __init__(self) -> None:

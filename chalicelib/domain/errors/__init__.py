@@ -13,6 +13,7 @@ PlugyardError [500]
  │   ├─ InvalidTriggerSecretError        inbound trigger call without its secret
  │   └─ InvalidCapabilityTokenError      a plugin's capability token is forged, expired or misapplied
  ├─ ForbiddenError [403]                 role does not allow the action
+ │   └─ DevInstallationsDisabledError    the stage does not allow development installations
  ├─ NotFoundError [404]                  also for things of another workspace
  │   ├─ PluginNotFoundError, VersionNotFoundError, InstallationNotFoundError,
  │   ├─ WebhookNotFoundError, UploadNotFoundError, ApiKeyNotFoundError, PublisherNotFoundError,
@@ -55,6 +56,7 @@ from chalicelib.domain.errors.caller import (
     ConflictDuringRequeueError,
     ConflictError,
     DependencyUnavailableError,
+    DevInstallationsDisabledError,
     ForbiddenError,
     HostUnresolvableError,
     IdempotencyKeyReusedError,
@@ -117,6 +119,7 @@ __all__ = [
     "DeliveryNotFoundError",
     "DependencyUnavailableError",
     "DeploymentFailedError",
+    "DevInstallationsDisabledError",
     "EngineNotWiredError",
     "ForbiddenError",
     "HookFailedError",

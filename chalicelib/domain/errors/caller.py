@@ -81,6 +81,12 @@ class ForbiddenError(PlugyardError):
     code, title = "forbidden", "Not allowed"
 
 
+class DevInstallationsDisabledError(ForbiddenError):
+    """This stage does not run development installations (settings: dev_installations)."""
+
+    code, title = "dev-installations-disabled", "Development installations are not allowed here"
+
+
 class NotFoundError(PlugyardError):
     """Nothing of that name is visible to the caller."""
 

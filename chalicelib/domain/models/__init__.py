@@ -16,6 +16,7 @@ from chalicelib.domain.models.identities import (
     Workspace,
 )
 from chalicelib.domain.models.installations import (
+    DevInstallation,
     Installation,
     InstallationPage,
     InstallRequest,
@@ -68,6 +69,7 @@ __all__ = [
     "Caller",
     "CreateApiKeyRequest",
     "DeprecateRequest",
+    "DevInstallation",
     "EventEnvelope",
     "InstallRequest",
     "Installation",

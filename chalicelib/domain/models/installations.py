@@ -10,6 +10,7 @@ from pydantic import BaseModel, Field
 from chalicelib.domain.models._command import _Command
 
 __all__ = [
+    "DevInstallation",
     "InstallRequest",
     "Installation",
     "InstallationPage",
@@ -51,6 +52,11 @@ class Installation(BaseModel):
     installed_by: str
     updated_at: datetime
     history: list[dict[str, Any]] = Field(default_factory=list)
+    development: bool = Field(
+        False,
+        description="A development installation: runs an unpublished, unreviewed upload of this workspace "
+        "(PUT /api/dev/installations/{plugin_id}).",
+    )
 
 
 class ScopeChange(BaseModel):
@@ -97,3 +103,15 @@ class InstallationPage(BaseModel):
 
     items: list[Installation]
     next_token: str | None = None
+
+
+class DevInstallation(BaseModel):
+    """What a development upload made: the installation, and what it runs and may do."""
+
+    installation: Installation
+    manifest_version: str = Field(description="The version the uploaded manifest declares.")
+    artifact_sha256: str
+    size_bytes: int
+    created: bool = Field(description="True when this upload created the installation, false when it updated it.")
+    granted: list[str] = Field(description="Every scope the manifest requests, granted in this workspace only.")
+    notice: str

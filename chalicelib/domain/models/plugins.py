@@ -54,7 +54,8 @@ class PluginVersion(BaseModel):
     artifact_sha256: str
     artifact_key: str
     size_bytes: int
-    state: Literal["pending", "approved", "rejected", "yanked"] = "pending"
+    # ``development``: a workspace's unpublished, unreviewed upload (services/dev_installs.py); never listed.
+    state: Literal["pending", "approved", "rejected", "yanked", "development"] = "pending"
     published_at: datetime
     published_by: str
     signature: str = ""
