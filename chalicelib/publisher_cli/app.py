@@ -23,8 +23,8 @@ __all__ = ["app", "build_app", "main"]
 
 EPILOG = (
     "Exit codes: 0 ok · 1 the API refused (4xx) · 2 usage · 3 not configured, unreachable or the API failed (5xx) · "
-    "4 the plugin failed validation. Configuration: PLUGYARD_API_URL and PLUGYARD_API_KEY, else the profile "
-    "saved by `plugyard login`."
+    "4 the plugin failed validation · 5 the invoked plugin failed. "
+    "Configuration: PLUGYARD_API_URL and PLUGYARD_API_KEY, else the profile saved by `plugyard login`."
 )
 
 
@@ -57,7 +57,17 @@ def build_app() -> typer.Typer:
         register = getattr(module, "register", None)
         if callable(register):
             register(root)
+            _refuse_duplicates(root, info.name)
     return root
+
+
+def _refuse_duplicates(root: typer.Typer, module: str) -> None:
+    """Two modules registering one command name would silently shadow each other: fail loudly instead."""
+    names = [c.name or (c.callback.__name__.replace("_", "-") if c.callback else "") for c in root.registered_commands]
+    names += [g.name or "" for g in root.registered_groups]
+    dupes = sorted({n for n in names if names.count(n) > 1})
+    if dupes:
+        raise RuntimeError(f"plugyard: {module} registers command(s) already registered: {', '.join(dupes)}")
 
 
 app = build_app()

@@ -15,6 +15,7 @@ class ExitCode(IntEnum):
     USAGE = 2  # a wrong option or argument (click's own code for usage errors)
     UNREACHABLE = 3  # no API URL/key configured, the API cannot be reached, or it failed (5xx)
     INVALID = 4  # the plugin folder or zip fails the platform's checks (validate, package, publish)
+    PLUGIN_FAILED = 5  # `invoke`: the API ran the plugin, and the plugin failed (timeout, error, denied…)
 
 
 class CliError(Exception):
