@@ -1,7 +1,9 @@
-"""The real `plugyard` executable, run as a user runs it: from .venv/bin, without PYTHONPATH, in a fresh home.
+"""The `plugyard` command run as a user runs it: a console script, in a fresh home, without PYTHONPATH.
 
-Its code is this checkout's through the editable install the Makefile's install stamp makes; when the shared
-virtualenv points at another checkout, the session re-points it here first (what `make test` does anyway).
+`make test` runs .venv/bin/plugyard itself (the Makefile's install stamp installs it editable from this
+checkout). The virtualenv may be shared by several checkouts, each re-pointing that editable install at
+itself; when it points elsewhere, the tests run an equivalent launcher pinned to this checkout instead of
+re-installing (which would pull the install from under another checkout's tests).
 """
 
 from __future__ import annotations
@@ -39,16 +41,21 @@ def _installed_from() -> str:
 
 
 @pytest.fixture(scope="session")
-def plugyard_bin() -> Path:
-    """The console script, installed from this checkout."""
-    if not PLUGYARD.exists() or _installed_from() != str(ROOT / "chalicelib"):
-        subprocess.run(
-            [sys.executable, "-m", "pip", "install", "-q", "--disable-pip-version-check", "--no-deps", "-e", str(ROOT)],
-            check=True,
-            capture_output=True,
-        )
-    assert _installed_from() == str(ROOT / "chalicelib")
-    return PLUGYARD
+def plugyard_bin(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The console script when it runs this checkout's code, else a launcher of this checkout's CLI."""
+    assert PLUGYARD.exists(), "no .venv/bin/plugyard: the Makefile's install stamp installs it (make test)"
+    if _installed_from() == str(ROOT / "chalicelib"):
+        return PLUGYARD
+    launcher = tmp_path_factory.mktemp("bin") / "plugyard"
+    launcher.write_text(
+        f"#!{sys.executable}\n"
+        "import sys\n"
+        f"sys.path.insert(0, {str(ROOT)!r})\n"
+        "from chalicelib.publisher_cli.app import main\n"
+        "main()\n"
+    )
+    launcher.chmod(0o755)
+    return launcher
 
 
 @pytest.fixture

@@ -4,13 +4,15 @@ through the real executable against the session's `make run` stack."""
 from __future__ import annotations
 
 import json
+import os
 import stat
+import subprocess
 from pathlib import Path
 
 import pytest
 from make_run_stack import MakeRun
 
-from .conftest import Plugyard
+from .conftest import PLUGYARD, Plugyard
 
 pytestmark = pytest.mark.stack
 
@@ -96,3 +98,10 @@ def test_no_color_is_honoured(plugyard: Plugyard) -> None:
     red = "\x1b[31m"
     assert red in coloured.err and red not in plain.err
     assert plain.err.startswith("error: no API configured")
+
+
+def test_the_installed_console_script_runs_without_pythonpath(plugyard_bin: Path) -> None:
+    # Whichever checkout the virtualenv's editable install points at, the command itself is installed and runs.
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
+    done = subprocess.run([str(PLUGYARD), "--help"], cwd="/", env=env, capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0 and "Exit codes" in done.stdout, done.stderr
