@@ -12,6 +12,7 @@ from typing import Any
 
 __all__ = ["AtomicDynamoWrites", "main"]
 
+MOTO_THREADS = 64
 DYNAMO_WRITES = frozenset({"PutItem", "UpdateItem", "DeleteItem", "BatchWriteItem", "TransactWriteItems"})
 
 
@@ -44,16 +45,8 @@ class AtomicDynamoWrites:
 
 def main(argv: list[str] | None = None) -> None:
     """Run ``python -m chalicelib.local.motoserver --port 4566`` until SIGINT/SIGTERM."""
-    from moto.moto_server.werkzeug_app import DomainDispatcherApplication, MotoRequestHandler, create_backend_app
-    from moto.server import ThreadedMotoServer
-    from werkzeug.serving import make_server
-
-    class AtomicWritesMotoServer(ThreadedMotoServer):
-        def _server_entry(self) -> None:
-            app = AtomicDynamoWrites(DomainDispatcherApplication(create_backend_app))
-            self._server = make_server(self._ip_address, self._port, app, True, request_handler=MotoRequestHandler)
-            self._server_ready_event.set()
-            self._server.serve_forever()
+    import waitress.server
+    from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_backend_app
 
     from chalicelib.local.moto_speedups import install as cheap_requests
     from chalicelib.local.moto_streams import install as stream_long_polling
@@ -63,24 +56,26 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=4566)
     args = parser.parse_args(argv)
-    # moto logs every request through Werkzeug; that drowns the stack's own output.
-    logging.getLogger("werkzeug").setLevel(logging.ERROR)
     # moto warns about each resource type its CloudFormation skips; infra/README.md lists them.
     logging.getLogger("moto").setLevel(logging.ERROR)
     warnings.filterwarnings("ignore")
     # Transactions at the cost of their items, not of whole tables (see moto_transactions).
     cheap_transactions()
-    # Routing and event-rule work that moto repeats on every request, done once (see moto_speedups).
+    # Routing, query and event-rule work that moto repeats on every request, done once (see moto_speedups).
     cheap_requests()
     # GetRecords waits briefly for a record, as an SQS long poll does (see moto_streams).
     stream_long_polling()
-    server = AtomicWritesMotoServer(ip_address=args.host, port=args.port, verbose=False)
-    server.start()
+    # waitress rather than moto's own werkzeug server: werkzeug's closes the connection after every response,
+    # so each AWS call paid a new connection and a new thread. Threads are many because long polls (SQS
+    # receives, stream reads) hold one each while they wait.
+    app = AtomicDynamoWrites(DomainDispatcherApplication(create_backend_app))
+    server = waitress.server.create_server(app, host=args.host, port=args.port, threads=MOTO_THREADS, ident="moto")
+    threading.Thread(target=server.run, name="moto-server", daemon=True).start()
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     signal.signal(signal.SIGINT, lambda *_: stop.set())
     stop.wait()
-    server.stop()
+    server.close()
 
 
 if __name__ == "__main__":
