@@ -75,6 +75,9 @@ def make_run() -> Iterator[MakeRun]:
         "PLUGYARD_LIVE_PORT": str(free_port()),
         "PLUGYARD_DEV_API_KEY": DEV_KEY,
         "PLUGYARD_WEBHOOKS_ALLOW_PRIVATE": "true",
+        # Not in the README's command: lets the example notifier's ctx.http.fetch reach a receiver on loopback
+        # (tests/e2e/test_examples.py); no document shows a fetch being refused for its address.
+        "PLUGYARD_HTTP_FETCH_ALLOW_PRIVATE": "true",
         "PYTHONUNBUFFERED": "1",
         "PYTHONPATH": os.pathsep.join([str(ROOT), str(ROOT / "plugin-runtime")]),
     }

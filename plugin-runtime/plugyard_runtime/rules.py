@@ -113,8 +113,20 @@ def _tasks(name: str, args: dict[str, Any], limits: CallLimits) -> None:
         bad = sorted(set(changes) - TASK_FIELDS)
         if bad:
             raise RuleViolation(f"A plugin may change only {sorted(TASK_FIELDS)} of a task, not {bad}.")
+        _task_field_types(changes)
         if _json_size(changes) > limits.max_value_bytes:
             raise RuleViolation("The changes are too large.")
+
+
+def _task_field_types(changes: dict[str, Any]) -> None:
+    # The shapes the host's task model holds, checked here so the test kit refuses what the host cannot store.
+    if "title" in changes and not isinstance(changes["title"], str):
+        raise RuleViolation("title must be a string.")
+    if "data" in changes and not isinstance(changes["data"], dict):
+        raise RuleViolation("data must be an object.")
+    annotations = changes.get("annotations", [])
+    if not isinstance(annotations, list) or not all(isinstance(a, dict) for a in annotations):
+        raise RuleViolation("annotations must be a list of objects.")
 
 
 def _emit(args: dict[str, Any], plugin_id: str, limits: CallLimits) -> None:

@@ -1,9 +1,14 @@
 """Test kit for plugin authors: run a handler with pytest, no platform needed.
 
-from plugyard_runtime.testing import FakeContext
+from plugyard_runtime.testing import FakeContext, make_event
 ctx = FakeContext(config={"greeting": "hi"}, granted=["storage:write", "events:emit"], plugin_id="greeter")
 assert handler({"name": "Ada"}, ctx) == {...}
 assert ctx.emitted == [("plugin.greeter.sent", {"to": "Ada"})]
+
+# Or as an installation of the manifest next to the test: every scope it requests granted, its id and its
+# allowed hosts, as the platform would install it.
+ctx = FakeContext.for_manifest("plugyard.json", config={"greeting": "hi"})
+handler(make_event("task.completed", {"task_id": "t1", "title": "ship it"}), ctx)
 
 The fakes refuse what the host refuses (``plugyard_runtime.rules``, the same rules the host's broker
 applies): scopes not granted, task fields a plugin may not change, events outside ``plugin.<id>.*``,
@@ -13,8 +18,13 @@ hosts the manifest does not declare, malformed keys and oversized values.
 from __future__ import annotations
 
 import copy
+import json
 import logging
+import os
+import time
+import uuid
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 from ._errors import CapabilityError, PermissionDenied
@@ -23,7 +33,7 @@ from .protocol import CAPABILITY_SCOPES
 from .rules import RuleViolation, check_call
 from .transport import Transport
 
-__all__ = ["FakeContext", "FakeTransport"]
+__all__ = ["FakeContext", "FakeTransport", "make_event"]
 
 Responder = Callable[[dict[str, Any]], dict[str, Any]]
 
@@ -57,7 +67,8 @@ class FakeTransport(Transport):
     def call(self, name: str, args: dict[str, Any]) -> dict[str, Any]:
         """Serve a capability from memory."""
         if name not in CAPABILITY_SCOPES:
-            raise CapabilityError("UnknownCapability", name)
+            # The type and words of the host's reply to a name it does not serve.
+            raise CapabilityError("UnknownCapability", f"no capability {name[:80]!r}")
         everything = {s for s in CAPABILITY_SCOPES.values() if s is not None}
         try:
             check_call(
@@ -97,7 +108,10 @@ class FakeTransport(Transport):
         if name == "tasks.update":
             task = self.tasks.get(args["task_id"])
             if task is None:
-                raise CapabilityError("NotFound", f"task {args['task_id']} not found")
+                # The broker's words and error type for the same call.
+                raise CapabilityError(
+                    "CapabilityFailedError", f"No task '{str(args['task_id'])[:80]}' in this workspace."
+                )
             task.update(args.get("changes") or {})
             return {"task": copy.deepcopy(task)}
         if name == "events.emit":
@@ -152,6 +166,31 @@ class FakeContext(PluginContext):
         logger.propagate = False
         self._log = logger
 
+    @classmethod
+    def for_manifest(
+        cls,
+        manifest: str | os.PathLike[str] | dict[str, Any],
+        *,
+        config: dict[str, Any] | None = None,
+        granted: list[str] | None = None,
+        **fakes: Any,
+    ) -> FakeContext:
+        """A context as the platform installs the manifest (a ``plugyard.json`` path or its parsed content).
+
+        Installing requires granting every scope the manifest requests, so that is the default ``granted``;
+        ``plugin_id`` and ``allowed_hosts`` come from the manifest. ``config`` is what the admin set: like the
+        host, the kit does not fill in the ``default`` values of ``config_schema`` (the handler must). ``fakes``
+        are the other constructor arguments (storage, tasks, http, ai).
+        """
+        man = manifest if isinstance(manifest, dict) else json.loads(Path(manifest).read_text())
+        return cls(
+            config=config,
+            granted=list(man.get("permissions") or []) if granted is None else granted,
+            plugin_id=str(man["id"]),
+            allowed_hosts=list((man.get("http") or {}).get("allowed_hosts") or []),
+            **fakes,
+        )
+
     @property
     def emitted(self) -> list[tuple[str, dict[str, Any]]]:
         """Events emitted so far, as (type, data)."""
@@ -171,3 +210,27 @@ class FakeContext(PluginContext):
     def calls(self) -> list[tuple[str, dict[str, Any]]]:
         """Every capability call that passed the scope check, in order."""
         return self.fake.calls
+
+
+def make_event(
+    event_type: str,
+    data: dict[str, Any] | None = None,
+    *,
+    workspace_id: str = "test-workspace",
+    source: str = "plugyard.host",
+    event_id: str | None = None,
+) -> dict[str, Any]:
+    """An event envelope shaped as the host delivers it to a handler (id, source, type, workspace_id, time, data).
+
+    Trigger calls (``plugin.<id>.trigger.<name>``) come from the source ``plugyard.trigger`` with
+    ``data = {"installation_id", "trigger", "payload"}``.
+    """
+    now = time.time()
+    return {
+        "id": event_id or uuid.uuid4().hex[:26].upper(),
+        "source": source,
+        "type": event_type,
+        "workspace_id": workspace_id,
+        "time": time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(now)) + f".{int(now % 1 * 1e6):06d}Z",
+        "data": copy.deepcopy(data or {}),
+    }
