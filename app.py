@@ -1,6 +1,18 @@
 """Plugyard: the API's table of contents."""
 
-from chalicelib.api import admin, dev, events, installations, invocations, lifecycle, live, plugins, system, webhooks
+from chalicelib.api import (
+    admin,
+    dev,
+    events,
+    installations,
+    invocations,
+    lifecycle,
+    listen,
+    live,
+    plugins,
+    system,
+    webhooks,
+)
 from chalicelib.api.broker_endpoint import learn_broker_url_middleware
 from chalicelib.api.chalice_app import ThreadSafeChalice
 from chalicelib.api.errors_middleware import problem_middleware
@@ -22,6 +34,7 @@ app.register_blueprint(lifecycle.bp)
 app.register_blueprint(invocations.bp)
 app.register_blueprint(events.bp)
 app.register_blueprint(dev.bp)
+app.register_blueprint(listen.bp)
 # Lambda loads each function as `app.<name>`: every handler chalice packages is a module-level name here.
 dispatcher, invoker, deliverer, deployer = workers.register(app, settings())
 live_connect, live_message, live_disconnect = live.register(app)  # WebSocket API: live events to clients

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import os
 import shutil
 import stat
@@ -37,6 +38,15 @@ class CodeCacheDeployer:
     def remove(self, plugin_id: str, version: str) -> None:
         """Nothing to give back: unpacked code is shared by digest and costs no quota."""
 
+    def prime(self, version: PluginVersion, data: bytes) -> str:
+        """Deploy from the zip's bytes at hand (a development upload), without reading them back from the store."""
+        if not isinstance(self._code, LocalCodeCache):
+            return self.deploy(version)
+        try:
+            return self._code.code_dir(version, data=data)
+        except InvalidArtifactError as exc:
+            raise DeploymentFailedError(exc.detail) from exc
+
 
 class LocalCodeCache:
     """``<root>/<sha256>/``: the version's zip unpacked once, then made read-only (0444 files, 0555 dirs).
@@ -51,15 +61,18 @@ class LocalCodeCache:
         self._max = max_artifact_bytes
         self._lock = threading.Lock()
 
-    def code_dir(self, version: PluginVersion) -> str:
-        """The directory holding the version's code, unpacking it on first use."""
+    def code_dir(self, version: PluginVersion, *, data: bytes | None = None) -> str:
+        """The directory holding the version's code, unpacking it on first use (from ``data`` when given)."""
         target = self._root / version.artifact_sha256
         if target.is_dir():
             return str(target)
+        if data is not None and hashlib.sha256(data).hexdigest() != version.artifact_sha256:
+            raise InvalidArtifactError("The bytes given are not this version's artifact.", key=version.artifact_key)
         with self._lock:
             if target.is_dir():
                 return str(target)
-            data = self._artifacts.read(version.artifact_key, max_bytes=self._max)
+            if data is None:
+                data = self._artifacts.read(version.artifact_key, max_bytes=self._max)
             if data is None:
                 raise InvalidArtifactError(
                     f"The artifact of {version.plugin_id}@{version.version} is missing.", key=version.artifact_key

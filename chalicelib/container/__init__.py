@@ -12,6 +12,7 @@ import threading
 from dataclasses import dataclass
 from typing import Any
 
+from chalicelib.adapters.listen import ListenAwareSender
 from chalicelib.config import Settings
 from chalicelib.container.adapters import Adapters, aws_adapters, in_memory_adapters
 from chalicelib.container.events import build_event_core, build_events
@@ -32,6 +33,7 @@ from chalicelib.services.dispatch import DispatchService
 from chalicelib.services.events import EventService
 from chalicelib.services.installs import InstallService
 from chalicelib.services.invocations import InvocationService
+from chalicelib.services.listen import ListenService
 from chalicelib.services.live import LiveService
 from chalicelib.services.marketplace import MarketplaceService
 from chalicelib.services.publishers import PublisherService
@@ -75,6 +77,7 @@ class Services:
     live: LiveService
     deployments: DeploymentService
     dev_installs: DevInstallService
+    listen: ListenService
 
 
 def build_services(settings: Settings, adapters: Adapters) -> Services:
@@ -141,7 +144,8 @@ def build_services(settings: Settings, adapters: Adapters) -> Services:
     auth = AuthService(a.workspaces, a.keys, audit, a.clock, a.ids, cache_ttl_s=settings.auth_cache_ttl_s)
     live = LiveService(
         a.live_connections,
-        a.live_sender or _live_sender(settings),
+        # Listen sessions (plugyard listen) ride the same fan-out: their connections buffer, sockets get pushed.
+        ListenAwareSender(a.listen, a.live_sender or _live_sender(settings), a.clock),
         auth,
         audit,
         a.clock,
@@ -178,6 +182,7 @@ def build_services(settings: Settings, adapters: Adapters) -> Services:
         settings=settings,
         deployments=deployments,
         dev_installs=dev_installs,
+        listen=ListenService(a.listen, a.live_connections, a.secrets, audit, a.clock, a.ids),
         broker=broker,
         invocations=invocations,
         adapters=a,

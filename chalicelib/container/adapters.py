@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 
 from chalicelib.adapters import memory
 from chalicelib.adapters.ai import EchoAiProvider
+from chalicelib.adapters.listen import InMemoryListenRepository
 from chalicelib.adapters.live import InMemoryLiveConnectionRepository
 from chalicelib.adapters.memory import InMemoryInvocationRepository, InMemoryPluginDataRepository
 from chalicelib.adapters.metrics import EmfMetrics, InMemoryMetrics
@@ -37,6 +38,7 @@ from chalicelib.ports import (
     InstallationRepository,
     InstallationWriter,
     InvocationRepository,
+    ListenRepository,
     LiveConnectionRepository,
     LiveSender,
     Metrics,
@@ -109,6 +111,7 @@ class Adapters:
     metrics: Metrics  # EMF on AWS (Settings.metrics)
     live: Callable[[EventEnvelope], None] | None = None  # replaces the live fan-out (None: services.live.push)
     live_connections: LiveConnectionRepository
+    listen: ListenRepository  # listen sessions (plugyard listen) and the events they buffer
     live_sender: LiveSender | None = None  # None: chosen from Settings.live_events_url (unset: no live fan-out)
 
 
@@ -146,6 +149,7 @@ def in_memory_adapters() -> Adapters:
         triggers=memory.InMemoryTriggerRepository(),
         metrics=InMemoryMetrics(),
         live_connections=InMemoryLiveConnectionRepository(),
+        listen=InMemoryListenRepository(),
         ai=EchoAiProvider(),
     )
 

@@ -51,11 +51,13 @@ def events_aws_adapters(settings: Settings) -> dict[str, Any]:
         DynamoTriggerRepository,
         bind_event_tables,
     )
+    from chalicelib.adapters.listen import DynamoListenRepository, bind_listen_tables
     from chalicelib.adapters.live import DynamoLiveConnectionRepository, bind_live_tables
     from chalicelib.adapters.messaging import SqsWorkQueues
 
     bind_event_tables(settings)
     bind_live_tables(settings)
+    bind_listen_tables(settings)
     return {
         "bus": DynamoOutbox(),
         "install_writer": DynamoInstallationWriter(),
@@ -64,6 +66,7 @@ def events_aws_adapters(settings: Settings) -> dict[str, Any]:
         "subscriptions": DynamoSubscriptionRepository(),
         "triggers": DynamoTriggerRepository(),
         "live_connections": DynamoLiveConnectionRepository(),
+        "listen": DynamoListenRepository(),
     }
 
 

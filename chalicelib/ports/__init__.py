@@ -25,7 +25,7 @@ from chalicelib.ports.execution import (
 )
 from chalicelib.ports.identities import ApiKeyRepository, WorkspaceRepository
 from chalicelib.ports.installations import InstallationRepository, InstallationWriter, PermissionRepository
-from chalicelib.ports.live import LiveConnectionRepository, LiveSender
+from chalicelib.ports.live import ListenRepository, LiveConnectionRepository, LiveSender
 from chalicelib.ports.marketplace import ArtifactStore, PluginRepository, PublisherRepository, VersionRepository
 from chalicelib.ports.platform import (
     Clock,
@@ -59,6 +59,7 @@ __all__ = [
     "InstallationRepository",
     "InstallationWriter",
     "InvocationRepository",
+    "ListenRepository",
     "LiveConnectionRepository",
     "LiveSender",
     "MetricUnit",

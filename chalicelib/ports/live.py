@@ -5,9 +5,10 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Protocol
 
+from chalicelib.domain.listen import ListenSession
 from chalicelib.domain.live import LiveConnection
 
-__all__ = ["LiveConnectionRepository", "LiveSender"]
+__all__ = ["ListenRepository", "LiveConnectionRepository", "LiveSender"]
 
 
 class LiveConnectionRepository(Protocol):
@@ -28,3 +29,18 @@ class LiveSender(Protocol):
     """
 
     def send(self, connection_id: str, frame: str) -> bool: ...
+
+
+class ListenRepository(Protocol):
+    """Listen sessions (chalicelib/domain/listen.py) and the events buffered for their next poll."""
+
+    def put(self, session: ListenSession) -> None: ...
+    def get(self, session_id: str) -> ListenSession | None: ...
+    def delete(self, session_id: str) -> None:
+        """The session and whatever it still buffers."""
+        ...
+
+    def append(self, session: ListenSession, event_id: str, event_type: str, body: str) -> None: ...
+    def take(self, session_id: str, limit: int) -> list[tuple[str, str, str]]:
+        """Up to ``limit`` buffered (event id, event type, body), oldest first, removed from the buffer."""
+        ...

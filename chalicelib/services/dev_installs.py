@@ -11,7 +11,10 @@ replaces a warm worker whose code directory changed: the very next invocation ru
 
 from __future__ import annotations
 
+import threading
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import replace
+from typing import Any
 
 from chalicelib.domain.artifact import inspect_artifact
 from chalicelib.domain.errors import (
@@ -46,6 +49,19 @@ from chalicelib.services.marketplace import artifact_key
 __all__ = ["DEV_VERSION_PREFIX", "DevInstallService", "dev_version_of"]
 
 DEV_VERSION_PREFIX = "dev-"
+
+
+_POOL: ThreadPoolExecutor | None = None
+_POOL_LOCK = threading.Lock()
+
+
+def _pool() -> ThreadPoolExecutor:
+    """Threads for an upload's independent storage calls (shared by the process's requests)."""
+    global _POOL
+    with _POOL_LOCK:
+        if _POOL is None:
+            _POOL = ThreadPoolExecutor(max_workers=8, thread_name_prefix="dev-upload")
+        return _POOL
 
 
 def dev_version_of(workspace_id: str) -> str:
@@ -113,22 +129,27 @@ class DevInstallService:
             raise ValidationFailedError(
                 f"The manifest's id is '{m.id}', but the upload is for '{plugin_id}'.", manifest_id=m.id
             )
-        plugin = self._plugins.get(m.id)
+        # A dev loop waits on this answer after every save: the independent reads (and the idempotent,
+        # content-addressed store of the zip) go at once rather than one after the other.
+        self._audit.prefetch(caller.workspace_id)
+        key = artifact_key(art.sha256)
+        vkey = dev_version_of(caller.workspace_id)
+        pool = _pool()
+        plugin_f = pool.submit(self._plugins.get, m.id)
+        existing_f = pool.submit(self._installs.get, caller.workspace_id, m.id)
+        previous_f = pool.submit(self._versions.get, m.id, vkey)
+        stored_f = pool.submit(self._artifacts.put, key, data)
+        plugin, existing, previous = plugin_f.result(), existing_f.result(), previous_f.result()
+        stored_f.result()
         if plugin is not None and plugin.owner_workspace_id != caller.workspace_id:
             # Another publisher's id: its event source and its name in the audit log are not the caller's.
             raise ForbiddenError(f"Plugin id '{m.id}' belongs to another publisher.", plugin_id=m.id)
-        existing = self._installs.get(caller.workspace_id, m.id)
         if existing is not None and not existing.development:
             raise ConflictError(
                 f"'{m.id}' is installed from the marketplace in this workspace; uninstall it before running a "
                 "development version.",
                 plugin_id=m.id,
             )
-        key = artifact_key(art.sha256)
-        if not self._artifacts.exists(key):
-            self._artifacts.put(key, data)
-        vkey = dev_version_of(caller.workspace_id)
-        previous = self._versions.get(m.id, vkey)
         now = self._clock.now()
         version = PluginVersion(
             plugin_id=m.id,
@@ -142,18 +163,25 @@ class DevInstallService:
             published_by=caller.actor,
         )
         if self._deployer.synchronous:
-            # Unpacked now (the sandbox's code cache): the next invocation finds it ready, and a zip that
-            # cannot be unpacked is this upload's error, not that invocation's.
-            self._deployer.deploy(version)
+            # Unpacked now, from the bytes at hand (the sandbox's code cache): the next invocation finds it
+            # ready, and a zip that cannot be unpacked is this upload's error, not that invocation's.
+            prime = getattr(self._deployer, "prime", None)
+            if callable(prime):
+                prime(version, data)
+            else:
+                self._deployer.deploy(version)
             version = version.model_copy(update={"deployment": "ready", "deployed_at": now})
         self._versions.put_development(version)
         granted = sorted(set(m.permissions))
+        forgotten: Future[None] | None = None
+        if previous is not None and previous.artifact_sha256 != art.sha256:
+            forgotten = pool.submit(self._forget_artifact, previous)
         if existing is None:
             installation = self._create(caller, version, granted)
         else:
             installation = self._update(caller, existing, version, previous, granted)
-        if previous is not None and previous.artifact_sha256 != art.sha256:
-            self._forget_artifact(previous)
+        if forgotten is not None:
+            forgotten.result()
         return DevInstallation(
             installation=installation,
             manifest_version=m.version,
@@ -217,36 +245,45 @@ class DevInstallService:
         previous: PluginVersion | None,
         granted: list[str],
     ) -> Installation:
+        previous_grants = list(inst.granted)
         m = version.manifest
         target = installation_target(inst.installation_id)
         old_events = set(previous.manifest.events) if previous is not None else set()
         new_events = set(m.events)
-        self._subs.remove(inst.workspace_id, sorted(old_events - new_events), target)
-        if inst.state == "enabled":
-            self._subs.add(inst.workspace_id, sorted(new_events), target)
-        if set(granted) != set(inst.granted):
-            self._permissions.revoke_all(inst.installation_id)
-            self._permissions.grant(
-                inst.installation_id, granted, by=caller.actor, version=version.version, at=self._clock.now()
-            )
         inst.granted = granted
         inst.updated_at = self._clock.now()
         inst.history = [
             *inst.history[-19:],  # a dev loop uploads often: the history keeps the recent uploads only
             history_entry(self._clock, "dev-upload", caller.actor, sha256=version.artifact_sha256),
         ]
-        self._installs.put(inst)
-        self._audit.record(
-            caller.workspace_id,
-            caller.actor,
-            "plugin.dev.update",
-            inst.installation_id,
-            plugin_id=m.id,
-            manifest_version=m.version,
-            sha256=version.artifact_sha256,
-            granted=granted,
-        )
+        pool = _pool()
+        writes: list[Future[Any]] = [
+            pool.submit(self._installs.put, inst),
+            pool.submit(
+                self._audit.record,
+                caller.workspace_id,
+                caller.actor,
+                "plugin.dev.update",
+                inst.installation_id,
+                plugin_id=m.id,
+                manifest_version=m.version,
+                sha256=version.artifact_sha256,
+                granted=granted,
+            ),
+        ]
+        if old_events - new_events:
+            writes.append(pool.submit(self._subs.remove, inst.workspace_id, sorted(old_events - new_events), target))
+        if inst.state == "enabled" and new_events != old_events:
+            writes.append(pool.submit(self._subs.add, inst.workspace_id, sorted(new_events), target))
+        if set(granted) != set(previous_grants):
+            writes.append(pool.submit(self._regrant, caller, inst.installation_id, granted, version.version))
+        for write in writes:
+            write.result()
         return inst
+
+    def _regrant(self, caller: Caller, installation_id: str, granted: list[str], version: str) -> None:
+        self._permissions.revoke_all(installation_id)
+        self._permissions.grant(installation_id, granted, by=caller.actor, version=version, at=self._clock.now())
 
     def forget(self, inst: Installation) -> None:
         """After a development installation is uninstalled: its version record and its unshared zip go."""

@@ -173,7 +173,7 @@ def test_expired_connections_are_skipped_and_the_workspace_limit_holds() -> None
 
 
 def test_without_a_sender_nothing_is_pushed(world: World) -> None:
-    assert not world.services.live.enabled
+    # The fan-out still runs (listen sessions buffer through it), but no socket can be reached.
     assert world.services.live.push(envelope("w")).sent == 0
 
 
