@@ -320,8 +320,14 @@ def test_deploy_tracker_records_inbound_trigger_calls_and_announces_them(
     }
 
 
-def test_the_examples_unit_tests_do_not_ship_in_their_zips() -> None:
+def test_the_seeded_zips_hold_no_tests_and_pass_the_upload_scan_without_a_finding() -> None:
+    # What we tell publishers to write: nothing a reviewer's scan report would flag.
+    from chalicelib.domain.scan import scan_artifact
+
     for folder in FOLDERS:
-        names = zipfile.ZipFile(BytesIO(build_plugin_zip(folder))).namelist()
+        data = build_plugin_zip(folder)
+        names = zipfile.ZipFile(BytesIO(data)).namelist()
         assert "plugyard.json" in names and "README.md" in names
         assert not [n for n in names if Path(n).name.startswith("test_")], folder.name
+        report = scan_artifact(data)
+        assert (report.status, report.findings) == ("passed", []), (folder.name, report)
