@@ -8,7 +8,7 @@ COV_MIN ?= 88
 export PYTHONPATH := $(CURDIR):$(CURDIR)/plugin-runtime
 export AWS_DEFAULT_REGION ?= us-east-1
 
-.PHONY: run test lint security format unit integration bench system-deps clean
+.PHONY: run test lint security format unit integration bench system-deps browser-deps console-deps clean
 
 $(STAMP): requirements.txt requirements-dev.txt plugin-runtime/pyproject.toml pyproject.toml
 	@test -x $(BIN)/python || $(PY) -m venv $(VENV)
@@ -23,6 +23,20 @@ $(STAMP): requirements.txt requirements-dev.txt plugin-runtime/pyproject.toml py
 system-deps:
 	@command -v bwrap >/dev/null || { echo "Installing bubblewrap (Debian)…"; \
 		(apt-get update -qq && apt-get install -y -qq bubblewrap) >/dev/null; }
+
+# The three browser engines the console's tests drive (tests/e2e/browsers/): Debian's Chromium, Firefox ESR and
+# WPE WebKit (its WebDriver and the cog browser); installed only when missing. Nothing is downloaded at run time.
+BROWSER_PKGS := chromium:/usr/bin/chromium firefox-esr:/usr/bin/firefox-esr wpewebkit-driver:/usr/bin/WPEWebDriver cog:/usr/bin/cog
+browser-deps:
+	@missing=""; for pair in $(BROWSER_PKGS); do test -x "$${pair#*:}" || missing="$$missing $${pair%%:*}"; done; \
+	if [ -n "$$missing" ]; then echo "Installing$$missing (Debian)…"; \
+		(apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $$missing) >/dev/null; fi
+
+# The console's npm packages (axe-core for the accessibility checks), exactly as the lockfile pins them.
+CONSOLE_NPM := tests/e2e/browsers
+$(CONSOLE_NPM)/node_modules/.package-lock.json: $(CONSOLE_NPM)/package.json $(CONSOLE_NPM)/package-lock.json
+	cd $(CONSOLE_NPM) && npm ci --no-audit --no-fund --loglevel=error
+console-deps: $(CONSOLE_NPM)/node_modules/.package-lock.json
 
 run: $(STAMP) system-deps
 	$(BIN)/python -m chalicelib.local.stack
@@ -43,7 +57,7 @@ format: $(STAMP)
 	$(BIN)/ruff format .
 	$(BIN)/ruff check --fix .
 
-test: $(STAMP) system-deps lint security
+test: $(STAMP) system-deps browser-deps console-deps lint security
 	rm -f .coverage .coverage.*
 	COVERAGE_PROCESS_START=$(CURDIR)/pyproject.toml $(BIN)/python -m pytest -p no:cacheprovider \
 		--durations=25 --cov --cov-report=term --cov-fail-under=$(COV_MIN) tests

@@ -2,6 +2,7 @@
 
 from chalicelib.api import (
     admin,
+    console,
     dev,
     events,
     installations,
@@ -35,6 +36,7 @@ app.register_blueprint(invocations.bp)
 app.register_blueprint(events.bp)
 app.register_blueprint(dev.bp)
 app.register_blueprint(listen.bp)
+app.register_blueprint(console.bp)
 # Lambda loads each function as `app.<name>`: every handler chalice packages is a module-level name here.
 dispatcher, invoker, deliverer, deployer = workers.register(app, settings())
 live_connect, live_message, live_disconnect = live.register(app)  # WebSocket API: live events to clients

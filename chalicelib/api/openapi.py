@@ -97,6 +97,8 @@ def openapi_document() -> dict[str, Any]:
         ok: dict[str, Any] = {"description": "Success"}
         if spec.response is not None:
             ok["content"] = {"application/json": {"schema": refs[(spec.response, "serialization")]}}
+        elif spec.media_type != "application/json":
+            ok["content"] = {spec.media_type: {"schema": {"type": "string"}}}
         op["responses"][str(spec.status)] = ok
         problem_ref = {PROBLEM_TYPE: {"schema": refs[(Problem, "serialization")]}}
         for code in sorted({*spec.errors, *_implied_errors(spec, path_params)}):

@@ -72,6 +72,7 @@ class RouteSpec:
     errors: list[int] = field(default_factory=list)
     optional_body: bool = False
     upload: str | None = None  # a raw body of this media type (a plugin zip), up to max_artifact_bytes
+    media_type: str = "application/json"  # what a success answers (the console's assets are text/html, …)
 
 
 REGISTRY: list[RouteSpec] = []
@@ -239,6 +240,7 @@ def route(
     errors: list[int] | None = None,
     optional_body: bool = False,
     upload: str | None = None,
+    media_type: str = "application/json",
 ) -> Callable[[Callable[..., Any]], Callable[..., Response]]:
     """Declare a route: the view gets a RequestContext and the path parameters."""
     spec = RouteSpec(
@@ -255,6 +257,7 @@ def route(
         errors or [],
         optional_body,
         upload,
+        media_type,
     )
     REGISTRY.append(spec)
     paged = any(q.name == "next_token" for q in spec.query)

@@ -207,7 +207,7 @@ def test_authenticated_operations_declare_security_and_401(openapi: dict[str, An
         for method, op in ops.items():
             if path.startswith(("/api/broker/", "/api/triggers/")):
                 continue  # authenticated by capability token / trigger secret, not an API key
-            if path.startswith("/health") or path == "/api/openapi.json":
+            if path.startswith(("/health", "/console")) or path == "/api/openapi.json":
                 assert "security" not in op
             else:
                 assert op["security"] == [{"apiKey": []}] and "401" in op["responses"], (method, path)

@@ -1,0 +1,97 @@
+// The plugin manager: the workspace's installations with their state; admins enable, disable and uninstall
+// (after a confirmation).
+import { api } from "./api.js";
+import { h, render, formatDate } from "./dom.js";
+import { can, showProblem, clearProblem } from "./app.js";
+
+function confirmDialog(message, confirmLabel) {
+  // A native <dialog>: modal, focus kept inside, Escape cancels.
+  return new Promise((resolve) => {
+    const dialog = h(
+      "dialog",
+      { class: "confirm", "aria-labelledby": "confirm-text" },
+      h("p", { id: "confirm-text" }, message),
+      h(
+        "div",
+        { class: "actions" },
+        h("button", { type: "button", class: "danger", value: "yes", onclick: () => dialog.close("yes") }, confirmLabel),
+        h("button", { type: "button", value: "no", onclick: () => dialog.close("no") }, "Cancel"),
+      ),
+    );
+    dialog.addEventListener("close", () => {
+      dialog.remove();
+      resolve(dialog.returnValue === "yes");
+    });
+    document.body.append(dialog);
+    dialog.showModal();
+  });
+}
+
+function row(inst, reload) {
+  const act = async (label, fn) => {
+    try {
+      await fn();
+      clearProblem();
+      await reload(`${inst.plugin_id}: ${label}.`);
+    } catch (err) {
+      showProblem(err);
+    }
+  };
+  const path = `/api/installations/${encodeURIComponent(inst.installation_id)}`;
+  const actions = can.manage()
+    ? h(
+        "div",
+        { class: "actions" },
+        inst.state === "enabled"
+          ? h("button", { type: "button", onclick: () => act("disabled", () => api(`${path}/disable`, { method: "POST", body: {} })) }, `Disable ${inst.plugin_id}`)
+          : h("button", { type: "button", onclick: () => act("enabled", () => api(`${path}/enable`, { method: "POST" })) }, `Enable ${inst.plugin_id}`),
+        h(
+          "button",
+          {
+            type: "button",
+            class: "danger",
+            onclick: async () => {
+              if (await confirmDialog(`Uninstall ${inst.plugin_id}? Its grants are revoked and its data is no longer reachable.`, "Uninstall")) {
+                await act("uninstalled", () => api(path, { method: "DELETE" }));
+              }
+            },
+          },
+          `Uninstall ${inst.plugin_id}`,
+        ),
+      )
+    : null;
+  return h(
+    "li",
+    { class: "card installation", "data-installation": inst.installation_id, "data-plugin": inst.plugin_id },
+    h("h3", {}, h("a", { href: `#/plugin/${encodeURIComponent(inst.plugin_id)}` }, inst.plugin_id), ` ${inst.version}`),
+    h("p", {}, "State: ", h("span", { class: `state state-${inst.state}`, "data-state": inst.state }, inst.state.replace("_", " "))),
+    inst.disabled_reason ? h("p", { class: "meta" }, `Why: ${inst.disabled_reason}`) : null,
+    h("p", { class: "meta" }, `Installed ${formatDate(inst.installed_at)} by ${inst.installed_by}`),
+    h("p", { class: "meta" }, `Granted: ${inst.granted.join(", ") || "nothing"}`),
+    inst.secret_fields.length ? h("p", { class: "meta" }, `Secret settings (stored encrypted): ${inst.secret_fields.join(", ")}`) : null,
+    actions,
+  );
+}
+
+export async function managerView(container) {
+  const status = h("p", { class: "status", role: "status" });
+  const list = h("div", {});
+  async function reload(message) {
+    const items = [];
+    let token = null;
+    do {
+      const page = await api("/api/installations", { query: { limit: 100, next_token: token } });
+      items.push(...page.items);
+      token = page.next_token;
+    } while (token);
+    render(
+      list,
+      items.length
+        ? h("ul", { class: "grid", "aria-label": "Installed plugins" }, items.map((i) => row(i, reload)))
+        : h("p", { class: "empty" }, "Nothing is installed in this workspace yet."),
+    );
+    status.textContent = message || "";
+  }
+  render(container, h("h1", {}, "Installed plugins"), status, list);
+  await reload();
+}
