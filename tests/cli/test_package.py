@@ -31,7 +31,9 @@ PEM = Ed25519PrivateKey.generate().private_bytes(Encoding.PEM, PrivateFormat.PKC
 def folder(tmp_path: Path) -> Path:
     """hello-world plus everything that must never be packaged, and a .plugyardignore."""
     f = tmp_path / "plugin"
-    shutil.copytree(HELLO, f)
+    f.mkdir()
+    shutil.copy(HELLO / "plugyard.json", f / "plugyard.json")
+    (f / "handler.py").write_text("def main(event, ctx):\n    return {'ok': True}\n")
     (f / ".git").mkdir()
     (f / ".git" / "HEAD").write_text("ref: refs/heads/main\n")
     (f / "__pycache__").mkdir()
