@@ -178,6 +178,7 @@ def build_services(settings: Settings, adapters: Adapters) -> Services:
             dev_installs.forget(inst)
 
     installs.on_event.append(forget_development)
+    dev_installs.on_uploaded.append(invocations.prewarm)
     return Services(
         settings=settings,
         deployments=deployments,

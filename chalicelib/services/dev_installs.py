@@ -11,7 +11,9 @@ replaces a warm worker whose code directory changed: the very next invocation ru
 
 from __future__ import annotations
 
+import logging
 import threading
+from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import replace
 from typing import Any
@@ -48,6 +50,8 @@ from chalicelib.services.marketplace import artifact_key
 
 __all__ = ["DEV_VERSION_PREFIX", "DevInstallService", "dev_version_of"]
 
+log = logging.getLogger(__name__)
+
 DEV_VERSION_PREFIX = "dev-"
 
 
@@ -62,6 +66,13 @@ def _pool() -> ThreadPoolExecutor:
         if _POOL is None:
             _POOL = ThreadPoolExecutor(max_workers=8, thread_name_prefix="dev-upload")
         return _POOL
+
+
+def _quietly(hook: Callable[[Installation, PluginVersion], object], inst: Installation, v: PluginVersion) -> None:
+    try:
+        hook(inst, v)
+    except Exception:  # an optimisation: the next invocation starts the worker itself if this failed
+        log.exception("after-upload hook failed", extra={"installation_id": inst.installation_id})
 
 
 def dev_version_of(workspace_id: str) -> str:
@@ -104,6 +115,9 @@ class DevInstallService:
         self._clock = clock
         self._ids = ids
         self._caps = caps
+        # Called (off the request's path) after each upload: the sandbox starts the new code's worker, so the
+        # next invocation does not wait for it (container: InvocationService.prewarm).
+        self.on_uploaded: list[Callable[[Installation, PluginVersion], object]] = []
 
     def upload(self, caller: Caller, plugin_id: str, data: bytes) -> DevInstallation:
         """Check the zip, store it, and create or update the workspace's development installation."""
@@ -182,6 +196,8 @@ class DevInstallService:
             installation = self._update(caller, existing, version, previous, granted)
         if forgotten is not None:
             forgotten.result()
+        for hook in self.on_uploaded:
+            pool.submit(_quietly, hook, installation, version)
         return DevInstallation(
             installation=installation,
             manifest_version=m.version,

@@ -192,14 +192,7 @@ class InvocationService:
             )
             self._invocations.put(running)
             granted = self._permissions.list(installation.installation_id)
-            res = version.manifest.resources
-            cap = self.caps.interactive_timeout_s if trigger == "api" else self.caps.event_timeout_s
-            timeout_s = min(res.timeout_s, cap, timeout_cap_s if timeout_cap_s is not None else cap)
-            limits = Limits(
-                memory_mb=min(res.memory_mb, self.caps.max_memory_mb),
-                timeout_s=timeout_s,
-                cpu_s=max(1, math.ceil(timeout_s)),
-            )
+            limits = self._limits(version, trigger, timeout_cap_s)
             outcome = self._execute(installation, version, target_fn, payload, granted, limits, invocation_id)
         outcome = self._cap_result(outcome)
         record = running.model_copy(
@@ -237,6 +230,38 @@ class InvocationService:
             cpu_ms=record.cpu_ms,
             peak_memory_mb=record.peak_memory_mb,
         )
+
+    def _limits(self, version: PluginVersion, trigger: Trigger, timeout_cap_s: float | None) -> Limits:
+        res = version.manifest.resources
+        cap = self.caps.interactive_timeout_s if trigger == "api" else self.caps.event_timeout_s
+        timeout_s = min(res.timeout_s, cap, timeout_cap_s if timeout_cap_s is not None else cap)
+        return Limits(
+            memory_mb=min(res.memory_mb, self.caps.max_memory_mb),
+            timeout_s=timeout_s,
+            cpu_s=max(1, math.ceil(timeout_s)),
+        )
+
+    def prewarm(self, installation: Installation, version: PluginVersion) -> bool:
+        """Start the worker the next API invocation of the default entry point needs, if the executor keeps
+        warm workers (the sandbox); True when one was started. Nothing runs and nothing is recorded."""
+        start = getattr(self.executor, "prewarm", None)
+        chosen = choose_entrypoint(version.manifest.entrypoints, None)
+        if not callable(start) or chosen is None or installation.state != "enabled":
+            return False
+        request = InvocationRequest(
+            installation_id=installation.installation_id,
+            workspace_id=installation.workspace_id,
+            plugin_id=installation.plugin_id,
+            version=installation.version,
+            code_dir=self._code.code_dir(version),
+            entrypoint=chosen[1],
+            event={},
+            config={},
+            granted_scopes=[],
+            limits=self._limits(version, "api", None),
+            invocation_id="prewarm",
+        )
+        return bool(start(request))
 
     def _measure(self, record: Invocation) -> None:
         if self._metrics is None:

@@ -114,7 +114,6 @@ class SandboxExecutor:
             ):
                 worker.kill()
                 worker = slot.worker = None
-            cold = worker is None
             if worker is None:
                 if not self._make_room(slot):
                     return _unavailable(f"all {self._max_workers} sandbox workers are busy", started)
@@ -122,10 +121,39 @@ class SandboxExecutor:
                     worker = slot.worker = Worker(env, spec, self._cgroup_parents, self._launch)
                 except SandboxUnavailableError as exc:
                     return _unavailable(str(exc), started)
-            outcome = worker.invoke(request, broker, cold=cold)
+            # A worker started ahead of its first invocation (prewarm) is still cold for it: its start-up
+            # counts toward that invocation's CPU time and deadline, as when the invocation starts it.
+            outcome = worker.invoke(request, broker, cold=worker.invocations == 0)
             if worker.retired:
                 slot.worker = None
         return outcome
+
+    def prewarm(self, request: InvocationRequest) -> bool:
+        """Start the installation's worker for ``request``'s spec now (a development upload's new code), so
+        the next invocation finds it running; False when one with that spec runs already or none can start."""
+        try:
+            env = self.check()
+        except SandboxUnavailableError:
+            return False
+        if self._closed.is_set():
+            return False
+        self._start_reaper()
+        slot = self._slot(request)
+        with slot.lock:
+            spec = WorkerSpec.of(request)
+            worker = slot.worker
+            if worker is not None and worker.spec == spec and worker.alive() and not worker.retired:
+                return False
+            if worker is not None:
+                worker.kill()
+                slot.worker = None
+            if not self._make_room(slot):
+                return False
+            try:
+                slot.worker = Worker(env, spec, self._cgroup_parents, self._launch)
+            except SandboxUnavailableError:
+                return False
+        return True
 
     def close(self) -> None:
         """Kill every worker; later invocations answer sandbox_unavailable."""
