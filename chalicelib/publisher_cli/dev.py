@@ -109,6 +109,8 @@ class DevLoop:
                 headers={"Content-Type": "application/zip"},
             )
         except ApiError as exc:
+            if exc.status == 401 or exc.type.endswith("/dev-installations-disabled"):
+                raise  # no save can fix the key or the stage: stop with the API's answer
             return self._failed("refused", [exc.message, *exc.details])
         self._last_failure = None
         first = self.installation_id is None or self._plugin_id != plugin_id
