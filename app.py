@@ -11,6 +11,7 @@ from chalicelib.api import (
     listen,
     live,
     plugins,
+    publishing,
     system,
     webhooks,
 )
@@ -32,6 +33,7 @@ app.register_blueprint(installations.bp)
 app.register_blueprint(webhooks.bp)
 app.register_blueprint(admin.bp)
 app.register_blueprint(lifecycle.bp)
+app.register_blueprint(publishing.bp)
 app.register_blueprint(invocations.bp)
 app.register_blueprint(events.bp)
 app.register_blueprint(dev.bp)

@@ -130,7 +130,7 @@ def verify_publisher(r: RequestContext, publisher_id: str) -> PublisherView:
 
 @route(bp, "/api/review/queue", "GET", summary="Versions pending review (reviewer)", tag="Review", response=ReviewQueue)
 def review_queue(r: RequestContext) -> ReviewQueue:
-    return services().marketplace.review_queue(r.caller)
+    return services().review.queue(r.caller)
 
 
 def _decide(
@@ -144,12 +144,12 @@ def _decide(
     bp,
     "/api/review/{plugin_id}/{version}/approve",
     "POST",
-    summary="Approve a pending version: it becomes listed and installable (reviewer)",
+    summary="Approve a pending version: listed and installable (reviewer; a failed scan must be acknowledged)",
     tag="Review",
     body=ReviewDecision,
     optional_body=True,
     response=ReviewResult,
-    errors=[403, 404, 409],
+    errors=[403, 404, 409, 422],
 )
 def approve(r: RequestContext, plugin_id: str, version: str) -> ReviewResult:
     return _decide(r, plugin_id, version, "approve")

@@ -37,6 +37,8 @@ from chalicelib.services.listen import ListenService
 from chalicelib.services.live import LiveService
 from chalicelib.services.marketplace import MarketplaceService
 from chalicelib.services.publishers import PublisherService
+from chalicelib.services.review import ReviewService
+from chalicelib.services.stats import StatsService
 from chalicelib.services.subscriptions import SubscriptionService
 from chalicelib.services.tasks import TaskService
 from chalicelib.services.triggers import TriggerService
@@ -64,6 +66,8 @@ class Services:
     auth: AuthService
     publishers: PublisherService
     marketplace: MarketplaceService
+    review: ReviewService
+    stats: StatsService
     installs: InstallService
     broker: BrokerService
     invocations: InvocationService
@@ -84,7 +88,7 @@ def build_services(settings: Settings, adapters: Adapters) -> Services:
     """Wire services to adapters."""
     a = adapters
     audit = AuditService(a.audit, a.clock, a.ids, a.secrets)
-    publishers = PublisherService(a.publishers, audit, a.clock)
+    publishers = PublisherService(a.publishers, a.workspaces, audit, a.clock)
     marketplace = MarketplaceService(
         a.plugins,
         a.versions,
@@ -125,6 +129,7 @@ def build_services(settings: Settings, adapters: Adapters) -> Services:
 
     def on_installation_event(event_type: str, inst: Installation, detail: dict[str, Any]) -> None:
         if event_type == "plugin.uninstalled":
+            a.stats.add(inst.plugin_id, inst.version, uninstalls=1)  # publisher analytics
             # Uninstall forgets the plugin's data (its tokens die with the installation record).
             a.plugin_data.delete_partition(plugin_data_partition(inst.plugin_id, inst.installation_id))
 
@@ -191,6 +196,10 @@ def build_services(settings: Settings, adapters: Adapters) -> Services:
         auth=auth,
         publishers=publishers,
         marketplace=marketplace,
+        review=ReviewService(
+            a.plugins, a.versions, a.artifacts, publishers, audit, max_artifact_bytes=settings.max_artifact_bytes
+        ),
+        stats=StatsService(a.plugins, a.stats, audit),
         installs=installs,
         webhooks=webhooks,
         deliveries=DeliveryService(

@@ -47,6 +47,7 @@ from chalicelib.ports import (
     PluginEventHandler,
     PluginExecutor,
     PluginRepository,
+    PluginStatsRepository,
     PublisherRepository,
     RateCounters,
     SecretBox,
@@ -84,6 +85,7 @@ class Adapters:
     idempotency: IdempotencyStore
     publishers: PublisherRepository
     generations: GenerationStore
+    stats: PluginStatsRepository  # publisher analytics: per-version counters
     clock: Clock = field(default_factory=SystemClock)
     ids: IdGenerator = field(default_factory=UlidGenerator)
     resolver: Resolver = system_resolver
@@ -123,6 +125,7 @@ def in_memory_adapters() -> Adapters:
     subscriptions = memory.InMemorySubscriptionRepository()
     bus = memory.InMemoryEventBus()
     audit = memory.InMemoryAuditRepository()
+    stats = memory.InMemoryPluginStatsRepository()
     return Adapters(
         workspaces=memory.InMemoryWorkspaceRepository(),
         keys=memory.InMemoryApiKeyRepository(),
@@ -142,7 +145,10 @@ def in_memory_adapters() -> Adapters:
         rate_counters=memory.InMemoryRateCounters(),
         deliveries=memory.InMemoryDeliveryRepository(),
         bus=bus,
-        install_writer=memory.InMemoryInstallationWriter(installs, permissions, plugins, subscriptions, bus, audit),
+        install_writer=memory.InMemoryInstallationWriter(
+            installs, permissions, plugins, subscriptions, bus, audit, stats
+        ),
+        stats=stats,
         queues=memory.InMemoryWorkQueues(),
         tasks=memory.InMemoryTaskRepository(),
         subscriptions=subscriptions,
@@ -184,6 +190,7 @@ def aws_adapters(settings: Settings) -> Adapters:
         ),
         publishers=dynamo.DynamoPublisherRepository(),
         generations=dynamo.DynamoGenerationStore(),
+        stats=dynamo.DynamoPluginStatsRepository(),
         readiness={"dynamodb": tables_ready, "s3": s3.ping, "kms": kms.ping},
         **execution_aws_adapters(settings),
         **events_aws_adapters(settings),

@@ -219,6 +219,7 @@ def build_execution(
         ),
         tokens=signer,
         metrics=a.metrics,
+        stats=a.stats,
         require_ready=deployments.require_ready,
     )
     return broker, invocations, deployments

@@ -63,6 +63,7 @@ class Action(StrEnum):
     MANAGE_TRIGGERS = "triggers:manage"
     REVIEW = "marketplace:review"
     DEVELOP = "installations:develop"  # run an unpublished upload as a development installation
+    MANAGE_PUBLISHER = "publisher:manage"
 
 
 ROLE_ACTIONS: dict[Role, frozenset[Action]] = {

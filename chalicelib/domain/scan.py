@@ -16,6 +16,7 @@ from typing import Literal
 
 from pydantic import BaseModel, Field
 
+from chalicelib.domain.errors import SecretInArtifactError
 from chalicelib.domain.scan_python import blobs_in_text, scan_python
 
 __all__ = [
@@ -28,6 +29,7 @@ __all__ = [
     "blocking_findings",
     "not_scanned",
     "scan_artifact",
+    "scan_or_refuse",
 ]
 
 SCANNER_VERSION = "1"
@@ -211,3 +213,17 @@ def _as_text(content: bytes) -> str | None:
         return content.decode("utf-8")
     except UnicodeDecodeError:
         return None
+
+
+def scan_or_refuse(data: bytes) -> ScanReport:
+    """The upload's scan report; SecretInArtifactError when it embeds a private key (a key shipped is leaked)."""
+    scan = scan_artifact(data)
+    blocking = blocking_findings(scan)
+    if blocking:
+        where = ", ".join(f"{f.path}" + (f" line {f.line}" if f.line else "") for f in blocking[:5])
+        raise SecretInArtifactError(
+            f"The artifact embeds a private key ({where}). Remove it from the zip and treat the key as leaked: "
+            "rotate it (a publisher signing key: revoke it with DELETE /api/publisher/keys/{key_id}).",
+            findings=[f.model_dump(mode="json") for f in blocking[:5]],
+        )
+    return scan

@@ -26,7 +26,13 @@ from chalicelib.ports.execution import (
 from chalicelib.ports.identities import ApiKeyRepository, WorkspaceRepository
 from chalicelib.ports.installations import InstallationRepository, InstallationWriter, PermissionRepository
 from chalicelib.ports.live import ListenRepository, LiveConnectionRepository, LiveSender
-from chalicelib.ports.marketplace import ArtifactStore, PluginRepository, PublisherRepository, VersionRepository
+from chalicelib.ports.marketplace import (
+    ArtifactStore,
+    PluginRepository,
+    PluginStatsRepository,
+    PublisherRepository,
+    VersionRepository,
+)
 from chalicelib.ports.platform import (
     Clock,
     GenerationStore,
@@ -70,6 +76,7 @@ __all__ = [
     "PluginEventHandler",
     "PluginExecutor",
     "PluginRepository",
+    "PluginStatsRepository",
     "PublisherRepository",
     "RateCounters",
     "SecretBox",

@@ -5,9 +5,10 @@ from __future__ import annotations
 from typing import Protocol
 
 from chalicelib.domain.models import Plugin, PluginVersion, Publisher
+from chalicelib.domain.stats import VersionCounters
 from chalicelib.ports.platform import Page
 
-__all__ = ["ArtifactStore", "PluginRepository", "PublisherRepository", "VersionRepository"]
+__all__ = ["ArtifactStore", "PluginRepository", "PluginStatsRepository", "PublisherRepository", "VersionRepository"]
 
 
 class PluginRepository(Protocol):
@@ -53,3 +54,24 @@ class ArtifactStore(Protocol):
 class PublisherRepository(Protocol):
     def get(self, publisher_id: str) -> Publisher | None: ...
     def put(self, publisher: Publisher) -> None: ...
+    def create(self, publisher: Publisher) -> None:
+        """Store a new profile; PublisherTakenError if the id exists (ids are unique platform-wide)."""
+        ...
+
+
+class PluginStatsRepository(Protocol):
+    """Per-version counters, added to atomically where the counted thing is written."""
+
+    def add(
+        self,
+        plugin_id: str,
+        version: str,
+        *,
+        installs: int = 0,
+        uninstalls: int = 0,
+        invocations: int = 0,
+        errors: int = 0,
+        duration_ms: float | None = None,
+    ) -> None: ...
+
+    def for_plugin(self, plugin_id: str) -> list[VersionCounters]: ...

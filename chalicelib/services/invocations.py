@@ -38,6 +38,7 @@ from chalicelib.ports import (
     Metrics,
     PermissionRepository,
     PluginExecutor,
+    PluginStatsRepository,
     SecretBox,
     VersionRepository,
 )
@@ -91,8 +92,11 @@ class InvocationService:
         caps: ExecutionCaps | None = None,
         tokens: CapabilityTokenSigner | None = None,
         metrics: Metrics | None = None,
+        stats: PluginStatsRepository,
         require_ready: Callable[[PluginVersion], None],
     ) -> None:
+        # Publisher analytics: each recorded invocation adds to its version's counters and duration histogram.
+        self._stats = stats
         # Refuses (VersionNotReadyError) a version whose code is not deployed yet: DeploymentService.
         self._require_ready = require_ready
         self._metrics = metrics
@@ -207,6 +211,13 @@ class InvocationService:
             }
         )
         self._invocations.put(record)
+        self._stats.add(
+            record.plugin_id,
+            record.version,
+            invocations=1,
+            errors=int(record.status != "succeeded"),
+            duration_ms=record.duration_ms,
+        )
         self._measure(record)
         self._audit.record(
             installation.workspace_id,

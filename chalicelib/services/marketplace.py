@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import timedelta
+from typing import Any
 
 import semver
 
@@ -27,13 +28,12 @@ from chalicelib.domain.models import (
     PluginSummary,
     PluginVersion,
     ReviewDecision,
-    ReviewItem,
-    ReviewQueue,
     SubmitVersionRequest,
     UploadTicket,
 )
 from chalicelib.domain.permissions import Action, Role
-from chalicelib.domain.review import Decision, reviewed_state
+from chalicelib.domain.review import Decision, check_scan_acknowledged, reviewed_state, scan_of
+from chalicelib.domain.scan import scan_or_refuse
 from chalicelib.domain.versions import is_range, pick_latest
 from chalicelib.ports import ArtifactStore, Clock, IdGenerator, PluginRepository, VersionRepository
 from chalicelib.services.audit import AuditService
@@ -103,8 +103,10 @@ class MarketplaceService:
     def request_upload(self, caller: Caller) -> UploadTicket:
         """A presigned PUT URL for one plugin zip, valid for a few minutes."""
         self._audit.authorize(caller, Action.PUBLISH, "plugin.upload")
-        if caller.publisher_id is None:  # nothing it uploaded could ever be submitted
-            raise ForbiddenError("This workspace is not registered as a publisher; it cannot upload plugins.")
+        if self._publishers.publisher_of(caller) is None:  # nothing it uploaded could ever be submitted
+            raise ForbiddenError(
+                "This workspace is not registered as a publisher; an admin creates one with POST /api/publishers."
+            )
         upload_id = self._ids.new_id()
         url, headers = self._artifacts.presign_put(
             _upload_key(caller.workspace_id, upload_id), expires_s=self._upload_ttl_s
@@ -142,6 +144,7 @@ class MarketplaceService:
             f"{version.plugin_id}@{version.version}",
             sha256=version.artifact_sha256,
             signing_key_id=version.signing_key_id,
+            scan=scan_of(version).status,
         )
         self.cache.invalidate()
         return self.get_plugin(caller, version.plugin_id)
@@ -149,17 +152,19 @@ class MarketplaceService:
     def _publish(self, caller: Caller, data: bytes, req: SubmitVersionRequest) -> PluginVersion:
         art = inspect_artifact(data, self._caps)
         m = art.manifest
-        if caller.publisher_id is None:
+        publisher_id = self._publishers.publisher_of(caller)
+        if publisher_id is None:
             raise ForbiddenError("This workspace is not registered as a publisher.")
-        if m.publisher != caller.publisher_id:
+        if m.publisher != publisher_id:
             raise ForbiddenError(
-                f"The manifest names publisher '{m.publisher}', but this workspace publishes as "
-                f"'{caller.publisher_id}'.",
+                f"The manifest names publisher '{m.publisher}', but this workspace publishes as '{publisher_id}': "
+                "set the manifest's publisher to it (each workspace publishes only under its own publisher).",
                 publisher=m.publisher,
             )
         plugin = self._plugins.get(m.id)
         if plugin is not None and plugin.owner_workspace_id != caller.workspace_id:
             raise ForbiddenError(f"Plugin id '{m.id}' belongs to another publisher.", plugin_id=m.id)
+        scan = scan_or_refuse(data)
         signing_key_id = self._publishers.check_signature(m.publisher, art.sha256, req.signature, req.key_id)
         if self._versions.get(m.id, m.version) is not None:
             raise ConflictError(
@@ -190,6 +195,7 @@ class MarketplaceService:
             published_by=caller.actor,
             signature=req.signature,
             signing_key_id=signing_key_id,
+            scan=scan,
         )
         self._versions.create(version)  # ConflictError when a concurrent submit won
         if plugin is None:
@@ -228,27 +234,6 @@ class MarketplaceService:
 
     # --- review (platform reviewers) ----------------------------------------------------
 
-    def review_queue(self, caller: Caller) -> ReviewQueue:
-        """Versions waiting for a reviewer, oldest first."""
-        self._audit.authorize(caller, Action.REVIEW)
-        self.cache.plugins()  # freshness check for the publisher badges below
-        pending = sorted(self._versions.list_pending(), key=lambda v: v.published_at)
-        return ReviewQueue(
-            items=[
-                ReviewItem(
-                    plugin_id=v.plugin_id,
-                    version=v.version,
-                    publisher=v.manifest.publisher,
-                    publisher_verified=self._verified(v.manifest.publisher),
-                    published_at=v.published_at,
-                    permissions=v.manifest.permissions,
-                    artifact_sha256=v.artifact_sha256,
-                    size_bytes=v.size_bytes,
-                )
-                for v in pending
-            ]
-        )
-
     def review(
         self,
         caller: Caller,
@@ -264,6 +249,8 @@ class MarketplaceService:
         if found is None:
             raise VersionNotFoundError(plugin_id, version)
         new_state = reviewed_state(decision, plugin_id=plugin_id, version=version, state=found.state, reason=req.reason)
+        check_scan_acknowledged(found, decision, req.acknowledge_scan_failure)
+        scan_status = scan_of(found).status
         updated = found.model_copy(
             update={
                 "state": new_state,
@@ -276,9 +263,14 @@ class MarketplaceService:
         self.refresh_plugin(plugin_id)
         owner = self._plugins.get(plugin_id)
         target = f"{plugin_id}@{version}"
-        self._audit.record(caller.workspace_id, caller.actor, action, target, reason=req.reason)
+        detail: dict[str, Any] = {
+            "reason": req.reason,
+            "scan": scan_status,
+            "scan_failure_acknowledged": req.acknowledge_scan_failure,
+        }
+        self._audit.record(caller.workspace_id, caller.actor, action, target, **detail)
         if owner is not None and owner.owner_workspace_id != caller.workspace_id:
-            self._audit.record(owner.owner_workspace_id, caller.actor, action, target, reason=req.reason)
+            self._audit.record(owner.owner_workspace_id, caller.actor, action, target, **detail)
         for hook in self.on_reviewed:
             hook(updated)
         # The hooks may have moved it on (an approval deploys it): answer what is stored now.
@@ -346,7 +338,11 @@ class MarketplaceService:
             key=lambda v: semver.Version.parse(v.version),
             reverse=True,
         )
-        return PluginDetail(**self._summary(plugin).model_dump(), versions=[version_view(v) for v in versions])
+        views = [version_view(v) for v in versions]
+        if insider:  # the scan outcome is for the publisher and reviewers, not the marketplace
+            for view, v in zip(views, versions, strict=True):
+                view.scan_status = scan_of(v).status
+        return PluginDetail(**self._summary(plugin).model_dump(), versions=views)
 
     def get_version(self, plugin_id: str, version: str | None) -> PluginVersion | None:
         """An exact version or the highest matching a range; None = latest installable."""

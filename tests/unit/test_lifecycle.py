@@ -123,10 +123,10 @@ def test_pending_versions_are_neither_listed_nor_installable(world: World, pub: 
     assert page.items == []
     with pytest.raises(VersionNotFoundError):
         install(world, admin, "in-review")
-    queue = world.services.marketplace.review_queue(world.reviewer())
+    queue = world.services.review.queue(world.reviewer())
     assert [(i.plugin_id, i.version) for i in queue.items] == [("in-review", "1.0.0")]
     with pytest.raises(ForbiddenError):
-        world.services.marketplace.review_queue(admin)  # workspace admins are not platform reviewers
+        world.services.review.queue(admin)  # workspace admins are not platform reviewers
 
 
 def test_reject_needs_a_reason_and_is_final(world: World, pub: Caller) -> None:

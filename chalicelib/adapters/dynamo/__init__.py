@@ -30,6 +30,7 @@ from chalicelib.adapters.dynamo.plugins import (
     PluginItem,
     VersionItem,
 )
+from chalicelib.adapters.dynamo.stats import DynamoPluginStatsRepository
 from chalicelib.adapters.dynamo.subscriptions import DynamoSubscriptionRepository, SubscriptionItem
 from chalicelib.adapters.dynamo.tasks import DynamoTaskRepository, TaskItem
 from chalicelib.adapters.dynamo.triggers import DynamoTriggerRepository
@@ -59,6 +60,7 @@ __all__ = [
     "DynamoPermissionRepository",
     "DynamoPluginDataRepository",
     "DynamoPluginRepository",
+    "DynamoPluginStatsRepository",
     "DynamoPublisherRepository",
     "DynamoRateCounters",
     "DynamoSubscriptionRepository",

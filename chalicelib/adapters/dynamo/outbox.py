@@ -1,9 +1,10 @@
 """The transactional outbox: events written beside the change they announce, forwarded from the table's stream.
 
 ``DynamoOutbox`` is the EventBus the services publish to: it stores each envelope as an outbox record.
-``DynamoInstallationWriter`` writes a new installation, its grants, the plugin's install count, its
-subscriptions and its ``plugin.installed`` record in one TransactWriteItems. The outbox table's stream
-(NEW_IMAGE) feeds ``chalicelib.workers.outbox``, which publishes each record's envelope to EventBridge.
+``DynamoInstallationWriter`` writes a new installation, its grants, the plugin's install count (and its version's,
+for publisher analytics), its subscriptions and its ``plugin.installed`` record in one TransactWriteItems. The
+outbox table's stream (NEW_IMAGE) feeds ``chalicelib.workers.outbox``, which publishes each record's envelope to
+EventBridge.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from chalicelib.adapters.dynamo.audit import AuditItem, audit_writes, conditiona
 from chalicelib.adapters.dynamo.base import TableMeta
 from chalicelib.adapters.dynamo.installs import DynamoInstallationRepository, InstallationItem, PermissionItem
 from chalicelib.adapters.dynamo.plugins import PluginItem
+from chalicelib.adapters.dynamo.stats import stats_key, stats_update
 from chalicelib.adapters.dynamo.subscriptions import SubscriptionItem
 from chalicelib.domain.errors import ConflictError, DependencyUnavailableError
 from chalicelib.domain.messages import installation_target
@@ -113,6 +115,7 @@ class DynamoInstallationWriter:
                 )
             if change.count_install:
                 tx.update(PluginItem(inst.plugin_id), actions=[PluginItem.install_count.add(1)])
+                tx.update(stats_key(inst.plugin_id, inst.version), actions=stats_update(installs=1))
             for event_type in sorted(set(change.subscribe_to)):
                 tx.save(SubscriptionItem(f"{inst.workspace_id}#{event_type}", target))
             for event in change.events:

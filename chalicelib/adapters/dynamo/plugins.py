@@ -17,7 +17,7 @@ from chalicelib.adapters.dynamo.base import (
     page_start,
     page_token,
 )
-from chalicelib.domain.errors import ConflictError
+from chalicelib.domain.errors import ConflictError, PublisherTakenError
 from chalicelib.domain.models import (
     Plugin,
     PluginVersion,
@@ -187,3 +187,14 @@ class DynamoPublisherRepository:
 
     def put(self, publisher: Publisher) -> None:
         MetaItem(f"publisher#{publisher.publisher_id}", "profile", doc=dump(publisher)).save()
+
+    def create(self, publisher: Publisher) -> None:
+        item = MetaItem(f"publisher#{publisher.publisher_id}", "profile", doc=dump(publisher))
+        try:
+            item.save(condition=MetaItem.pk.does_not_exist())
+        except PutError as exc:
+            if is_conditional(exc):
+                raise PublisherTakenError(
+                    f"The publisher id '{publisher.publisher_id}' is taken.", publisher_id=publisher.publisher_id
+                ) from exc
+            raise

@@ -29,6 +29,7 @@ from chalicelib.adapters.memory.plugins import (
     InMemoryPublisherRepository,
     InMemoryVersionRepository,
 )
+from chalicelib.adapters.memory.stats import InMemoryPluginStatsRepository
 from chalicelib.adapters.memory.subscriptions import InMemorySubscriptionRepository
 from chalicelib.adapters.memory.tasks import InMemoryTaskRepository
 from chalicelib.adapters.memory.triggers import InMemoryTriggerRepository
@@ -54,6 +55,7 @@ __all__ = [
     "InMemoryPluginDataRepository",
     "InMemoryPluginEventHandler",
     "InMemoryPluginRepository",
+    "InMemoryPluginStatsRepository",
     "InMemoryPublisherRepository",
     "InMemoryRateCounters",
     "InMemorySecretBox",

@@ -13,6 +13,7 @@ from chalicelib.ports import (
     InstallationRepository,
     PermissionRepository,
     PluginRepository,
+    PluginStatsRepository,
     SubscriptionRepository,
 )
 
@@ -30,7 +31,9 @@ class InMemoryInstallationWriter:
         subscriptions: SubscriptionRepository,
         bus: EventBus,
         audit: AuditRepository,
+        stats: PluginStatsRepository,
     ) -> None:
+        self._stats = stats
         self._audit = audit
         self._installs = installs
         self._permissions = permissions
@@ -55,6 +58,7 @@ class InMemoryInstallationWriter:
             )
             if change.count_install:
                 self._plugins.add_installs(inst.plugin_id, 1)
+                self._stats.add(inst.plugin_id, inst.version, installs=1)
             self._subscriptions.add(inst.workspace_id, change.subscribe_to, installation_target(inst.installation_id))
             # In memory the outbox and the bus are one: the event is published as the change is made.
             self._bus.publish(change.events)

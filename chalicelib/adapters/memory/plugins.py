@@ -5,7 +5,7 @@ from __future__ import annotations
 import threading
 
 from chalicelib.adapters.memory.paging import page
-from chalicelib.domain.errors import ConflictError
+from chalicelib.domain.errors import ConflictError, PublisherTakenError
 from chalicelib.domain.models import Plugin, PluginVersion, Publisher
 
 __all__ = ["InMemoryPluginRepository", "InMemoryPublisherRepository", "InMemoryVersionRepository"]
@@ -82,3 +82,9 @@ class InMemoryPublisherRepository:
 
     def put(self, publisher: Publisher) -> None:
         self.items[publisher.publisher_id] = publisher
+
+    def create(self, publisher: Publisher) -> None:
+        if self.items.setdefault(publisher.publisher_id, publisher) is not publisher:
+            raise PublisherTakenError(
+                f"The publisher id '{publisher.publisher_id}' is taken.", publisher_id=publisher.publisher_id
+            )

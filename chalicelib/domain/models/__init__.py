@@ -42,12 +42,14 @@ from chalicelib.domain.models.plugins import (
     VersionView,
 )
 from chalicelib.domain.models.publishers import (
+    CreatePublisherRequest,
     Publisher,
     PublisherKey,
     PublisherView,
     RegisterKeyRequest,
     VerifyPublisherRequest,
 )
+from chalicelib.domain.models.review import ArtifactFile, PermissionDiff, VersionReport
 from chalicelib.domain.models.tasks import Task
 from chalicelib.domain.models.webhooks import (
     RegisterWebhookRequest,
@@ -63,11 +65,13 @@ __all__ = [
     "ApiKey",
     "ApiKeyCreated",
     "ApiKeyView",
+    "ArtifactFile",
     "AuditPage",
     "AuditRecord",
     "AuditVerification",
     "Caller",
     "CreateApiKeyRequest",
+    "CreatePublisherRequest",
     "DeprecateRequest",
     "DevInstallation",
     "EventEnvelope",
@@ -75,6 +79,7 @@ __all__ = [
     "Installation",
     "InstallationPage",
     "PendingUpgrade",
+    "PermissionDiff",
     "Plugin",
     "PluginDetail",
     "PluginPage",
@@ -99,6 +104,7 @@ __all__ = [
     "UpgradeRequest",
     "UploadTicket",
     "VerifyPublisherRequest",
+    "VersionReport",
     "VersionView",
     "Webhook",
     "WebhookCreated",

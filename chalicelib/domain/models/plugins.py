@@ -9,6 +9,7 @@ from pydantic import BaseModel, Field
 
 from chalicelib.domain.manifest import Manifest
 from chalicelib.domain.models._command import _Command
+from chalicelib.domain.scan import ScanReport, ScanStatus
 
 __all__ = [
     "DeprecateRequest",
@@ -69,6 +70,8 @@ class PluginVersion(BaseModel):
     deployment: Literal["deploying", "ready", "failed"] | None = None
     deployment_reason: str | None = None
     deployed_at: datetime | None = None
+    # The upload scan (domain/scan.py); None for versions published before the scan existed.
+    scan: ScanReport | None = None
 
     @property
     def installable(self) -> bool:
@@ -80,6 +83,10 @@ class ReviewDecision(_Command):
     """Approve or reject a pending version, or yank an approved one."""
 
     reason: str = Field("", max_length=2000)
+    acknowledge_scan_failure: bool = Field(
+        False,
+        description="Approve although the version's upload scan failed (or never ran): the reviewer checked by hand",
+    )
 
 
 class DeprecateRequest(_Command):
@@ -99,6 +106,8 @@ class ReviewItem(BaseModel):
     permissions: list[str]
     artifact_sha256: str
     size_bytes: int
+    scan_status: ScanStatus = Field(description="passed | findings | failed (a missing scan counts as failed)")
+    scan_findings: int = 0
 
 
 class ReviewQueue(BaseModel):
@@ -162,6 +171,9 @@ class VersionView(BaseModel):
         None, description="Where its code runs: deploying after approval, then ready (or failed, with a reason)"
     )
     deployment_reason: str | None = None
+    scan_status: ScanStatus | None = Field(
+        None, description="Its upload scan's outcome; shown to its publisher and to reviewers only"
+    )
 
 
 class PluginDetail(PluginSummary):

@@ -6,9 +6,17 @@ from datetime import datetime
 
 from pydantic import BaseModel, Field
 
+from chalicelib.domain.manifest import PLUGIN_ID_PATTERN
 from chalicelib.domain.models._command import _Command
 
-__all__ = ["Publisher", "PublisherKey", "PublisherView", "RegisterKeyRequest", "VerifyPublisherRequest"]
+__all__ = [
+    "CreatePublisherRequest",
+    "Publisher",
+    "PublisherKey",
+    "PublisherView",
+    "RegisterKeyRequest",
+    "VerifyPublisherRequest",
+]
 
 
 class PublisherKey(BaseModel):
@@ -26,6 +34,7 @@ class Publisher(BaseModel):
     publisher_id: str
     name: str
     owner_workspace_id: str
+    created_at: datetime | None = None
     verified: bool = False
     verified_by: str | None = None
     verified_at: datetime | None = None
@@ -38,6 +47,7 @@ class PublisherView(BaseModel):
     publisher_id: str
     name: str
     verified: bool
+    verified_at: datetime | None = None
     keys: list[PublisherKey]
 
 
@@ -51,3 +61,13 @@ class VerifyPublisherRequest(_Command):
     """A reviewer marks a publisher verified (or not)."""
 
     verified: bool = True
+
+
+class CreatePublisherRequest(_Command):
+    """A workspace admin creates the workspace's publisher identity (one per workspace)."""
+
+    publisher_id: str = Field(
+        pattern=PLUGIN_ID_PATTERN,
+        description="The id manifests name in `publisher`: 3-64 lower-case letters, digits and dashes, unique",
+    )
+    name: str = Field(min_length=1, max_length=80, description="Display name shown in the marketplace")
