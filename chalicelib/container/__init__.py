@@ -199,7 +199,7 @@ def build_services(settings: Settings, adapters: Adapters) -> Services:
         review=ReviewService(
             a.plugins, a.versions, a.artifacts, publishers, audit, max_artifact_bytes=settings.max_artifact_bytes
         ),
-        stats=StatsService(a.plugins, a.stats, audit),
+        stats=StatsService(a.plugins, a.versions, a.stats, audit),
         installs=installs,
         webhooks=webhooks,
         deliveries=DeliveryService(

@@ -7,8 +7,8 @@ import semver
 from chalicelib.domain.errors import PluginNotFoundError
 from chalicelib.domain.models import Caller
 from chalicelib.domain.permissions import Action
-from chalicelib.domain.stats import PluginStats, version_stats
-from chalicelib.ports import PluginRepository, PluginStatsRepository
+from chalicelib.domain.stats import PluginStats, VersionCounters, version_stats
+from chalicelib.ports import PluginRepository, PluginStatsRepository, VersionRepository
 from chalicelib.services.audit import AuditService
 
 __all__ = ["StatsService"]
@@ -17,13 +17,17 @@ __all__ = ["StatsService"]
 class StatsService:
     """Reads the counters kept where installs and invocations are written; only for the plugin's own publisher."""
 
-    def __init__(self, plugins: PluginRepository, stats: PluginStatsRepository, audit: AuditService) -> None:
+    def __init__(
+        self, plugins: PluginRepository, versions: VersionRepository, stats: PluginStatsRepository, audit: AuditService
+    ) -> None:
         self._plugins = plugins
+        self._versions = versions
         self._stats = stats
         self._audit = audit
 
     def for_plugin(self, caller: Caller, plugin_id: str) -> PluginStats:
-        """Figures per version, newest first; another publisher's plugin is as invisible as a missing one.
+        """Figures for every version (zeros before its first install), newest first; another publisher's plugin is
+        as invisible as a missing one.
 
         The figures are sums over every workspace: no workspace id, installation or payload is in them.
         """
@@ -31,7 +35,8 @@ class StatsService:
         plugin = self._plugins.get(plugin_id)
         if plugin is None or plugin.owner_workspace_id != caller.workspace_id:
             raise PluginNotFoundError(plugin_id)
-        counters = sorted(
-            self._stats.for_plugin(plugin_id), key=lambda c: semver.Version.parse(c.version), reverse=True
-        )
-        return PluginStats(plugin_id=plugin_id, versions=[version_stats(c) for c in counters])
+        counted = {c.version: c for c in self._stats.for_plugin(plugin_id)}
+        for v in self._versions.list_versions(plugin_id):
+            counted.setdefault(v.version, VersionCounters(version=v.version))
+        ordered = sorted(counted.values(), key=lambda c: semver.Version.parse(c.version), reverse=True)
+        return PluginStats(plugin_id=plugin_id, versions=[version_stats(c) for c in ordered])
