@@ -35,8 +35,8 @@ def test_an_admin_creates_a_publisher_and_its_keys_publish_under_it_at_once(
         "publisher_id": pid,
         "name": "Acme Tools",
         "verified": False,
-        "verified_at": None,
         "keys": [],
+        "verified_at": None,
     }
     # The same admin key (authenticated before the publisher existed) publishes under it right away.
     t.publisher_id = pid

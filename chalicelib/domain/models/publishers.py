@@ -47,8 +47,8 @@ class PublisherView(BaseModel):
     publisher_id: str
     name: str
     verified: bool
-    verified_at: datetime | None = None
     keys: list[PublisherKey]
+    verified_at: datetime | None = None
 
 
 class RegisterKeyRequest(_Command):
