@@ -129,7 +129,8 @@ def build_services(settings: Settings, adapters: Adapters) -> Services:
 
     def on_installation_event(event_type: str, inst: Installation, detail: dict[str, Any]) -> None:
         if event_type == "plugin.uninstalled":
-            a.stats.add(inst.plugin_id, inst.version, uninstalls=1)  # publisher analytics
+            if not inst.development:  # publisher analytics count published versions only
+                a.stats.add(inst.plugin_id, inst.version, uninstalls=1)
             # Uninstall forgets the plugin's data (its tokens die with the installation record).
             a.plugin_data.delete_partition(plugin_data_partition(inst.plugin_id, inst.installation_id))
 

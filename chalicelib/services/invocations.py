@@ -211,13 +211,14 @@ class InvocationService:
             }
         )
         self._invocations.put(record)
-        self._stats.add(
-            record.plugin_id,
-            record.version,
-            invocations=1,
-            errors=int(record.status != "succeeded"),
-            duration_ms=record.duration_ms,
-        )
+        if not installation.development:  # a development upload is no published version's figure
+            self._stats.add(
+                record.plugin_id,
+                record.version,
+                invocations=1,
+                errors=int(record.status != "succeeded"),
+                duration_ms=record.duration_ms,
+            )
         self._measure(record)
         self._audit.record(
             installation.workspace_id,

@@ -79,7 +79,8 @@ class ReviewService:
         if plugin is None or (caller.role != Role.REVIEWER and plugin.owner_workspace_id != caller.workspace_id):
             raise PluginNotFoundError(plugin_id)
         versions = self._versions.list_versions(plugin_id)
-        found = next((v for v in versions if v.version == version), None)
+        # A development upload is its workspace's own, never reviewed: it has no report.
+        found = next((v for v in versions if v.version == version and v.state != "development"), None)
         if found is None:
             raise VersionNotFoundError(plugin_id, version)
         return VersionReport(

@@ -35,8 +35,9 @@ class StatsService:
         plugin = self._plugins.get(plugin_id)
         if plugin is None or plugin.owner_workspace_id != caller.workspace_id:
             raise PluginNotFoundError(plugin_id)
-        counted = {c.version: c for c in self._stats.for_plugin(plugin_id)}
-        for v in self._versions.list_versions(plugin_id):
-            counted.setdefault(v.version, VersionCounters(version=v.version))
+        # Published versions only: a development upload's version key names its workspace.
+        published = [v.version for v in self._versions.list_versions(plugin_id) if v.state != "development"]
+        stored = {c.version: c for c in self._stats.for_plugin(plugin_id)}
+        counted = {version: stored.get(version) or VersionCounters(version=version) for version in published}
         ordered = sorted(counted.values(), key=lambda c: semver.Version.parse(c.version), reverse=True)
         return PluginStats(plugin_id=plugin_id, versions=[version_stats(c) for c in ordered])

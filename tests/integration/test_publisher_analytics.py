@@ -14,7 +14,7 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import pytest
-from conftest import assert_problem
+from conftest import Tenant, assert_problem, make_zip, manifest, uid
 from plugin_harness import Harness
 
 from chalicelib.adapters import dynamo, memory
@@ -115,3 +115,27 @@ def test_only_the_plugins_own_publisher_reads_its_figures(h: Harness, new_tenant
     member = h._client(h.publisher.keys[Role.MEMBER])
     assert_problem(member.get(f"/api/plugins/{plugin}/stats"), 403, "forbidden")
     assert_problem(h.publisher.admin.get("/api/plugins/no-such-plugin/stats"), 404, "plugin-not-found")
+
+
+@pytest.mark.stack
+@pytest.mark.skipif(shutil.which("bwrap") is None, reason="bubblewrap (bwrap) is not installed")
+def test_a_development_installation_stays_out_of_the_figures(tenant: Tenant) -> None:
+    plugin = uid("devstat")
+    tenant.publish_ok(plugin, "1.0.0")
+    data = make_zip(manifest(plugin, tenant.publisher_id or "", "1.1.0"), {"handler.py": HANDLER})
+    dev = tenant.admin.put(
+        f"/api/dev/installations/{plugin}", content=data, headers={"Content-Type": "application/zip"}
+    )
+    assert dev.status_code == 200, dev.text
+    inst = dev.json()["installation"]["installation_id"]
+    ran = tenant.admin.post(f"/api/installations/{inst}/invoke", json={"payload": {}})
+    assert ran.status_code == 200 and ran.json()["status"] == "succeeded", ran.text
+    figures = tenant.admin.get(f"/api/plugins/{plugin}/stats")
+    assert figures.status_code == 200, figures.text
+    assert [(v["version"], v["installs"], v["invocations"]) for v in figures.json()["versions"]] == [("1.0.0", 0, 0)]
+    assert tenant.workspace_id not in figures.text
+    assert_problem(
+        tenant.client(Role.REVIEWER).get(f"/api/plugins/{plugin}/versions/dev-{tenant.workspace_id}/report"), 404
+    )
+    assert tenant.admin.delete(f"/api/installations/{inst}").status_code == 204
+    assert [v["uninstalls"] for v in tenant.admin.get(f"/api/plugins/{plugin}/stats").json()["versions"]] == [0]
