@@ -54,4 +54,4 @@ def register(app: typer.Typer) -> None:
     sub = typer.Typer(name="publisher", help="Your workspace's publisher identity.", no_args_is_help=True)
     sub.command("create")(create)
     sub.command("show")(show)
-    app.add_typer(sub)
+    app.add_typer(sub, name=sub.info.name)

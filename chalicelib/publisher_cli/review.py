@@ -175,4 +175,4 @@ def register(app: typer.Typer) -> None:
     sub = typer.Typer(name="review", help="Platform reviewers: the queue and the decisions.", no_args_is_help=True)
     for command in (queue, show, approve, reject, yank, verify):
         sub.command(command.__name__)(command)
-    app.add_typer(sub)
+    app.add_typer(sub, name=sub.info.name)
