@@ -61,10 +61,18 @@ def build_app() -> typer.Typer:
     return root
 
 
+def _command_names(root: typer.Typer) -> list[str]:
+    """The names the root app answers to: a command's (or its function's), a sub-app's (or its Typer's)."""
+    names = [c.name or (c.callback.__name__.replace("_", "-") if c.callback else "") for c in root.registered_commands]
+    for g in root.registered_groups:
+        info_name = g.typer_instance.info.name if g.typer_instance is not None else None
+        names.append(g.name or (info_name if isinstance(info_name, str) else ""))
+    return [n for n in names if n]
+
+
 def _refuse_duplicates(root: typer.Typer, module: str) -> None:
     """Two modules registering one command name would silently shadow each other: fail loudly instead."""
-    names = [c.name or (c.callback.__name__.replace("_", "-") if c.callback else "") for c in root.registered_commands]
-    names += [g.name or "" for g in root.registered_groups]
+    names = _command_names(root)
     dupes = sorted({n for n in names if names.count(n) > 1})
     if dupes:
         raise RuntimeError(f"plugyard: {module} registers command(s) already registered: {', '.join(dupes)}")

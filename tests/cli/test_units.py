@@ -84,8 +84,17 @@ def test_a_command_name_registered_twice_fails_loudly() -> None:
         app_module._refuse_duplicates(root, "late")
 
 
+def test_sub_apps_named_by_their_typer_count_once() -> None:
+    root = typer.Typer()
+    root.add_typer(typer.Typer(name="review"))
+    root.add_typer(typer.Typer(name="publisher"))
+    app_module._refuse_duplicates(root, "fine")
+    root.add_typer(typer.Typer(name="review"))
+    with pytest.raises(RuntimeError, match="already registered: review"):
+        app_module._refuse_duplicates(root, "late")
+
+
 def test_every_command_module_registered() -> None:
-    names = {c.name or (c.callback.__name__ if c.callback else "") for c in app_module.app.registered_commands}
-    names |= {g.name or "" for g in app_module.app.registered_groups}
+    names = set(app_module._command_names(app_module.app))
     assert {"login", "logout", "whoami", "init", "validate", "package", "publish", "status", "keys"} <= names
     assert {"install", "invoke", "logs"} <= names
