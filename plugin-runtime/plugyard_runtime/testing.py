@@ -1,4 +1,7 @@
-"""Test kit for plugin authors: run a handler with pytest, no platform needed.
+"""Test kit for plugin authors: run a handler with pytest or unittest, no platform needed.
+
+Install it with ``pip install ./plugin-runtime`` from the repository's root (standard library only; works
+offline). Then:
 
 from plugyard_runtime.testing import FakeContext, make_event
 ctx = FakeContext(config={"greeting": "hi"}, granted=["storage:write", "events:emit"], plugin_id="greeter")
