@@ -174,3 +174,24 @@ def test_uninstall_cleans_up_and_every_action_is_audited(tenant: Tenant) -> None
     actions = [r["action"] for r in tenant.admin.get("/api/audit", params={"limit": 100}).json()["items"]]
     for action in ("plugin.dev.install", "plugin.dev.update", "plugin.uninstall"):
         assert action in actions, actions
+
+
+def test_events_reach_a_development_installation_once_its_manifest_subscribes(tenant: Tenant) -> None:
+    plugin_id = uid("dev")
+    entrypoints = {"main": "handler:main", "on_created": "handler:main"}
+    iid = put(tenant.admin, plugin_id, dev_zip(plugin_id, "quiet", entrypoints=entrypoints)).json()["installation"]
+    iid = iid["installation_id"]
+    # The manifest now subscribes to task.created: the next upload adds the subscription.
+    put(tenant.admin, plugin_id, dev_zip(plugin_id, "heard", entrypoints=entrypoints, events=["task.created"]))
+    task = tenant.admin.post("/api/tasks", json={"title": "for the dev plugin"})
+    assert task.status_code == 201, task.text
+    deadline = time.monotonic() + 30
+    while True:
+        items = tenant.admin.get(f"/api/installations/{iid}/invocations").json()["items"]
+        by_event = [i for i in items if i["trigger"] == "event"]
+        if by_event:
+            break
+        assert time.monotonic() < deadline, items
+        time.sleep(0.2)
+    assert by_event[0]["entrypoint"] == "on_created" and by_event[0]["status"] == "succeeded"
+    assert "running heard" in by_event[0]["log_excerpt"]
