@@ -129,6 +129,14 @@ class DevInstallService:
                 "This stage does not allow development installations (PLUGYARD_DEV_INSTALLATIONS is off); "
                 "run `make run` locally, or publish the plugin for review."
             )
+        if not self._deployer.synchronous:
+            # A Lambda function per version is created once and never updated in place: a new upload under
+            # the same development version would keep running the old code. Refused rather than stale.
+            self._audit.record(caller.workspace_id, caller.actor, action, plugin_id, "denied", reason="executor")
+            raise DevInstallationsDisabledError(
+                "This stage runs plugins as AWS Lambda functions, which development installations cannot update "
+                "in place yet; run `make run` (the sandbox executor) for the dev loop."
+            )
         try:
             result = self._upload(caller, plugin_id, data)
         except PlugyardError as exc:

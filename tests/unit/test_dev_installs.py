@@ -108,3 +108,18 @@ def test_make_run_allows_them_and_a_deployed_stage_only_when_its_parameter_says_
     assert template["Parameters"]["DevInstallations"]["Default"] == "false"
     env = template["Resources"]["APIHandler"]["Properties"]["Environment"]["Variables"]
     assert env["PLUGYARD_DEV_INSTALLATIONS"] == {"Ref": "DevInstallations"}
+
+
+def test_a_lambda_stage_refuses_rather_than_run_stale_code(enabled: tuple[Client, dict[Role, str], str, World]) -> None:
+    client, keys, _, world = enabled
+    deployer = world.services.dev_installs._deployer
+    synchronous = deployer.synchronous
+    deployer.synchronous = False  # as the Lambda deployer: functions are created by the deploy queue's worker
+    try:
+        resp = put(client, keys[Role.ADMIN], "lambda-plugin", make_zip(manifest("lambda-plugin", "acme")))
+    finally:
+        deployer.synchronous = synchronous
+    assert resp.status_code == 403
+    body = json.loads(resp.body)
+    assert body["type"].endswith("/dev-installations-disabled") and "Lambda" in body["detail"]
+    assert world.adapters.versions.list_versions("lambda-plugin") == []
