@@ -11,6 +11,10 @@ the variables it is given (the stack's real URL and keys), since the document sh
 marked ``<!-- doc-test: skip <reason> -->`` does not run; tests/unit/test_docs_curl.py holds the one list of
 those and requires every other curl block of the docs to be marked ``doc-test``. Fences may be indented
 (a block inside a list item).
+
+A ``plugyard`` command (also after ``VAR=$(``, a pipe, or ``NAME=value`` prefixes) runs the CLI on the PATH the
+runner is given; it must exit 0, and every piece of its comment (split at ``…``) must be in what it printed
+(stdout and stderr), e.g. ``# published my-counter@0.1.0 … pending``.
 """
 
 from __future__ import annotations
@@ -26,6 +30,8 @@ MARKER = re.compile(r"^<!-- doc-test(?:: (env|skip)\b ?(.*?))? -->$")
 # A command that is a curl: ``curl …`` or ``NAME=$(curl …``.
 _CURL = re.compile(r"\s*(?:[A-Za-z_][A-Za-z0-9_]*=\$\()?curl\s")
 _STATUS = re.compile(r"^(\d{3})\b\s*(.*)$", re.S)
+# A command that runs the CLI: ``plugyard …``, ``X=$(plugyard …``, ``… | plugyard …``, ``NAME=value plugyard …``.
+_PLUGYARD = re.compile(r"(?:^|[|;&]|\$\()\s*(?:[A-Za-z_][A-Za-z0-9_]*=\S+\s+)*plugyard\s")
 
 
 @dataclass
@@ -43,6 +49,7 @@ class Block:
     env: bool
     curls: list[Expectation]
     skip: str | None = None  # why the block cannot run here (``<!-- doc-test: skip … -->``)
+    plugyards: list[Expectation] = field(default_factory=list)  # its ``plugyard`` commands
 
 
 def _commands(lines: list[str]) -> list[tuple[str, list[str]]]:
@@ -95,9 +102,12 @@ def extract(markdown: str, *, with_skipped: bool = False) -> list[Block]:
             indent = len(lines[i + 1]) - len(lines[i + 1].lstrip())
             end = next(j for j in range(i + 2, len(lines)) if lines[j].strip() == "```")
             body = [line[indent:] if not line[:indent].strip() else line.lstrip() for line in lines[i + 2 : end]]
-            curls = [_expectation(cmd, comments) for cmd, comments in _commands(body) if _CURL.match(cmd)]
+            commands = _commands(body)
+            curls = [_expectation(cmd, comments) for cmd, comments in commands if _CURL.match(cmd)]
+            cli = [_expectation(cmd, comments) for cmd, comments in commands if _PLUGYARD.search(cmd)]
             kind, reason = marker.group(1), marker.group(2)
-            block = Block("\n".join(body), kind == "env", curls, skip=(reason or "?") if kind == "skip" else None)
+            skip = (reason or "?") if kind == "skip" else None
+            block = Block("\n".join(body), kind == "env", curls, skip=skip, plugyards=cli)
             if block.skip is None or with_skipped:
                 blocks.append(block)
             i = end
@@ -114,6 +124,15 @@ curl() {
   echo "$n" > "$DOC_OUT/count"
   command curl -o "$DOC_OUT/$n.body" -w '%{http_code}' "$@" > "$DOC_OUT/$n.status"
   cat "$DOC_OUT/$n.body"
+}
+plugyard() {
+  local n=$(( $(cat "$DOC_OUT/cli-count" 2>/dev/null || echo 0) + 1 )) rc=0
+  echo "$n" > "$DOC_OUT/cli-count"
+  command plugyard "$@" > "$DOC_OUT/cli-$n.stdout" 2> "$DOC_OUT/cli-$n.stderr" || rc=$?
+  echo "$rc" > "$DOC_OUT/cli-$n.rc"
+  cat "$DOC_OUT/cli-$n.stdout"
+  cat "$DOC_OUT/cli-$n.stderr" >&2
+  return "$rc"
 }
 """
 
@@ -140,7 +159,29 @@ def run_document(
     problems = []
     if done.returncode != 0:
         problems.append(f"the script failed ({done.returncode}): {done.stderr[-2000:]}")
-    return problems + check_answers(blocks, out)
+    return problems + check_answers(blocks, out) + check_cli_output(blocks, out)
+
+
+def check_cli_output(blocks: list[Block], out: Path) -> list[str]:
+    """Each ``plugyard`` command ran, exited 0, and printed every piece its comment shows."""
+    problems = []
+    for n, exp in enumerate((e for b in blocks for e in b.plugyards), start=1):
+        status_file = out / f"cli-{n}.rc"
+        if not status_file.exists():
+            problems.append(f"plugyard #{n} never ran: {exp.command[:120]}")
+            continue
+        printed = (out / f"cli-{n}.stdout").read_text() + (out / f"cli-{n}.stderr").read_text()
+        if status_file.read_text().strip() != "0":
+            problems.append(
+                f"plugyard #{n} exited {status_file.read_text().strip()}: {exp.command[:120]}: {printed[-600:]}"
+            )
+        flat = re.sub(r"\s+", "", printed)
+        problems += [
+            f"plugyard #{n} ({exp.command[:80]}…): {piece[:120]!r} not in {printed[:400]!r}"
+            for piece in exp.pieces
+            if piece not in flat
+        ]
+    return problems
 
 
 def check_answers(blocks: list[Block], out: Path) -> list[str]:

@@ -13,6 +13,7 @@ import json
 import os
 import re
 import shutil
+import sys
 import time
 from pathlib import Path
 
@@ -37,6 +38,10 @@ for tool in ("curl", "openssl", "bwrap"):
 
 def _run(doc: str, make_run: MakeRun, out: Path, **ids: str) -> list[str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("PLUGYARD_")}
+    # As a reader with the virtualenv activated (the `plugyard` command on the PATH) and a config folder of
+    # their own (what `plugyard login` saves stays out of the real home).
+    env["PATH"] = os.pathsep.join([str(Path(sys.executable).parent), env.get("PATH", "")])
+    env["XDG_CONFIG_HOME"] = str(out / "config")
     overrides = {"API": make_run.api, "KEY": make_run.key, "REVIEWER": make_run.reviewer, **ids}
     return run_document(doc, cwd=ROOT, out=out, env=env, overrides=overrides)
 
@@ -56,13 +61,13 @@ def test_the_readme_walkthrough_runs_as_written(make_run: MakeRun, tmp_path: Pat
 
 
 # The documents whose examples run after the README's, in this order (each on the state the earlier ones left).
-DOCS = ("api.md", "user-guide.md", "webhooks.md", "plugin-developer-guide.md")
+DOCS = ("quickstart.md", "api.md", "user-guide.md", "webhooks.md", "plugin-developer-guide.md")
 
 
 @pytest.mark.parametrize("name", DOCS)
 def test_the_docs_examples_run_as_written(make_run: MakeRun, tmp_path: Path, name: str) -> None:
     doc = (ROOT / "docs" / name).read_text()
-    assert extract(doc) and all(b.curls or b.env for b in extract(doc))
+    assert extract(doc) and all(b.curls or b.plugyards or b.env for b in extract(doc))
     assert _run(doc, make_run, tmp_path) == []
 
 
