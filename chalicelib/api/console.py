@@ -2,13 +2,12 @@
 
 Serving the console from the API means `chalice package` ships it inside the API's own function, so every stage
 gets the console of its own code, pointed at its own API (the page finds the API relative to its own URL), with
-no bucket, distribution or build step. The folder is flat and read once per process; every answer carries a
+no bucket, distribution or build step. The folder is flat, each file read when asked for; every answer carries a
 Content-Security-Policy that allows only this origin's scripts and styles (no inline script, no other host).
 """
 
 from __future__ import annotations
 
-import functools
 from pathlib import Path
 
 from chalice.app import Blueprint, Response
@@ -40,22 +39,14 @@ _HEADERS = {
 }
 
 
-@functools.cache
-def _assets() -> dict[str, tuple[str, str]]:
-    """Every servable file: name → (content type, text). Only these names are ever answered."""
-    return {
-        path.name: (_TYPES[path.suffix], path.read_text(encoding="utf-8"))
-        for path in sorted(ASSETS.iterdir())
-        if path.is_file() and path.suffix in _TYPES
-    }
-
-
 def _serve(name: str) -> Response:
-    found = _assets().get(name)
-    if found is None:
+    """One file of the folder, read as it is now (so an edited file shows on the next reload)."""
+    path = ASSETS / name
+    # Only a plain file directly in the folder, of a known type, is ever answered (no "..", no sub-folders).
+    if "/" in name or "\\" in name or name.startswith(".") or path.suffix not in _TYPES or not path.is_file():
         raise NotFoundError(f"The console has no file '{name[:80]}'.", asset=name[:80])
-    content_type, text = found
-    return Response(body=text, status_code=200, headers={**_HEADERS, "Content-Type": content_type})
+    text = path.read_text(encoding="utf-8")
+    return Response(body=text, status_code=200, headers={**_HEADERS, "Content-Type": _TYPES[path.suffix]})
 
 
 @route(

@@ -74,13 +74,17 @@ export async function marketplaceView(container, params) {
     category.value = state.category;
   }
 
+  let latest = 0; // only the answer to the last request is shown, whatever order the answers come back in
+
   async function load() {
+    const ticket = ++latest;
     results.setAttribute("aria-busy", "true");
     const page = state.tokens.length - 1;
     try {
       const data = await api("/api/plugins/list", {
         query: { query: state.query, category: state.category, sort: state.sort, limit: state.limit, next_token: state.tokens[page] },
       });
+      if (ticket !== latest) return;
       data.items.forEach((p) => p.categories.forEach((c) => state.categories.add(c)));
       fillCategories();
       clearProblem();
@@ -99,11 +103,12 @@ export async function marketplaceView(container, params) {
       // The first-render figure: navigation start → the list on screen (read by the browser tests).
       if (!performance.getEntriesByName("marketplace-rendered").length) performance.mark("marketplace-rendered");
     } catch (err) {
+      if (ticket !== latest) return;
       render(results);
       render(pager);
       showProblem(err);
     } finally {
-      results.setAttribute("aria-busy", "false");
+      if (ticket === latest) results.setAttribute("aria-busy", "false");
     }
   }
 
@@ -121,7 +126,8 @@ export async function marketplaceView(container, params) {
     if (category.value) params.set("category", category.value);
     if (sort.value !== "name") params.set("sort", sort.value);
     if (state.limit !== PAGE_SIZE) params.set("limit", String(state.limit));
-    navigate(`#/marketplace${params.size ? `?${params}` : ""}`);
+    const address = params.toString(); // not params.size: WebKit 2.38 lacks it
+    navigate(`#/marketplace${address ? `?${address}` : ""}`);
   });
   for (const select of [category, sort]) select.addEventListener("change", () => form.requestSubmit());
 

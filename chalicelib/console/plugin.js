@@ -56,7 +56,7 @@ function installForm(plugin, version) {
   const config = schemaForm(version.config_schema);
   const form = h(
     "form",
-    { class: "card install", "aria-labelledby": "install-title" },
+    { class: "card install", "aria-labelledby": "install-title", novalidate: true }, // our inline messages, not the browser's bubbles
     h("h2", { id: "install-title" }, `Install ${plugin.name} ${version.version}`),
     consents.length
       ? h(

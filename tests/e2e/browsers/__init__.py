@@ -15,12 +15,14 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-__all__ = ["AXE", "ENGINES", "SCREENSHOTS", "Driver", "launch"]
+__all__ = ["AXE", "ENGINES", "KEYS", "SCREENSHOTS", "Driver", "launch"]
 
 ROOT = Path(__file__).resolve().parents[3]
 AXE = Path(__file__).resolve().parent / "node_modules" / "axe-core" / "axe.min.js"  # `make console-deps`
 SCREENSHOTS = ROOT / "out" / "e2e-screenshots"
-ENGINES = ("chromium",)  # firefox and webkit adapters follow
+ENGINES = ("chromium", "firefox", "webkit")
+# WebDriver's code points of the keys the flows press (Playwright takes the names).
+KEYS = {"Tab": "\ue004", "Enter": "\ue007", "Escape": "\ue00c"}
 
 # axe-core's rules for WCAG 2 A/AA; a violation of impact serious or critical fails the view.
 _AXE_RUN = """
@@ -52,6 +54,10 @@ class Driver(ABC):
     @abstractmethod
     def type(self, css: str, text: str, *, enter: bool = False) -> None:
         """Clear the field, type ``text`` as keystrokes, then press Enter when asked (submits its form)."""
+
+    @abstractmethod
+    def press(self, key: str) -> None:
+        """Press and release one key (a name of KEYS) on whatever has the focus, as the keyboard does."""
 
     @abstractmethod
     def run(self, script: str, *args: Any) -> Any:

@@ -42,6 +42,9 @@ class ChromiumDriver(Driver):
         if enter:
             self._page.press(css, "Enter")
 
+    def press(self, key: str) -> None:
+        self._page.keyboard.press(key)
+
     def run(self, script: str, *args: Any) -> Any:
         return self._page.evaluate(f"(args) => (function () {{ {script} \n}}).apply(null, args)", list(args))
 

@@ -1,0 +1,50 @@
+"""The console's files as the API serves them: types, the Content-Security-Policy, and nothing but its folder."""
+
+from __future__ import annotations
+
+import json
+import re
+from typing import Any
+
+import pytest
+from chalice.test import Client
+
+import app as app_module
+from chalicelib.api.console import ASSETS, CSP
+
+
+@pytest.fixture(scope="module")
+def client() -> Any:
+    with Client(app_module.app) as c:
+        yield c
+
+
+def test_the_page_and_every_file_with_its_type_and_the_csp(client: Any) -> None:
+    page = client.http.get("/console")
+    assert page.status_code == 200 and page.body.decode() == (ASSETS / "index.html").read_text()
+    assert page.headers["Content-Type"] == "text/html; charset=utf-8"
+    assert page.headers["Content-Security-Policy"] == CSP
+    assert "script-src 'self'" in CSP and "unsafe-inline" not in CSP and "default-src 'none'" in CSP
+    html = page.body.decode()
+    assert "<script>" not in html and not re.search(r"\son\w+=", html)  # no inline script or handler
+    types = {".js": "text/javascript", ".css": "text/css", ".html": "text/html"}
+    for path in ASSETS.iterdir():
+        answer = client.http.get(f"/console/{path.name}")
+        assert answer.status_code == 200, path.name
+        assert answer.headers["Content-Type"].startswith(types[path.suffix]), path.name
+        assert answer.headers["X-Content-Type-Options"] == "nosniff"
+
+
+@pytest.mark.parametrize("name", ["missing.js", "..%2Fconsole.py", "%2E%2E%2Fapi%2Fconsole.py", ".hidden.js", "app.py"])
+def test_anything_else_is_a_404_problem(client: Any, name: str) -> None:
+    answer = client.http.get(f"/console/{name}")
+    assert answer.status_code == 404
+    assert json.loads(answer.body)["type"].endswith("/not-found")
+
+
+def test_the_openapi_document_says_what_the_console_answers(client: Any) -> None:
+    doc = json.loads(client.http.get("/api/openapi.json").body)
+    page = doc["paths"]["/console"]["get"]
+    assert "text/html" in page["responses"]["200"]["content"] and "security" not in page
+    asset = doc["paths"]["/console/{asset}"]["get"]
+    assert "text/*" in asset["responses"]["200"]["content"] and "404" in asset["responses"]
