@@ -6,7 +6,7 @@ import time
 from collections.abc import Callable
 from datetime import timedelta
 
-from chalicelib.domain.errors import NotFoundError
+from chalicelib.domain.errors import ListenSessionNotFoundError
 from chalicelib.domain.listen import (
     LISTEN_IDLE_S,
     MAX_BATCH,
@@ -25,15 +25,9 @@ from chalicelib.domain.webhook_signatures import new_secret, signed_headers
 from chalicelib.ports import Clock, IdGenerator, ListenRepository, LiveConnectionRepository, SecretBox
 from chalicelib.services.audit import AuditService
 
-__all__ = ["ListenService", "ListenSessionNotFoundError"]
+__all__ = ["ListenService"]
 
 POLL_STEP_S = 0.1  # how often a waiting poll looks at the buffer
-
-
-class ListenSessionNotFoundError(NotFoundError):
-    """No such listen session in the caller's workspace (or it expired)."""
-
-    code, title = "listen-session-not-found", "Listen session not found"
 
 
 class ListenService:

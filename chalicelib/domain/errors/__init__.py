@@ -17,7 +17,7 @@ PlugyardError [500]
  ├─ NotFoundError [404]                  also for things of another workspace
  │   ├─ PluginNotFoundError, VersionNotFoundError, InstallationNotFoundError,
  │   ├─ WebhookNotFoundError, UploadNotFoundError, ApiKeyNotFoundError, PublisherNotFoundError,
- │   ├─ TaskNotFoundError, TriggerNotFoundError, DeliveryNotFoundError
+ │   ├─ TaskNotFoundError, TriggerNotFoundError, DeliveryNotFoundError, ListenSessionNotFoundError
  │   └─ PathParameterEmptyError          e.g. /api/installations//invocations
  ├─ ConflictError [409]                  already installed, version exists, key in flight
  │   ├─ PublisherTakenError              the publisher id is taken, or the workspace already has one
@@ -88,6 +88,7 @@ from chalicelib.domain.errors.not_found import (
     ApiKeyNotFoundError,
     DeliveryNotFoundError,
     InstallationNotFoundError,
+    ListenSessionNotFoundError,
     PathParameterEmptyError,
     PluginNotFoundError,
     PublisherNotFoundError,
@@ -133,6 +134,7 @@ __all__ = [
     "InvalidRequestError",
     "InvalidSignatureError",
     "InvalidTriggerSecretError",
+    "ListenSessionNotFoundError",
     "MigrationError",
     "NetworkError",
     "NotFoundError",

@@ -8,6 +8,7 @@ __all__ = [
     "ApiKeyNotFoundError",
     "DeliveryNotFoundError",
     "InstallationNotFoundError",
+    "ListenSessionNotFoundError",
     "PathParameterEmptyError",
     "PluginNotFoundError",
     "PublisherNotFoundError",
@@ -112,3 +113,9 @@ class DeliveryNotFoundError(NotFoundError):
         super().__init__(
             f"Webhook '{webhook_id}' has no delivery '{delivery_id}'.", webhook_id=webhook_id, delivery_id=delivery_id
         )
+
+
+class ListenSessionNotFoundError(NotFoundError):
+    """No such listen session in the caller's workspace (or it expired)."""
+
+    code, title = "listen-session-not-found", "Listen session not found"
