@@ -34,7 +34,8 @@ class Settings(BaseSettings):
     dev_installations: bool = Field(
         False,
         description="Allow development installations (unpublished, unreviewed uploads run in the uploader's "
-        "workspace). make run turns it on; a deployed stage only with the DevInstallations parameter.",
+        "workspace). make run turns it on. The packaged template leaves it off: its plugins run as Lambda "
+        "functions, created once per version and not updated in place, so uploads are refused there anyway.",
     )
     max_memory_mb: int = Field(1024, description="Platform cap on a plugin's memory_mb.")
     max_timeout_s: int = Field(60, description="Platform cap on a plugin's timeout_s.")

@@ -94,7 +94,7 @@ def test_openapi_describes_the_zip_upload() -> None:
     assert op["responses"]["200"]["content"]["application/json"]["schema"]["$ref"].endswith("/DevInstallation")
 
 
-def test_make_run_allows_them_and_a_deployed_stage_only_when_its_parameter_says_so(
+def test_make_run_allows_them_and_the_packaged_template_does_not(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     monkeypatch.delenv("PLUGYARD_DEV_INSTALLATIONS", raising=False)
@@ -105,9 +105,11 @@ def test_make_run_allows_them_and_a_deployed_stage_only_when_its_parameter_says_
     finally:
         stack.stop()
     template = yaml.safe_load((ROOT / "infra" / "app.yaml").read_text())
-    assert template["Parameters"]["DevInstallations"]["Default"] == "false"
-    env = template["Resources"]["APIHandler"]["Properties"]["Environment"]["Variables"]
-    assert env["PLUGYARD_DEV_INSTALLATIONS"] == {"Ref": "DevInstallations"}
+    # Every function's environment (the globals' and each function's own) leaves the setting at its default, off.
+    environments = [template.get("Globals", {}).get("Function", {}).get("Environment", {})]
+    environments += [r.get("Properties", {}).get("Environment", {}) for r in template["Resources"].values()]
+    assert all("PLUGYARD_DEV_INSTALLATIONS" not in env.get("Variables", {}) for env in environments)
+    assert any("PLUGYARD_EXECUTOR" in env.get("Variables", {}) for env in environments)  # the walk sees them
 
 
 def test_a_lambda_stage_refuses_rather_than_run_stale_code(enabled: tuple[Client, dict[Role, str], str, World]) -> None:
