@@ -178,6 +178,13 @@ class InstallService:
         """The installation an earlier attempt of this very request committed; ConflictError otherwise."""
         existing = self._installs.get(workspace_id, plugin_id)
         first = existing.history[0] if existing and existing.history else {}
+        if existing is not None and existing.development:
+            raise ConflictError(
+                f"'{plugin_id}' runs as a development installation in this workspace (plugyard dev); uninstall it "
+                f"first: DELETE /api/installations/{existing.installation_id}.",
+                plugin_id=plugin_id,
+                installation_id=existing.installation_id,
+            )
         if existing is None or request_mark is None or first.get("request") != request_mark:
             raise ConflictError(f"'{plugin_id}' is already installed in this workspace.", plugin_id=plugin_id)
         return existing

@@ -195,3 +195,14 @@ def test_events_reach_a_development_installation_once_its_manifest_subscribes(te
         time.sleep(0.2)
     assert by_event[0]["entrypoint"] == "on_created" and by_event[0]["status"] == "succeeded"
     assert "running heard" in by_event[0]["log_excerpt"]
+
+
+def test_installing_the_published_plugin_over_a_development_installation_says_what_to_do(
+    tenant: Tenant,
+) -> None:
+    assert tenant.publisher_id
+    plugin_id = tenant.publish_ok(uid("both"))["plugin_id"]
+    iid = put(tenant.admin, plugin_id, make_zip(manifest(plugin_id, tenant.publisher_id, "0.0.1")))
+    iid = iid.json()["installation"]["installation_id"]
+    body = assert_problem(tenant.admin.post("/api/plugins/install", json={"plugin_id": plugin_id, "grant": []}), 409)
+    assert "development installation" in body["detail"] and iid in body["detail"]
