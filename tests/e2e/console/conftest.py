@@ -29,6 +29,10 @@ class Workspace:
     key: str
     api: str
 
+    @property
+    def auth(self) -> dict[str, str]:
+        return {"Authorization": f"Bearer {self.key}"}
+
     def get(self, path: str, **params: object) -> httpx.Response:
         return httpx.get(
             f"{self.api}{path}", params=params, headers={"Authorization": f"Bearer {self.key}"}, timeout=30

@@ -160,6 +160,23 @@ def test_install_with_consent_then_manage(browser: Driver, make_run: MakeRun, co
         assert secret not in browser.text("main")
         assert_accessible(browser, "plugin manager")
 
+        # Installing it again: the API's problem (title and detail) is what the page shows.
+        again = {"plugin_id": PLUGIN, "version": version["version"], "grant": installed["granted"]}
+        refused = httpx.post(
+            f"{api}/api/plugins/install", json=again | {"config": {"channel": "#x"}}, headers=ws.auth, timeout=30
+        )
+        assert refused.status_code == 409, refused.text
+        browser.click(f"a[href='#/plugin/{PLUGIN}']")
+        browser.wait_for("form.install")
+        for scope in version["permissions"]:
+            browser.click(f"input[name=grant][value='{scope['scope']}']")
+        browser.type("input[name=channel]", "#x")
+        browser.click("form.install button[type=submit]")
+        browser.wait_text("#alerts .problem-title", refused.json()["title"])
+        assert browser.text("#alerts .problem-detail") == refused.json()["detail"]
+        browser.click("#nav a[href='#/installed']")
+        browser.wait_for(f".installation[data-plugin='{PLUGIN}'] [data-state=enabled]")
+
         card = f".installation[data-plugin='{PLUGIN}']"
         browser.click(f"{card} button:not(.danger)")  # Disable
         browser.wait_for(f"{card} [data-state=disabled]")
