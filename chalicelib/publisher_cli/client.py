@@ -12,22 +12,12 @@ from typing import Any
 
 import httpx
 
-from chalicelib.publisher_cli.exits import CliError, ExitCode
+from chalicelib.publisher_cli.exits import ApiError, CliError, ExitCode
 from chalicelib.publisher_cli.profiles import Connection
 
 __all__ = ["ApiClient", "ApiError", "problem_error"]
 
 _CHUNK = 64 * 1024
-
-
-class ApiError(CliError):
-    """The API refused a request; carries the problem's fields."""
-
-    def __init__(self, status: int, title: str, detail: str, type_: str, details: list[str]) -> None:
-        code = ExitCode.API_REFUSED if status < 500 else ExitCode.UNREACHABLE
-        line = f"{title}: {detail}" if detail and detail != title else title
-        super().__init__(f"{line} ({status} {type_})", code, details)
-        self.status, self.title, self.detail, self.type = status, title, detail, type_
 
 
 def _pointer(loc: str) -> str:

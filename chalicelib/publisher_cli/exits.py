@@ -1,10 +1,13 @@
-"""Exit codes scripts can rely on, and the one error every command raises to use them."""
+"""Exit codes scripts can rely on, and the CLI's errors: every command raises one of these to use them.
+
+The CLI is a client: its errors are exit codes and one line each, not the API's problems (domain/errors/).
+"""
 
 from __future__ import annotations
 
 from enum import IntEnum
 
-__all__ = ["CliError", "ExitCode"]
+__all__ = ["ApiError", "CliError", "ExitCode"]
 
 
 class ExitCode(IntEnum):
@@ -26,3 +29,13 @@ class CliError(Exception):
         self.message = message
         self.code = code
         self.details = details or []
+
+
+class ApiError(CliError):
+    """The API refused a request; carries the problem's fields."""
+
+    def __init__(self, status: int, title: str, detail: str, type_: str, details: list[str]) -> None:
+        code = ExitCode.API_REFUSED if status < 500 else ExitCode.UNREACHABLE
+        line = f"{title}: {detail}" if detail and detail != title else title
+        super().__init__(f"{line} ({status} {type_})", code, details)
+        self.status, self.title, self.detail, self.type = status, title, detail, type_

@@ -1,4 +1,5 @@
-"""``plugyard install``, ``invoke`` and ``logs``: put a plugin into the workspace, run it, read what it did."""
+"""``plugyard install``, ``uninstall``, ``invoke`` and ``logs``: put a plugin into the workspace (and take it out),
+run it, read what it did."""
 
 from __future__ import annotations
 
@@ -57,6 +58,15 @@ def install(
     granted = ", ".join(inst["granted"]) or "nothing"
     say(f"installed {inst['plugin_id']}@{inst['version']} ({inst['state']}) granting {granted}")
     typer.echo(inst["installation_id"])
+
+
+def uninstall(
+    installation_id: Annotated[str, typer.Argument(help="The installation's id (install and dev print it).")],
+) -> None:
+    """Uninstall: remove an installation (a development one too) and revoke its grants."""
+    with session.api() as client:
+        client.delete(f"/api/installations/{installation_id}")
+    say(f"uninstalled {installation_id}")
 
 
 def invoke(
@@ -140,5 +150,6 @@ def logs(
 
 def register(app: typer.Typer) -> None:
     app.command()(install)
+    app.command()(uninstall)
     app.command()(invoke)
     app.command()(logs)

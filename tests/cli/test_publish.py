@@ -142,6 +142,10 @@ def test_logs_follow_shows_new_invocations(
     finally:
         follower.terminate()
         follower.wait(timeout=10)
+    gone = plugyard("uninstall", installation, env=as_demo)
+    assert gone.code == 0 and f"uninstalled {installation}" in gone.err  # messages go to stderr
+    again = plugyard("uninstall", installation, env=as_demo)  # nothing left to remove: the API's 404, exit 1
+    assert again.code == 1 and "404" in again.out + again.err
 
 
 def test_publishing_under_another_publisher_is_refused_before_upload(

@@ -12,6 +12,8 @@ from chalicelib.domain import errors
 ROOT = Path(__file__).resolve().parents[2] / "chalicelib"
 # A private sentinel inside the sandbox worker's read loop: never raised past the function that catches it.
 PRIVATE_SIGNALS = {("adapters/sandbox/_worker.py", "_Died")}
+# The plugyard CLI is a client of the API: its errors are exit codes, all in its one module.
+CLI_ERRORS = "publisher_cli/exits.py"
 
 
 def _caller_errors() -> list[type[errors.PlugyardError]]:
@@ -26,7 +28,7 @@ def test_no_exception_class_is_defined_outside_the_tree() -> None:
     found = []
     for path in ROOT.rglob("*.py"):
         rel = path.relative_to(ROOT).as_posix()
-        if rel.startswith("domain/errors/"):
+        if rel.startswith("domain/errors/") or rel == CLI_ERRORS:
             continue
         for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
             if isinstance(node, ast.ClassDef) and (rel, node.name) not in PRIVATE_SIGNALS:
