@@ -124,9 +124,9 @@ class RequestContext:
 
     def query_int(self, name: str, default: int) -> int:
         raw = self.query(name)
-        if raw is None or raw == "":
+        if raw is None:
             return default
-        try:
+        try:  # an empty value is not an integer either (`?wait=`): refused, not read as the default
             return int(raw)
         except ValueError as exc:
             raise InvalidRequestError(f"Query parameter '{name}' must be an integer, got '{raw}'.") from exc

@@ -96,7 +96,7 @@ def test_method_not_allowed_is_405_problem(api: Api) -> None:
     problem(resp, 405, "method-not-allowed")
 
 
-@pytest.mark.parametrize("limit", ["0", "101", "ten"])
+@pytest.mark.parametrize("limit", ["0", "101", "ten", ""])  # "": `?limit=` is no integer either
 def test_bad_limit_is_400(api: Api, limit: str) -> None:
     problem(api.call("GET", f"/api/installations?limit={limit}"), 400, "invalid-request")
     problem(api.call("GET", f"/api/plugins/list?limit={limit}"), 400, "invalid-request")
