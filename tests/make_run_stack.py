@@ -48,6 +48,10 @@ class MakeRun:
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    # The documents' examples run first on the shared stack: their answers show the state `make run` seeds
+    # (the marketplace, the review queue), which the CLI, console and example tests add to.
+    documents = [item for item in items if item.nodeid.startswith("tests/e2e/test_docs.py")]
+    items[:] = documents + [item for item in items if item not in documents]
     # The test that stops the shared make run runs right after the last test that uses it: not before (they
     # need it), and not at the end of the session, so its pollers do not load the machine under later tests.
     stopping = [item for item in items if item.get_closest_marker("stops_make_run")]
