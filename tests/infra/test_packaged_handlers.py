@@ -28,8 +28,9 @@ from typing import Any
 
 from .support import REGION, STAGE, Stack
 
-# Never loaded on Lambda: the local stack (waitress, websockets, moto) and the operators' CLI (typer).
-LOCAL_ONLY = ("chalicelib.local", "chalicelib.cli")
+# Never loaded on Lambda: the local stack (waitress, websockets, moto), the operators' CLI and the publishers'
+# `plugyard` CLI (typer, rich, pathspec, watchfiles: clients of the API, installed from requirements-dev.txt).
+LOCAL_ONLY = ("chalicelib.local", "chalicelib.cli", "chalicelib.publisher_cli")
 
 PROBE = r"""
 import importlib, json, pkgutil, sys
