@@ -354,6 +354,7 @@ def main() -> None:
         f"""
 Plugyard is running (started in {time.monotonic() - t0:.1f} s). State is in memory: stopping loses it.
 
+  Console        {stack.api_url}/console  (sign in with a key below)
   API            {stack.api_url}  (every route is under /api: export API={stack.api_url})
   OpenAPI        {stack.api_url}/api/openapi.json
   Health         {stack.api_url}/health/ready
