@@ -5,6 +5,7 @@ from __future__ import annotations
 import threading
 
 from chalicelib.adapters.sandbox import SandboxExecutor
+from chalicelib.adapters.sandbox._worker import WorkerSpec
 
 from .conftest import FakeBroker, Invoke, PluginFactory
 
@@ -166,3 +167,36 @@ def test_missing_bwrap_is_sandbox_unavailable_never_unsandboxed(monkeypatch: obj
     assert outcome.status == "sandbox_unavailable"
     assert outcome.error is not None and "bubblewrap" in outcome.error["message"]
     ex.close()
+
+
+def test_a_worker_started_while_the_sweep_asks_is_not_ended_by_it(plugin: PluginFactory) -> None:
+    """The sweep asks the store about the workers it listed; one an invocation starts in the meantime (its
+    slot listed empty) is none of that answer's business, and lives until a sweep that asked about it."""
+    from chalicelib.domain.execution import InvocationRequest, Limits
+
+    code = plugin("def handler(event, ctx):\n    return {}\n")
+
+    def request(installation: str) -> InvocationRequest:
+        return InvocationRequest(
+            installation_id=installation, workspace_id="ws-1", plugin_id="test-plugin", version="1.0.0",
+            code_dir=str(code), entrypoint="main:handler", limits=Limits(memory_mb=64, timeout_s=3.0),
+        )  # fmt: skip
+
+    def nothing_wanted(specs: list[WorkerSpec]) -> set[WorkerSpec]:
+        return set()
+
+    def answer_while_an_invocation_starts(specs: list[WorkerSpec]) -> set[WorkerSpec]:
+        assert [s.installation_id for s in specs] == ["listed"]
+        assert ex.invoke(request("racing"), FakeBroker([])).status == "succeeded"
+        return set()  # nothing listed is wanted; "racing" was not listed
+
+    ex = SandboxExecutor(idle_ttl_s=60, wanted=answer_while_an_invocation_starts, sweep_interval_s=3600)
+    try:
+        for installation in ("listed", "racing"):
+            assert ex.invoke(request(installation), FakeBroker([])).status == "succeeded"
+        assert ex.end_installation("ws-1", "racing")  # its slot stays, empty, as while an invocation starts
+        assert ex.reap_idle() == 1 and ex.worker_count() == 1  # "listed" ended, "racing" kept
+        ex._wanted = nothing_wanted
+        assert ex.reap_idle() == 1 and ex.worker_count() == 0  # asked about now, and unwanted
+    finally:
+        ex.close()

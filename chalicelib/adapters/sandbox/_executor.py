@@ -192,7 +192,8 @@ class SandboxExecutor:
         now = time.monotonic() if now is None else now
         with self._lock:
             items = list(self._slots.items())
-        wanted = self._still_wanted([s.worker.spec for _, s in items if s.worker is not None])
+        asked = {s.worker.spec for _, s in items if s.worker is not None}
+        wanted = self._still_wanted(list(asked))
         removed = 0
         for key, slot in items:
             if not slot.lock.acquire(blocking=False):
@@ -203,7 +204,9 @@ class SandboxExecutor:
                     worker.retired
                     or not worker.alive()
                     or now - worker.last_used > self._idle_ttl_s
-                    or (wanted is not None and worker.spec not in wanted)
+                    # Only a spec the store was asked about can be unwanted: a worker an invocation started while
+                    # the store answered (its slot empty when listed) is judged at the next sweep.
+                    or (wanted is not None and worker.spec in asked and worker.spec not in wanted)
                 ):
                     worker.kill()
                     slot.worker = None
