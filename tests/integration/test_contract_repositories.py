@@ -6,7 +6,7 @@ import threading
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, timedelta, timezone
 from typing import Any
 
 import pytest
@@ -397,6 +397,15 @@ def test_audit_newest_first_with_filters_and_pages(repos: Repos) -> None:
     assert [r.seq for r in walk(q(actor="key:a", action="plugin.install"), 10)] == [seq_of(i) for i in (5, 3, 1)]
     assert [r.seq for r in walk(q(target="t0"), 1)] == [seq_of(i) for i in (6, 3, 0)]
     assert walk(q(action="nothing.like.this"), 5) == []
+
+    # A time window, its bounds included, whatever offset the bounds are written in.
+    east, west = timezone(timedelta(hours=2)), timezone(timedelta(hours=-5))
+    window = q(since=(NOW + timedelta(seconds=2)).astimezone(east), until=(NOW + timedelta(seconds=5)).astimezone(west))
+    assert [r.seq for r in walk(window, 3)] == [seq_of(i) for i in (5, 4, 3, 2)]
+    assert [r.seq for r in walk(q(since=NOW + timedelta(seconds=6, microseconds=500_000)), 5)] == [
+        seq_of(i) for i in (8, 7)
+    ]
+    assert [r.seq for r in walk(q(actor="key:b", until=NOW + timedelta(seconds=3)), 5)] == [seq_of(2), seq_of(0)]
 
 
 def test_audit_chain_positions_are_taken_once_and_latest_is_the_head(repos: Repos) -> None:

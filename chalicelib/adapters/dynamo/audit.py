@@ -6,7 +6,7 @@ deletion of the newest records: verify compares the chain's end with the head (d
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 
 from pynamodb.attributes import UnicodeAttribute
 from pynamodb.exceptions import PutError, TransactWriteError
@@ -160,12 +160,13 @@ class DynamoAuditRepository:
         for attr, value in ((AuditItem.action, action), (AuditItem.actor, actor), (AuditItem.target, target)):
             if value:
                 cond = attr == value if cond is None else cond & (attr == value)
-        # ISO-8601 UTC strings of one format compare in time order.
+        # Records store ISO-8601 UTC strings, which compare in time order; a bound is compared in UTC too, or a
+        # bound written with another offset (…T12:00:00+02:00) would compare as the wrong instant.
         if since is not None:
-            c = AuditItem.time >= since.isoformat()
+            c = AuditItem.time >= since.astimezone(UTC).isoformat()
             cond = c if cond is None else cond & c
         if until is not None:
-            c = AuditItem.time <= until.isoformat()
+            c = AuditItem.time <= until.astimezone(UTC).isoformat()
             cond = c if cond is None else cond & c
         with Translate():
             it = AuditItem.query(
