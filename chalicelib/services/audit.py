@@ -19,7 +19,7 @@ import threading
 import time
 import zlib
 from collections.abc import Callable
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import Future
 from datetime import datetime
 from typing import Any, Literal
 
@@ -28,6 +28,7 @@ from chalicelib.domain.models import AuditPage, AuditRecord, AuditVerification, 
 from chalicelib.domain.pagination import decode_token, encode_token
 from chalicelib.domain.permissions import Action
 from chalicelib.ports import AuditRepository, Clock, IdGenerator, SecretBox
+from chalicelib.services.background import BackgroundReads
 
 __all__ = ["AuditService", "Outcome", "record_mac"]
 
@@ -64,8 +65,8 @@ class AuditService:
         self._locks = [threading.Lock() for _ in range(LOCK_STRIPES)]
         self._tail: dict[str, AuditRecord] = {}
         self._prefetched: dict[str, Future[AuditRecord | None]] = {}
-        self._readers: ThreadPoolExecutor | None = None
-        self._readers_lock = threading.Lock()
+        self._readers = BackgroundReads("audit-tail")
+        self._prefetch_lock = threading.Lock()
 
     def prefetch(self, workspace_id: str) -> None:
         """Start reading the workspace's chain tail now, so that an append later in this request need not wait.
@@ -76,9 +77,7 @@ class AuditService:
         """
         if workspace_id in self._tail or workspace_id in self._prefetched:
             return
-        with self._readers_lock:
-            if self._readers is None:
-                self._readers = ThreadPoolExecutor(max_workers=4, thread_name_prefix="audit-tail")
+        with self._prefetch_lock:
             if len(self._prefetched) >= MAX_TAILS:
                 self._prefetched.clear()
             self._prefetched[workspace_id] = self._readers.submit(self._repo.latest, workspace_id)

@@ -13,10 +13,9 @@ from __future__ import annotations
 
 import math
 import random
-import threading
 import time
 from collections.abc import Callable
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import Future
 from datetime import datetime, timedelta
 
 from aws_lambda_powertools import Logger
@@ -55,6 +54,7 @@ from chalicelib.ports import (
     WorkQueues,
 )
 from chalicelib.services.audit import AuditService
+from chalicelib.services.background import BackgroundReads
 from chalicelib.services.delivery_pacing import MAX_INLINE_WAIT_S, RateLimiter, SigningKeyCache
 from chalicelib.services.delivery_records import delivery_detail, delivery_view, new_delivery
 from chalicelib.services.webhooks import WebhookService
@@ -102,8 +102,7 @@ class DeliveryService:
         self._rng = rng or random.Random()  # noqa: S311 - retry jitter spreads load; nothing secret depends on it
         self._sleep = sleep
         self._keys = SigningKeyCache()
-        self._readers: ThreadPoolExecutor | None = None
-        self._readers_lock = threading.Lock()
+        self._readers = BackgroundReads("webhook-read")
 
     # --- the deliverer ---------------------------------------------------------------------
 
@@ -141,10 +140,7 @@ class DeliveryService:
         self._settle(hook, delivery, result, now)
 
     def _read_hook(self, workspace_id: str, webhook_id: str) -> Future[Webhook | None]:
-        with self._readers_lock:
-            if self._readers is None:
-                self._readers = ThreadPoolExecutor(max_workers=4, thread_name_prefix="webhook-read")
-            return self._readers.submit(self._hooks.get, workspace_id, webhook_id)
+        return self._readers.submit(self._hooks.get, workspace_id, webhook_id)
 
     def _delivery_for(self, job: DeliveryJob, now: datetime) -> Delivery | None:
         if job.delivery_id is not None:
