@@ -1,4 +1,4 @@
-"""Installation routes: install (seed path), list, get, uninstall."""
+"""Installation routes: install (seed path), list, get, the versions it can move to, decline an upgrade, uninstall."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from chalice.app import Blueprint
 from chalicelib.api.routing import PAGING, RequestContext, route
 from chalicelib.container import services
 from chalicelib.domain.errors import InvalidRequestError
-from chalicelib.domain.models import Installation, InstallationPage, InstallRequest
+from chalicelib.domain.models import Installation, InstallationPage, InstallRequest, UpgradeOptions
 
 bp = Blueprint(__name__)
 TAG = "Installations"
@@ -57,6 +57,33 @@ def list_installations(r: RequestContext) -> InstallationPage:
 )
 def get_installation(r: RequestContext, installation_id: str) -> Installation:
     return services().installs.get(r.caller, installation_id)
+
+
+@route(
+    bp,
+    "/api/installations/{installation_id}/versions",
+    "GET",
+    summary="The version an installation runs, the newer ones it can upgrade to with what each adds and removes "
+    "(scopes in plain words, hosts, events), and the version a rollback returns to",
+    tag=TAG,
+    response=UpgradeOptions,
+    errors=[401, 403, 404],
+)
+def installation_versions(r: RequestContext, installation_id: str) -> UpgradeOptions:
+    return services().installs.upgrade_options(r.caller, installation_id)
+
+
+@route(
+    bp,
+    "/api/installations/{installation_id}/decline",
+    "POST",
+    summary="Decline the upgrade waiting for consent: keep the current version and grants",
+    tag=TAG,
+    response=Installation,
+    errors=[401, 403, 404, 409],
+)
+def decline_upgrade(r: RequestContext, installation_id: str) -> Installation:
+    return services().installs.decline(r.caller, installation_id)
 
 
 @route(

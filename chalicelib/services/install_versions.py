@@ -11,13 +11,16 @@ import builtins
 from collections.abc import Callable
 from typing import Any
 
+import semver
+
 from chalicelib.domain.errors import ConflictError, PlugyardError, ScopesNotGrantedError, VersionNotFoundError
-from chalicelib.domain.models import Caller, Installation, PluginVersion, UpgradeRequest
+from chalicelib.domain.models import Caller, Installation, PluginVersion, UpgradeOptions, UpgradeRequest
 from chalicelib.domain.permissions import check_grant
-from chalicelib.domain.upgrades import pending_upgrade
+from chalicelib.domain.upgrades import pending_upgrade, rollback_target, version_change
 from chalicelib.ports import Clock, InstallationRepository, PermissionRepository, SecretBox
 from chalicelib.services.audit import AuditService
 from chalicelib.services.install_config import apply_config, validate_config
+from chalicelib.services.listing import version_view
 from chalicelib.services.marketplace import MarketplaceService
 from chalicelib.services.secret_config import effective_config
 
@@ -104,11 +107,51 @@ class InstallationVersions:
             raise ScopesNotGrantedError(missing)
         return self.upgrade(caller, inst, UpgradeRequest(version=inst.pending_upgrade.version, grant=grant))
 
+    def decline(self, caller: Caller, inst: Installation) -> Installation:
+        """Drop the upgrade waiting for consent: the installation keeps its version and its grants."""
+        pending = inst.pending_upgrade
+        if pending is None:
+            raise ConflictError("No upgrade is waiting for consent on this installation.")
+        inst.pending_upgrade = None
+        inst.updated_at = self._clock.now()
+        inst.history.append(history_entry(self._clock, "upgrade_declined", caller.actor, version=pending.version))
+        self._installs.put(inst)
+        self._audit.record(
+            caller.workspace_id,
+            caller.actor,
+            "plugin.upgrade.decline",
+            inst.installation_id,
+            declined=pending.version,
+            kept=inst.version,
+        )
+        return inst
+
+    def options(self, inst: Installation, current: PluginVersion) -> UpgradeOptions:
+        """The version ``inst`` runs, the newer installable ones with what each changes, and its rollback."""
+        if inst.development:  # moved only by new uploads
+            return UpgradeOptions(installation=inst, current=version_view(current), upgrades=[], rollback=None)
+        running = semver.Version.parse(inst.version)
+        newer = sorted(
+            (
+                v
+                for v in self._marketplace.installable_versions(inst.plugin_id)
+                if semver.Version.parse(v.version) > running
+            ),
+            key=lambda v: semver.Version.parse(v.version),
+            reverse=True,
+        )
+        previous = rollback_target(inst)
+        back = self._marketplace.get_any_version(inst.plugin_id, previous) if previous else None
+        return UpgradeOptions(
+            installation=inst,
+            current=version_view(current),
+            upgrades=[version_change(inst, current, v) for v in newer],
+            rollback=version_change(inst, current, back) if back is not None and back.installable else None,
+        )
+
     def rollback(self, caller: Caller, inst: Installation) -> Installation:
         """Return to the version this installation ran before its last upgrade."""
-        previous = next(
-            (h.get("from") for h in reversed(inst.history) if h.get("action") in ("upgrade", "rollback")), None
-        )
+        previous = rollback_target(inst)
         if not previous:
             raise ConflictError("This installation has no earlier version to roll back to.")
         target = self._marketplace.get_any_version(inst.plugin_id, str(previous))

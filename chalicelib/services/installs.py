@@ -24,6 +24,7 @@ from chalicelib.domain.models import (
     InstallRequest,
     PluginVersion,
     UpdateConfigRequest,
+    UpgradeOptions,
     UpgradeRequest,
 )
 from chalicelib.domain.outbox import NewInstallation
@@ -240,6 +241,16 @@ class InstallService:
         return self._versions.consent(
             caller, _not_development(self._find_for_change(caller, installation_id, "plugin.consent")), grant
         )
+
+    def decline(self, caller: Caller, installation_id: str) -> Installation:
+        """Drop the upgrade waiting for consent; the installation keeps its version and grants."""
+        return self._versions.decline(caller, self._find_for_change(caller, installation_id, "plugin.upgrade.decline"))
+
+    def upgrade_options(self, caller: Caller, installation_id: str) -> UpgradeOptions:
+        """The version an installation runs, where it can upgrade to (with each permission change), its rollback."""
+        self._audit.authorize(caller, Action.READ_INSTALLS)
+        inst = self._find(caller.workspace_id, installation_id)
+        return self._versions.options(inst, self._version_of(inst))
 
     def rollback(self, caller: Caller, installation_id: str) -> Installation:
         """Return to the version this installation ran before its last upgrade."""

@@ -379,6 +379,11 @@ class MarketplaceService:
             raise VersionNotFoundError(plugin_id, spec or "latest")
         return found
 
+    def installable_versions(self, plugin_id: str) -> list[PluginVersion]:
+        """Every version a workspace may move to: approved and supporting this host."""
+        versions = self.cache.memo(f"versions:{plugin_id}", lambda: self._versions.list_versions(plugin_id))
+        return [v for v in versions if v.installable and v.manifest.supports_host(self._host_version)]
+
     def get_any_version(self, plugin_id: str, version: str) -> PluginVersion | None:
         """A version in whatever state (for installations already on it)."""
         return self._versions.get(plugin_id, version)

@@ -24,7 +24,9 @@ from chalicelib.domain.models.installations import (
     ScopeChange,
     SetStateRequest,
     UpdateConfigRequest,
+    UpgradeOptions,
     UpgradeRequest,
+    VersionChange,
 )
 from chalicelib.domain.models.plugins import (
     DeprecateRequest,
@@ -101,9 +103,11 @@ __all__ = [
     "Task",
     "UpdateConfigRequest",
     "UpdateWebhookRequest",
+    "UpgradeOptions",
     "UpgradeRequest",
     "UploadTicket",
     "VerifyPublisherRequest",
+    "VersionChange",
     "VersionReport",
     "VersionView",
     "Webhook",

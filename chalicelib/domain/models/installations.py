@@ -8,6 +8,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, Field
 
 from chalicelib.domain.models._command import _Command
+from chalicelib.domain.models.plugins import VersionView
 
 __all__ = [
     "DevInstallation",
@@ -18,7 +19,9 @@ __all__ = [
     "ScopeChange",
     "SetStateRequest",
     "UpdateConfigRequest",
+    "UpgradeOptions",
     "UpgradeRequest",
+    "VersionChange",
 ]
 
 
@@ -103,6 +106,31 @@ class InstallationPage(BaseModel):
 
     items: list[Installation]
     next_token: str | None = None
+
+
+class VersionChange(BaseModel):
+    """What moving an installation to ``version`` changes, against the version it runs and its grants."""
+
+    version: str
+    changelog: str
+    scopes_added: list[ScopeChange] = Field(description="Scopes the version requests that are not granted yet")
+    scopes_removed: list[ScopeChange] = Field(description="Granted scopes the version no longer requests")
+    hosts_added: list[str] = Field(description="Hosts ctx.http.fetch may reach that the current version may not")
+    hosts_removed: list[str]
+    events_added: list[str] = Field(description="Event types it subscribes to that the current version does not")
+    events_removed: list[str]
+    needs_consent: bool = Field(description="True when scopes_added is not empty: an upgrade waits for consent")
+
+
+class UpgradeOptions(BaseModel):
+    """An installation with the version it runs, where it can upgrade to and where a rollback returns."""
+
+    installation: Installation
+    current: VersionView = Field(description="The version it runs: its config schema, entry points, permissions")
+    upgrades: list[VersionChange] = Field(description="Newer installable versions, newest first")
+    rollback: VersionChange | None = Field(
+        description="The version before the last upgrade, when it can still be installed; null otherwise"
+    )
 
 
 class DevInstallation(BaseModel):
