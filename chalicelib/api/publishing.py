@@ -8,6 +8,7 @@ from chalice.app import Blueprint
 from chalicelib.api.routing import RequestContext, route
 from chalicelib.container import services
 from chalicelib.domain.models import CreatePublisherRequest, PublisherView, VersionReport
+from chalicelib.domain.models.review import PublisherPlugins
 from chalicelib.domain.stats import PluginStats
 
 bp = Blueprint(__name__)
@@ -39,6 +40,19 @@ def create_publisher(r: RequestContext) -> PublisherView:
 )
 def my_publisher(r: RequestContext) -> PublisherView:
     return services().publishers.mine(r.caller)
+
+
+@route(
+    bp,
+    "/api/publisher/plugins",
+    "GET",
+    summary="The caller's publisher's plugins, each with every version's review, scan and deployment state",
+    tag="Publishers",
+    response=PublisherPlugins,
+    errors=[403, 404],
+)
+def my_plugins(r: RequestContext) -> PublisherPlugins:
+    return services().review.publisher_plugins(r.caller)
 
 
 @route(

@@ -1,4 +1,5 @@
-"""Reviewer tools: the queue, and for one version its files, manifest, permission diff and upload scan report."""
+"""Reviewer tools: the queue, and for one version its files, manifest, permission diff and upload scan report;
+and the other side of review, a publisher's own plugins with every version's review and deployment state."""
 
 from __future__ import annotations
 
@@ -6,19 +7,30 @@ import hashlib
 import io
 import zipfile
 
-from chalicelib.domain.errors import DependencyUnavailableError, PluginNotFoundError, VersionNotFoundError
+import semver
+
+from chalicelib.domain.errors import (
+    DependencyUnavailableError,
+    PluginNotFoundError,
+    PublisherNotFoundError,
+    VersionNotFoundError,
+)
 from chalicelib.domain.models import (
     ArtifactFile,
     Caller,
+    Plugin,
+    PluginDetail,
     PluginVersion,
     ReviewItem,
     ReviewQueue,
     VersionReport,
 )
+from chalicelib.domain.models.review import PublisherPlugins
 from chalicelib.domain.permissions import Action, Role
 from chalicelib.domain.review import permission_diff, previous_release, scan_of
 from chalicelib.ports import ArtifactStore, PluginRepository, VersionRepository
 from chalicelib.services.audit import AuditService
+from chalicelib.services.listing import summary_view, version_view
 from chalicelib.services.publishers import PublisherService
 
 __all__ = ["ReviewService"]
@@ -96,6 +108,40 @@ class ReviewService:
             diff=permission_diff(found.manifest, previous_release(versions, version)),
             scan=scan_of(found),
         )
+
+    def publisher_plugins(self, caller: Caller) -> PublisherPlugins:
+        """Every plugin the caller's workspace publishes, with all its versions (pending, rejected and yanked too)."""
+        self._audit.authorize(caller, Action.PUBLISH)
+        publisher_id = self._publishers.publisher_of(caller)
+        if publisher_id is None:
+            raise PublisherNotFoundError(
+                "This workspace has no publisher yet; an admin creates one with POST /api/publishers."
+            )
+        verified = self._publishers.is_verified(publisher_id)
+        return PublisherPlugins(
+            publisher_id=publisher_id,
+            items=[self._detail(p, verified) for p in self._owned(caller.workspace_id, publisher_id)],
+        )
+
+    def _owned(self, workspace_id: str, publisher_id: str) -> list[Plugin]:
+        # The search text holds the publisher id, so the scan's filter keeps the read to near this publisher's
+        # plugins; ownership is the workspace's, checked on each record.
+        found: list[Plugin] = []
+        token: str | None = None
+        while True:
+            page, token = self._plugins.search(query=publisher_id, category=None, limit=100, token=token)
+            found.extend(p for p in page if p.owner_workspace_id == workspace_id)
+            if not token:
+                return sorted(found, key=lambda p: p.plugin_id)
+
+    def _detail(self, plugin: Plugin, verified: bool) -> PluginDetail:
+        versions = sorted(
+            (v for v in self._versions.list_versions(plugin.plugin_id) if v.state != "development"),
+            key=lambda v: semver.Version.parse(v.version),
+            reverse=True,
+        )
+        views = [version_view(v).model_copy(update={"scan_status": scan_of(v).status}) for v in versions]
+        return PluginDetail(**summary_view(plugin, publisher_verified=verified).model_dump(), versions=views)
 
     def _files(self, version: PluginVersion) -> list[ArtifactFile]:
         data = self._artifacts.read(version.artifact_key, max_bytes=self._max_artifact_bytes)

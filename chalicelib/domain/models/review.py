@@ -6,9 +6,10 @@ from typing import Any
 
 from pydantic import BaseModel, Field
 
+from chalicelib.domain.models.plugins import PluginDetail
 from chalicelib.domain.scan import ScanReport
 
-__all__ = ["ArtifactFile", "PermissionDiff", "VersionReport"]
+__all__ = ["ArtifactFile", "PermissionDiff", "PublisherPlugins", "VersionReport"]
 
 
 class ArtifactFile(BaseModel):
@@ -47,3 +48,10 @@ class VersionReport(BaseModel):
     files: list[ArtifactFile]
     diff: PermissionDiff
     scan: ScanReport
+
+
+class PublisherPlugins(BaseModel):
+    """The caller's publisher's plugins, each with every version in whatever review and deployment state."""
+
+    publisher_id: str
+    items: list[PluginDetail] = Field(description="By plugin id; versions newest first, development uploads left out")
