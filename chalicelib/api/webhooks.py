@@ -112,6 +112,19 @@ def enable_webhook(r: RequestContext, webhook_id: str) -> WebhookView:
 
 @route(
     bp,
+    "/api/webhooks/{webhook_id}/disable",
+    "POST",
+    summary="Disable a webhook: nothing is sent to it until it is enabled (its events meanwhile end failed)",
+    tag=TAG,
+    response=WebhookView,
+    errors=[401, 403, 404],
+)
+def disable_webhook(r: RequestContext, webhook_id: str) -> WebhookView:
+    return services().webhooks.disable(r.caller, webhook_id)
+
+
+@route(
+    bp,
     "/api/webhooks/{webhook_id}/test",
     "POST",
     summary="Send a signed webhook.test ping now and return the attempt",

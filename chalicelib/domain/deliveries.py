@@ -115,6 +115,7 @@ class DeliveryView(BaseModel):
     status: DeliveryStatus
     attempt_count: int
     last_status_code: int | None = None
+    last_attempt: DeliveryAttempt | None = Field(None, description="The latest attempt (status, latency, excerpt).")
     next_attempt_at: datetime | None = None
     reason: str | None = None
     created_at: datetime

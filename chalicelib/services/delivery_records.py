@@ -31,7 +31,7 @@ def new_delivery(workspace_id: str, webhook_id: str, event: EventEnvelope, now: 
 
 
 def delivery_view(d: Delivery) -> DeliveryView:
-    """A delivery as listed: its state and last answer, without payload or attempts."""
+    """A delivery as listed: its state and latest attempt, without payload or earlier attempts."""
     return DeliveryView(
         delivery_id=d.delivery_id,
         webhook_id=d.webhook_id,
@@ -40,6 +40,7 @@ def delivery_view(d: Delivery) -> DeliveryView:
         status=d.status,
         attempt_count=d.attempt_count,
         last_status_code=d.attempts[-1].status_code if d.attempts else None,
+        last_attempt=d.attempts[-1] if d.attempts else None,
         next_attempt_at=d.next_attempt_at,
         reason=d.reason,
         created_at=d.created_at,

@@ -152,6 +152,17 @@ class WebhookService:
         self._audit.record(caller.workspace_id, caller.actor, "webhook.enable", webhook_id, was_disabled_for=was)
         return _view(hook)
 
+    def disable(self, caller: Caller, webhook_id: str) -> WebhookView:
+        """Stop deliveries to an endpoint until it is enabled again; events meanwhile end failed (see recover)."""
+        self._audit.authorize(caller, Action.MANAGE_WEBHOOKS, "webhook.disable", webhook_id)
+        hook = self._find(caller, webhook_id)
+        if hook.state != "disabled":
+            hook.state, hook.disabled_at = "disabled", self._clock.now()
+            hook.disabled_reason = f"Disabled by {caller.actor}."
+            self._repo.put(hook)
+            self._audit.record(caller.workspace_id, caller.actor, "webhook.disable", webhook_id)
+        return _view(hook)
+
     def update(self, caller: Caller, webhook_id: str, req: UpdateWebhookRequest) -> WebhookView:
         """Change the description or the rate limit (an explicit null removes the limit)."""
         self._audit.authorize(caller, Action.MANAGE_WEBHOOKS, "webhook.update", webhook_id)

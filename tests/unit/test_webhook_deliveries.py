@@ -235,3 +235,31 @@ def test_deleted_endpoint_marks_pending_delivery_failed(h: Harness) -> None:
     h.pump()
     d = h.services.adapters.deliveries.get(hook.webhook_id, event.id)
     assert d.status == "failed" and "deleted" in (d.reason or "")
+
+
+def test_an_admin_disables_an_endpoint_its_events_fail_until_enabled_and_recovered(h: Harness) -> None:
+    hook = h.register()
+    view = h.services.webhooks.disable(h.caller, hook.webhook_id)
+    assert view.state == "disabled" and view.disabled_reason == f"Disabled by {h.caller.actor}."
+    again = h.services.webhooks.disable(h.caller, hook.webhook_id)  # a second click changes nothing
+    assert again.disabled_at == view.disabled_at
+    disables = [r for r in h.services.adapters.audit.items if r.action == "webhook.disable"]
+    assert [(r.actor, r.outcome) for r in disables] == [(h.caller.actor, "success")]
+    event = h.dispatch(hook.webhook_id)
+    h.pump()
+    assert h.sender.sent == [] and h.bus.published == []  # not sent; no webhook.disabled event for a manual one
+    assert "disabled" in (h.svc.get(h.caller, hook.webhook_id, event.id).reason or "")
+    with pytest.raises(NotFoundError):
+        h.services.webhooks.disable(make_harness().caller, hook.webhook_id)
+    ws = h.caller.workspace_id
+    member = h.services.auth.authenticate(
+        "Bearer " + h.services.auth.issue_key(ws, Role.MEMBER, "member", created_by="operator").key
+    )
+    with pytest.raises(ForbiddenError):
+        h.services.webhooks.disable(member, hook.webhook_id)
+    h.services.webhooks.enable(h.caller, hook.webhook_id)
+    assert h.svc.recover(h.caller, hook.webhook_id, event.time - timedelta(seconds=1)).queued == 1
+    h.pump()
+    [listed] = h.svc.list(member, hook.webhook_id, status=None, limit=10, token=None).items
+    assert listed.status == "delivered" and listed.last_attempt is not None
+    assert listed.last_attempt.trigger == "recover" and listed.last_attempt.status_code == listed.last_status_code

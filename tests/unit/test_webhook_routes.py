@@ -41,7 +41,7 @@ def api() -> Iterator[Api]:
         reset_services(None)
 
 
-def test_register_v1a_test_ping_list_get_redeliver_rotate_enable_recover(api: Api) -> None:
+def test_register_v1a_test_ping_list_get_redeliver_rotate_disable_enable_recover(api: Api) -> None:
     resp, hook = api.call(
         "POST", "/api/webhooks/register", {"url": URL, "event_types": ["task.completed"], "signature_scheme": "v1a"}
     )
@@ -66,8 +66,17 @@ def test_register_v1a_test_ping_list_get_redeliver_rotate_enable_recover(api: Ap
     resp, rotated = api.call("POST", f"/api/webhooks/{wid}/rotate-secret")
     assert resp.status_code == 200 and rotated["public_key"] != hook["public_key"]
     assert rotated["previous_public_key"] == hook["public_key"] and rotated["overlap_until"]
-    resp, _ = api.call("POST", f"/api/webhooks/{wid}/enable")
-    assert resp.status_code == 200
+    resp, page = api.call("GET", f"/api/webhooks/{wid}/deliveries", role=Role.MEMBER)
+    assert [d["last_attempt"]["attempt"] for d in page["items"]] == [2]  # each listed with its latest attempt
+    assert page["items"][0]["last_attempt"]["status_code"] == page["items"][0]["last_status_code"]
+    resp, _ = api.call("POST", f"/api/webhooks/{wid}/disable", role=Role.MEMBER)
+    assert resp.status_code == 403 and resp.headers["Content-Type"] == PROBLEM_JSON
+    resp, off = api.call("POST", f"/api/webhooks/{wid}/disable")
+    assert resp.status_code == 200 and off["state"] == "disabled" and off["disabled_reason"].startswith("Disabled by")
+    resp, _ = api.call("POST", "/api/webhooks/01JNOPE0000000000000000000/disable")
+    assert resp.status_code == 404 and resp.headers["Content-Type"] == PROBLEM_JSON
+    resp, on = api.call("POST", f"/api/webhooks/{wid}/enable")
+    assert resp.status_code == 200 and on["state"] == "enabled" and on["disabled_reason"] is None
     resp, rec = api.call("POST", f"/api/webhooks/{wid}/recover", {"since": "2020-01-01T00:00:00Z"})
     assert resp.status_code == 202 and rec["queued"] == 0
     resp, upd = api.call("PATCH", f"/api/webhooks/{wid}", {"rate_limit_per_s": 5})
@@ -81,6 +90,7 @@ def test_register_v1a_test_ping_list_get_redeliver_rotate_enable_recover(api: Ap
         "webhook.test",
         "webhook.redeliver",
         "webhook.rotate_secret",
+        "webhook.disable",
         "webhook.enable",
         "webhook.recover",
     } <= actions
