@@ -107,7 +107,14 @@ def _auth(stage: str | None) -> AuthService:
     clock, ids = SystemClock(), UlidGenerator()
     secrets = KmsSecretBox(aws_client(settings, "kms"), settings.secrets_key)
     audit = AuditService(dynamo.DynamoAuditRepository(), clock, ids, secrets)
-    return AuthService(dynamo.DynamoWorkspaceRepository(), dynamo.DynamoApiKeyRepository(), audit, clock, ids)
+    return AuthService(
+        dynamo.DynamoWorkspaceRepository(),
+        dynamo.DynamoApiKeyRepository(),
+        dynamo.DynamoPublisherRepository(),
+        audit,
+        clock,
+        ids,
+    )
 
 
 def _unreachable(exc: BaseException, stage: str | None) -> RuntimeError:

@@ -147,7 +147,7 @@ def build_services(settings: Settings, adapters: Adapters) -> Services:
     )
     broker, invocations, deployments = build_execution(settings, a, audit, marketplace)
     installs.on_event.append(deployments.on_installation_event)
-    auth = AuthService(a.workspaces, a.keys, audit, a.clock, a.ids, cache_ttl_s=settings.auth_cache_ttl_s)
+    auth = AuthService(a.workspaces, a.keys, a.publishers, audit, a.clock, a.ids, cache_ttl_s=settings.auth_cache_ttl_s)
     live = LiveService(
         a.live_connections,
         # Listen sessions (plugyard listen) ride the same fan-out: their connections buffer, sockets get pushed.

@@ -13,10 +13,11 @@ from chalicelib.domain.models import (
     ApiKeyView,
     Caller,
     CreateApiKeyRequest,
+    Publisher,
     Workspace,
 )
 from chalicelib.domain.permissions import Action, Role
-from chalicelib.ports import ApiKeyRepository, Clock, IdGenerator, WorkspaceRepository
+from chalicelib.ports import ApiKeyRepository, Clock, IdGenerator, PublisherRepository, WorkspaceRepository
 from chalicelib.services.audit import AuditService
 
 __all__ = ["AuthService", "hash_key"]
@@ -37,6 +38,7 @@ class AuthService:
         self,
         workspaces: WorkspaceRepository,
         keys: ApiKeyRepository,
+        publishers: PublisherRepository,
         audit: AuditService,
         clock: Clock,
         ids: IdGenerator,
@@ -49,6 +51,7 @@ class AuthService:
         self._cache_ttl_s = cache_ttl_s
         self._workspaces = workspaces
         self._keys = keys
+        self._publishers = publishers
         self._audit = audit
         self._clock = clock
         self._ids = ids
@@ -84,10 +87,16 @@ class AuthService:
         return caller
 
     def create_workspace(self, workspace_id: str, name: str, publisher_id: str | None = None) -> Workspace:
-        """Create a workspace (operator action: seed and admin CLI)."""
+        """Create a workspace (operator action: seed and admin CLI); with ``publisher_id``, the publisher profile
+        is made at once and owned by it, so no other workspace can claim that id before its first key."""
         if self._workspaces.get(workspace_id) is not None:
             raise ConflictError(f"Workspace '{workspace_id}' exists.")
-        ws = Workspace(workspace_id=workspace_id, name=name, publisher_id=publisher_id, created_at=self._clock.now())
+        now = self._clock.now()
+        if publisher_id is not None:  # PublisherTakenError when another workspace has it
+            self._publishers.create(
+                Publisher(publisher_id=publisher_id, name=publisher_id, owner_workspace_id=workspace_id, created_at=now)
+            )
+        ws = Workspace(workspace_id=workspace_id, name=name, publisher_id=publisher_id, created_at=now)
         self._workspaces.put(ws)
         self._audit.record(workspace_id, "operator", "workspace.create", workspace_id)
         return ws

@@ -44,6 +44,19 @@ def test_ids_are_unique_a_workspace_has_one_and_only_admins_create(world: World)
     assert world.services.publishers.publisher_of(b) is None
 
 
+def test_a_publisher_id_the_operator_assigns_is_owned_at_once(world: World) -> None:
+    """Before its first signing key too: no self-serve workspace can claim it, and the operator cannot give it twice."""
+    owner = world.workspace(publisher="ops-pub")
+    profile = world.adapters.publishers.get("ops-pub")
+    assert profile is not None and profile.owner_workspace_id == owner and profile.keys == []
+    thief = world.caller(world.workspace())
+    with pytest.raises(PublisherTakenError):
+        world.services.publishers.create(thief, CreatePublisherRequest(publisher_id="ops-pub", name="Thief"))
+    with pytest.raises(PublisherTakenError):
+        world.workspace(publisher="ops-pub")
+    assert world.services.publishers.mine(world.caller(owner)).publisher_id == "ops-pub"
+
+
 def test_the_diff_compares_with_the_highest_lower_release_and_a_failed_scan_needs_acknowledgement(
     world: World,
 ) -> None:

@@ -18,6 +18,7 @@ from chalicelib.domain.errors import (
     InvalidManifestError,
     InvalidRequestError,
     PluginNotFoundError,
+    PublisherTakenError,
     ScopesNotGrantedError,
     UnauthenticatedError,
     UploadNotFoundError,
@@ -191,7 +192,9 @@ def test_publish_refusals(world: World, pub: Caller) -> None:
         world.publish(pub, same)  # the same bytes name the same id@version: refused as a version conflict
     with pytest.raises(ForbiddenError, match="publishes as"):
         world.publish(pub, make_zip(manifest("x-plugin", "someone-else")))
-    other = world.caller(world.workspace(publisher="acme"))
+    with pytest.raises(PublisherTakenError):  # a publisher id has one owner workspace, from its creation on
+        world.workspace(publisher="acme")
+    other = world.caller(world.workspace(publisher="acme-two"))
     with pytest.raises(ForbiddenError, match="another publisher"):
         world.publish_manifest(other, "taken-id", "9.0.0")
     with pytest.raises(InvalidManifestError):
@@ -240,7 +243,7 @@ def test_upload_of_another_workspace_is_not_found(world: World, pub: Caller) -> 
     world.adapters.artifacts.put(
         f"uploads/{pub.workspace_id}/{ticket.upload_id}.zip", make_zip(manifest("u-x", "acme"))
     )
-    other = world.caller(world.workspace(publisher="acme"))
+    other = world.caller(world.workspace(publisher="acme-two"))
     with pytest.raises(UploadNotFoundError):
         world.services.marketplace.submit_version(
             other, SubmitVersionRequest(upload_id=ticket.upload_id, signature="AAAA")
