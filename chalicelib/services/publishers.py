@@ -91,7 +91,8 @@ class PublisherService:
         )
 
     def register_key(self, caller: Caller, req: RegisterKeyRequest) -> PublisherKey:
-        """Add a signing key to the caller's publisher (a profile the operator assigned is made with its first key)."""
+        """Add a signing key to the caller's publisher (a workspace an operator gave a publisher id before ids got their
+        profile on creation gets its profile here, with its first key)."""
         self._audit.authorize(caller, Action.PUBLISH, "publisher.key.register")
         publisher_id = self.publisher_of(caller)
         if publisher_id is None:
