@@ -4,6 +4,7 @@ import { h, field, render } from "./dom.js";
 import { marketplaceView } from "./marketplace.js";
 import { pluginView } from "./plugin.js";
 import { managerView } from "./manager.js";
+import { auditView } from "./audit.js";
 
 const main = () => document.getElementById("main");
 
@@ -12,6 +13,7 @@ export const can = {
   install: () => session.caller?.role === "admin",
   manage: () => session.caller?.role === "admin",
   seeInstalled: () => ["admin", "member"].includes(session.caller?.role),
+  readAudit: () => ["admin", "reviewer"].includes(session.caller?.role),
 };
 
 // Every API error is shown as its problem's title and detail, in the alert region (read out by screen readers).
@@ -90,7 +92,16 @@ function shell() {
     return;
   }
   const link = (hash, label) => h("a", { href: hash, "data-nav": hash }, label);
-  render(nav, h("ul", {}, h("li", {}, link("#/marketplace", "Marketplace")), can.seeInstalled() ? h("li", {}, link("#/installed", "Installed")) : null));
+  render(
+    nav,
+    h(
+      "ul",
+      {},
+      h("li", {}, link("#/marketplace", "Marketplace")),
+      can.seeInstalled() ? h("li", {}, link("#/installed", "Installed")) : null,
+      can.readAudit() ? h("li", {}, link("#/audit", "Audit")) : null,
+    ),
+  );
   render(
     who,
     h("span", { class: "role", title: `Workspace ${session.caller.workspace_id}` }, `${session.caller.workspace_id} · ${session.caller.role}`),
@@ -115,9 +126,11 @@ async function route() {
   try {
     if (view === "plugin" && arg) await pluginView(main(), arg);
     else if (view === "installed" && can.seeInstalled()) await managerView(main());
+    else if (view === "audit" && can.readAudit()) await auditView(main(), new URLSearchParams(hash.split("?")[1] || ""));
     else await marketplaceView(main(), new URLSearchParams(hash.split("?")[1] || ""));
   } catch (err) {
     if (err instanceof ApiError && err.status === 401) signOut(); // the key was revoked or expired
+    else render(main(), h("h1", {}, "This page could not be shown"), h("p", {}, h("a", { href: "#/marketplace" }, "Back to the marketplace")));
     showProblem(err);
   }
 }

@@ -46,7 +46,8 @@ class WebKitDriver(Driver):
     def type(self, css: str, text: str, *, enter: bool = False) -> None:
         element = self._d.find_element(By.CSS_SELECTOR, css)
         element.clear()
-        element.send_keys(text + (Keys.ENTER if enter else ""))
+        if text or enter:  # WPE WebDriver refuses an empty send_keys: clearing was all there was to do
+            element.send_keys(text + (Keys.ENTER if enter else ""))
 
     def press(self, key: str) -> None:
         ActionChains(self._d).send_keys(KEYS[key]).perform()

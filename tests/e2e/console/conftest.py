@@ -41,6 +41,11 @@ class Workspace:
 
 @pytest.fixture(scope="session")
 def console_workspace(make_run: MakeRun) -> Workspace:
+    """A workspace the console tests of the session share."""
+    return create_workspace(make_run, "Console tests")
+
+
+def create_workspace(make_run: MakeRun, name: str) -> Workspace:
     """`plugyard-admin workspace create` against the running stack, as an operator makes a workspace."""
     workspace_id = f"console-{uuid.uuid4().hex[:8]}"
     env = {
@@ -51,7 +56,7 @@ def console_workspace(make_run: MakeRun) -> Workspace:
         "AWS_SECRET_ACCESS_KEY": "testing",
         "PYTHONPATH": os.pathsep.join([str(ROOT), str(ROOT / "plugin-runtime")]),
     }
-    cmd = [sys.executable, "-m", "chalicelib.cli", "workspace", "create", workspace_id, "--name", "Console tests"]
+    cmd = [sys.executable, "-m", "chalicelib.cli", "workspace", "create", workspace_id, "--name", name]
     made = subprocess.run([*cmd, "--json"], cwd=ROOT, env=env, capture_output=True, text=True, timeout=60)
     assert made.returncode == 0, made.stdout + made.stderr
     return Workspace(workspace_id, json.loads(made.stdout)["key"], make_run.api)
