@@ -38,6 +38,7 @@ app.register_blueprint(invocations.bp)
 app.register_blueprint(events.bp)
 app.register_blueprint(dev.bp)
 app.register_blueprint(listen.bp)
+app.register_blueprint(live.bp)
 app.register_blueprint(console.bp)
 # Lambda loads each function as `app.<name>`: every handler chalice packages is a module-level name here.
 dispatcher, invoker, deliverer, deployer = workers.register(app, settings())

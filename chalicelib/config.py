@@ -92,6 +92,12 @@ class Settings(BaseSettings):
         "(https://<api-id>.execute-api.<region>.amazonaws.com/<stage>), the local websocket server's control "
         "URL under make run; unset = no live fan-out.",
     )
+    live_public_url: str | None = Field(
+        None,
+        description="The live WebSocket URL clients connect to (wss://<api-id>.execute-api.<region>.amazonaws.com/api "
+        "on AWS, ws://127.0.0.1:<live port> under make run): answered with live tickets, and the one origin "
+        "besides its own the console may connect to; unset = no tickets.",
+    )
     live_secret: SecretStr | None = Field(
         None, description="Shared secret of the local websocket server's control port (set by make run)."
     )

@@ -3,7 +3,8 @@
 DynamoDB layout, in ``plugyard-<stage>-meta`` (TTL attribute ``expires_at``):
 
 * ``pk=ws#<workspace_id>``, ``sk=<connection_id>`` — the fan-out's one Query per event;
-* ``pk=wsconn#<connection_id>``, ``sk=connection`` — $disconnect knows only the connection id.
+* ``pk=wsconn#<connection_id>``, ``sk=connection`` — $disconnect knows only the connection id;
+* ``pk=wsticket#<sha256 of the ticket>``, ``sk=ticket`` — a single-use ticket to open a socket.
 
 Senders: ``ApiGatewayLiveSender`` (the API Gateway Management API, ``post_to_connection``) on AWS;
 ``LoopbackLiveSender`` (an HTTP POST to the local websocket server's control port, chalicelib/local/live.py).
@@ -19,18 +20,21 @@ import httpx
 from botocore.exceptions import BotoCoreError, ClientError
 from pynamodb import models
 from pynamodb.attributes import NumberAttribute, UnicodeAttribute
+from pynamodb.exceptions import DeleteError
 
-from chalicelib.adapters.dynamo.base import TableMeta, Translate, bind_models, get_or_none
+from chalicelib.adapters.dynamo.base import TableMeta, Translate, bind_models, get_or_none, is_conditional
 from chalicelib.config import Settings
 from chalicelib.domain.errors import DependencyUnavailableError
-from chalicelib.domain.live import LiveConnection
+from chalicelib.domain.live import LiveConnection, LiveTicket
 
 __all__ = [
     "LIVE_SECRET_HEADER",
     "ApiGatewayLiveSender",
     "DynamoLiveConnectionRepository",
+    "DynamoLiveTicketRepository",
     "InMemoryLiveConnectionRepository",
     "InMemoryLiveSender",
+    "InMemoryLiveTicketRepository",
     "LoopbackLiveSender",
     "bind_live_tables",
     "live_sender",
@@ -111,6 +115,48 @@ class DynamoLiveConnectionRepository:
         with Translate():
             items = [i for i in LiveConnectionItem.query(f"ws#{workspace_id}") if int(i.expires_at) > cutoff]
         return [LiveConnection.model_validate_json(i.doc) for i in items]
+
+
+# --- tickets -------------------------------------------------------------------------------------
+
+
+class InMemoryLiveTicketRepository:
+    def __init__(self) -> None:
+        self.items: dict[str, LiveTicket] = {}
+        self._lock = threading.Lock()
+
+    def put(self, ticket: LiveTicket) -> None:
+        with self._lock:
+            self.items[ticket.ticket_hash] = ticket
+
+    def take(self, ticket_hash: str) -> LiveTicket | None:
+        with self._lock:
+            return self.items.pop(ticket_hash, None)
+
+
+class DynamoLiveTicketRepository:
+    def put(self, ticket: LiveTicket) -> None:
+        with Translate():
+            LiveConnectionItem(
+                f"wsticket#{ticket.ticket_hash}",
+                "ticket",
+                doc=ticket.model_dump_json(),
+                expires_at=int(ticket.expires_at.timestamp()),
+            ).save()
+
+    def take(self, ticket_hash: str) -> LiveTicket | None:
+        with Translate():
+            item = get_or_none(LiveConnectionItem, f"wsticket#{ticket_hash}", "ticket", consistent_read=True)
+            if item is None:
+                return None
+            try:
+                # Only the one delete that still finds the row wins: a ticket opens one socket, even when raced.
+                item.delete(condition=LiveConnectionItem.pk.exists())
+            except DeleteError as exc:
+                if is_conditional(exc):
+                    return None
+                raise
+        return LiveTicket.model_validate_json(item.doc)
 
 
 # --- senders -------------------------------------------------------------------------------------

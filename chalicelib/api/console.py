@@ -3,19 +3,22 @@
 Serving the console from the API means `chalice package` ships it inside the API's own function, so every stage
 gets the console of its own code, pointed at its own API (the page finds the API relative to its own URL), with
 no bucket, distribution or build step. The folder is flat, each file read when asked for; every answer carries a
-Content-Security-Policy that allows only this origin's scripts and styles (no inline script, no other host).
+Content-Security-Policy that allows only this origin's scripts and styles (no inline script, no other host), and
+connections to this origin and to the stage's live WebSocket API (Settings.live_public_url) only.
 """
 
 from __future__ import annotations
 
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from chalice.app import Blueprint, Response
 
 from chalicelib.api.routing import RequestContext, route
+from chalicelib.container import settings
 from chalicelib.domain.errors import NotFoundError
 
-__all__ = ["ASSETS", "CSP", "bp"]
+__all__ = ["ASSETS", "bp", "content_security_policy", "live_origin"]
 
 bp = Blueprint(__name__)
 TAG = "Console"
@@ -27,12 +30,28 @@ _TYPES = {
     ".css": "text/css; charset=utf-8",
     ".svg": "image/svg+xml",
 }
-CSP = (
-    "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; "
-    "base-uri 'none'; form-action 'none'; frame-ancestors 'none'"
-)
+
+
+def live_origin(live_public_url: str | None) -> str | None:
+    """``ws://127.0.0.1:8001`` of ``ws://127.0.0.1:8001/``: the one origin besides its own the console may reach."""
+    if not live_public_url:
+        return None
+    parts = urlsplit(live_public_url)
+    if parts.scheme not in ("ws", "wss") or not parts.netloc or "@" in parts.netloc:
+        return None
+    return f"{parts.scheme}://{parts.netloc}"
+
+
+def content_security_policy(live_public_url: str | None) -> str:
+    """This origin's scripts and styles only; connections to this origin and to the live WebSocket API."""
+    connect = " ".join(filter(None, ["'self'", live_origin(live_public_url)]))
+    return (
+        f"default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src {connect}; "
+        "base-uri 'none'; form-action 'none'; frame-ancestors 'none'"
+    )
+
+
 _HEADERS = {
-    "Content-Security-Policy": CSP,
     "X-Content-Type-Options": "nosniff",
     "Referrer-Policy": "no-referrer",
     "Cache-Control": "no-cache",  # revalidated each load, so a deploy is seen at once
@@ -46,7 +65,12 @@ def _serve(name: str) -> Response:
     if "/" in name or "\\" in name or name.startswith(".") or path.suffix not in _TYPES or not path.is_file():
         raise NotFoundError(f"The console has no file '{name[:80]}'.", asset=name[:80])
     text = path.read_text(encoding="utf-8")
-    return Response(body=text, status_code=200, headers={**_HEADERS, "Content-Type": _TYPES[path.suffix]})
+    headers: dict[str, str | list[str]] = {
+        **_HEADERS,
+        "Content-Security-Policy": content_security_policy(settings().live_public_url),
+        "Content-Type": _TYPES[path.suffix],
+    }
+    return Response(body=text, status_code=200, headers=headers)
 
 
 @route(

@@ -8,6 +8,7 @@ from chalicelib.api.routing import PAGING, RequestContext, route
 from chalicelib.container import services
 from chalicelib.domain.events import EventAccepted, PublishEventRequest
 from chalicelib.domain.models import Task
+from chalicelib.domain.task_actions import RunTaskActionRequest, TaskActionRun, TaskPanel
 from chalicelib.domain.tasks import CompleteTaskRequest, CreateTaskRequest, FailTaskRequest, TaskPage, TaskRun
 from chalicelib.domain.triggers import TRIGGER_SECRET_HEADER, CreateTriggerRequest, TriggerCreated, TriggerList
 
@@ -55,6 +56,33 @@ def list_tasks(r: RequestContext) -> TaskPage:
 @route(bp, "/api/tasks/{task_id}", "GET", summary="One task", tag="Tasks", response=Task, errors=[401, 403, 404])
 def get_task(r: RequestContext, task_id: str) -> Task:
     return services().tasks.get(r.caller, task_id)
+
+
+@route(
+    bp,
+    "/api/tasks/{task_id}/panel",
+    "GET",
+    summary="A task with the actions the workspace's enabled plugins offer on it (their manifests' task_actions)",
+    tag="Tasks",
+    response=TaskPanel,
+    errors=[401, 403, 404],
+)
+def task_panel(r: RequestContext, task_id: str) -> TaskPanel:
+    return services().task_actions.panel(r.caller, task_id)
+
+
+@route(
+    bp,
+    "/api/tasks/{task_id}/actions",
+    "POST",
+    summary="Run a plugin's task action on the task now; a plugin failure is a recorded status, not an error",
+    tag="Tasks",
+    body=RunTaskActionRequest,
+    response=TaskActionRun,
+    errors=[400, 401, 403, 404, 409, 413, 422, 429],
+)
+def run_task_action(r: RequestContext, task_id: str) -> TaskActionRun:
+    return services().task_actions.run(r.caller, task_id, r.body(RunTaskActionRequest))
 
 
 @route(

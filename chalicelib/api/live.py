@@ -3,8 +3,9 @@
 On AWS these are the Lambda handlers of chalice's WebSocket API; under ``make run`` the local websocket
 server (chalicelib/local/live.py) builds the same API Gateway events and calls the same handlers.
 
-Authentication happens at connect, with the workspace's API key in the query string (``?token=pyk_…``;
-browsers cannot set headers on a WebSocket) or, for other clients, an ``Authorization: Bearer`` header.
+Authentication happens at connect, with a single-use ticket in the query string (``?ticket=lvt_…``, from
+``POST /api/live/tickets``, the one route of this module's blueprint: browsers cannot set headers on a WebSocket,
+and an API key must never travel in a URL) or, for other clients, an ``Authorization: Bearer`` header.
 A refused connect answers 401/403/422 and API Gateway (or the local server) rejects the handshake.
 """
 
@@ -14,13 +15,16 @@ import uuid
 from typing import Any
 
 from aws_lambda_powertools import Logger
-from chalice.app import Chalice, WebsocketEvent
+from chalice.app import Blueprint, Chalice, WebsocketEvent
 
 from chalicelib.api.problems import problem, problem_from_error
+from chalicelib.api.routing import RequestContext, route
 from chalicelib.container import services
 from chalicelib.domain.errors import PlugyardError
+from chalicelib.domain.live import LiveTicketIssued
 
 __all__ = [
+    "bp",
     "handle_connect",
     "handle_disconnect",
     "handle_message",
@@ -32,12 +36,25 @@ __all__ = [
 
 logger = Logger(service="plugyard", child=True)
 OK: dict[str, Any] = {"statusCode": 200}
+bp = Blueprint(__name__)
+
+
+@route(
+    bp,
+    "/api/live/tickets",
+    "POST",
+    summary="A single-use ticket (30 s) to open the workspace's live WebSocket, and that socket's URL: "
+    "connect to `url` with `?ticket=<ticket>` (browsers cannot send the key as a header on a WebSocket)",
+    tag="Events",
+    status=201,
+    response=LiveTicketIssued,
+    errors=[401, 403, 409],
+)
+def issue_ticket(r: RequestContext) -> LiveTicketIssued:
+    return services().live.issue_ticket(r.caller)
 
 
 def _key(event: dict[str, Any]) -> str | None:
-    query = event.get("queryStringParameters") or {}
-    if query.get("token"):
-        return str(query["token"])
     headers = {str(k).lower(): str(v) for k, v in (event.get("headers") or {}).items()}
     scheme, _, key = headers.get("authorization", "").partition(" ")
     return key.strip() or None if scheme.lower() == "bearer" else None
@@ -53,7 +70,13 @@ def handle_connect(event: dict[str, Any]) -> dict[str, Any]:
     request_id = str(ctx.get("requestId") or uuid.uuid4())
     query = event.get("queryStringParameters") or {}
     try:
-        conn = services().live.connect(str(ctx["connectionId"]), key=_key(event), types=query.get("types"))
+        ticket = query.get("ticket")
+        conn = services().live.connect(
+            str(ctx["connectionId"]),
+            key=None if ticket is not None else _key(event),
+            ticket=None if ticket is None else str(ticket),
+            types=query.get("types"),
+        )
     except PlugyardError as exc:
         logger.info("live connect refused", extra={"code": exc.code, "request_id": request_id})
         return _rejected(exc, request_id)

@@ -40,6 +40,7 @@ from chalicelib.services.publishers import PublisherService
 from chalicelib.services.review import ReviewService
 from chalicelib.services.stats import StatsService
 from chalicelib.services.subscriptions import SubscriptionService
+from chalicelib.services.task_actions import TaskActionService
 from chalicelib.services.tasks import TaskService
 from chalicelib.services.triggers import TriggerService
 from chalicelib.services.webhooks import WebhookService
@@ -76,6 +77,7 @@ class Services:
     events: EventService
     subscriptions: SubscriptionService
     tasks: TaskService
+    task_actions: TaskActionService
     triggers: TriggerService
     dispatch: DispatchService
     live: LiveService
@@ -155,6 +157,8 @@ def build_services(settings: Settings, adapters: Adapters) -> Services:
         auth,
         audit,
         a.clock,
+        tickets=a.live_tickets,
+        public_url=settings.live_public_url,
         connection_ttl_s=settings.live_connection_ttl_s,
         max_per_workspace=settings.live_max_connections_per_workspace,
     )
@@ -218,6 +222,7 @@ def build_services(settings: Settings, adapters: Adapters) -> Services:
         events=event_core.events,
         subscriptions=event_core.subscriptions,
         tasks=event_services.tasks,
+        task_actions=TaskActionService(a.tasks, a.installs, a.versions, invocations, audit),
         triggers=event_services.triggers,
         dispatch=event_services.dispatch,
         live=live,

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from chalicelib.adapters import memory
 from chalicelib.adapters.ai import EchoAiProvider
 from chalicelib.adapters.listen import InMemoryListenRepository
-from chalicelib.adapters.live import InMemoryLiveConnectionRepository
+from chalicelib.adapters.live import InMemoryLiveConnectionRepository, InMemoryLiveTicketRepository
 from chalicelib.adapters.memory import InMemoryInvocationRepository, InMemoryPluginDataRepository
 from chalicelib.adapters.metrics import EmfMetrics, InMemoryMetrics
 from chalicelib.adapters.system import SystemClock, UlidGenerator
@@ -41,6 +41,7 @@ from chalicelib.ports import (
     ListenRepository,
     LiveConnectionRepository,
     LiveSender,
+    LiveTicketRepository,
     Metrics,
     PermissionRepository,
     PluginDataRepository,
@@ -113,6 +114,7 @@ class Adapters:
     metrics: Metrics  # EMF on AWS (Settings.metrics)
     live: Callable[[EventEnvelope], None] | None = None  # replaces the live fan-out (None: services.live.push)
     live_connections: LiveConnectionRepository
+    live_tickets: LiveTicketRepository
     listen: ListenRepository  # listen sessions (plugyard listen) and the events they buffer
     live_sender: LiveSender | None = None  # None: chosen from Settings.live_events_url (unset: no live fan-out)
 
@@ -155,6 +157,7 @@ def in_memory_adapters() -> Adapters:
         triggers=memory.InMemoryTriggerRepository(),
         metrics=InMemoryMetrics(),
         live_connections=InMemoryLiveConnectionRepository(),
+        live_tickets=InMemoryLiveTicketRepository(),
         listen=InMemoryListenRepository(),
         ai=EchoAiProvider(),
     )

@@ -52,7 +52,11 @@ def events_aws_adapters(settings: Settings) -> dict[str, Any]:
         bind_event_tables,
     )
     from chalicelib.adapters.listen import DynamoListenRepository, bind_listen_tables
-    from chalicelib.adapters.live import DynamoLiveConnectionRepository, bind_live_tables
+    from chalicelib.adapters.live import (
+        DynamoLiveConnectionRepository,
+        DynamoLiveTicketRepository,
+        bind_live_tables,
+    )
     from chalicelib.adapters.messaging import SqsWorkQueues
 
     bind_event_tables(settings)
@@ -66,6 +70,7 @@ def events_aws_adapters(settings: Settings) -> dict[str, Any]:
         "subscriptions": DynamoSubscriptionRepository(),
         "triggers": DynamoTriggerRepository(),
         "live_connections": DynamoLiveConnectionRepository(),
+        "live_tickets": DynamoLiveTicketRepository(),
         "listen": DynamoListenRepository(),
     }
 

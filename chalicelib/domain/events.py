@@ -16,6 +16,7 @@ __all__ = [
     "HOOK_SCHEMAS",
     "HOOK_TYPES",
     "HOST_EVENT_TYPES",
+    "NOT_FOR_PLUGINS",
     "SOURCE_HOST",
     "SOURCE_TRIGGER",
     "SOURCE_WORKSPACE",
@@ -46,6 +47,7 @@ HOST_EVENT_TYPES: dict[str, str] = {
     "task.started": "A task started running",
     "task.completed": "A task completed",
     "task.failed": "A task failed",
+    "task.updated": "A plugin changed a task (its title, data or annotations)",
     "webhook.disabled": "A webhook endpoint was disabled after failing",
 }
 
@@ -94,6 +96,11 @@ EVENT_SCHEMAS: dict[str, dict[str, Any]] = {
     "task.started": _TASK,
     "task.completed": _TASK,
     "task.failed": _TASK,
+    "task.updated": {
+        "type": "object",
+        "required": ["task_id", "title", "status", "updated_by"],
+        "properties": {**_TASK["properties"], "updated_by": _ID},
+    },
     "webhook.disabled": {
         "type": "object",
         "required": ["webhook_id", "reason"],
@@ -134,8 +141,15 @@ def is_hook_type(event_type: str) -> bool:
     return event_type in HOOK_TYPES
 
 
+# Emitted when a plugin changes a task: a plugin subscribed to it would be called by its own writes, over and
+# over, so only webhooks and live clients receive it.
+NOT_FOR_PLUGINS = frozenset({"task.updated"})
+
+
 def is_subscribable(event_type: str, *, hooks: bool = False) -> bool:
     """What a webhook (``hooks=False``) or a plugin manifest (``hooks=True``) may subscribe to."""
+    if hooks and event_type in NOT_FOR_PLUGINS:
+        return False
     return (
         is_known_event_type(event_type) or is_workspace_event_type(event_type) or (hooks and is_hook_type(event_type))
     )

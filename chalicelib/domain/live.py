@@ -6,9 +6,10 @@ that workspace's events whose type matches its filter (docs/events.md, "Live eve
 
 from __future__ import annotations
 
+import hashlib
 import json
 import re
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from pydantic import BaseModel, Field
@@ -19,7 +20,10 @@ from chalicelib.domain.models import EventEnvelope
 __all__ = [
     "MAX_FILTER_PATTERNS",
     "MAX_FRAME_BYTES",
+    "TICKET_TTL",
     "LiveConnection",
+    "LiveTicket",
+    "LiveTicketIssued",
     "event_frame",
     "matches",
     "parse_type_filter",
@@ -41,6 +45,31 @@ class LiveConnection(BaseModel):
     types: list[str] = Field(default_factory=list, description="Type patterns; empty = every type.")
     connected_at: datetime
     expires_at: datetime = Field(description="When the record lapses even if $disconnect never arrives.")
+
+
+# Long enough to open a socket right after asking for it, short enough that a ticket seen in a log is stale.
+TICKET_TTL = timedelta(seconds=30)
+
+
+class LiveTicket(BaseModel):
+    """A single-use pass to open one live socket, stored under the SHA-256 of its secret (never the secret)."""
+
+    ticket_hash: str
+    workspace_id: str
+    key_id: str
+    expires_at: datetime
+
+    @staticmethod
+    def hash_of(ticket: str) -> str:
+        return hashlib.sha256(ticket.encode()).hexdigest()
+
+
+class LiveTicketIssued(BaseModel):
+    """What ``POST /api/live/tickets`` answers: where to connect, and the ticket to connect with."""
+
+    url: str = Field(description="The live WebSocket API of this stage (ws:// under make run, wss:// on AWS).")
+    ticket: str = Field(description="Connect with ``?ticket=<ticket>``: works once, within ``expires_at``.")
+    expires_at: datetime
 
 
 def parse_type_filter(raw: str | list[str] | None) -> list[str]:

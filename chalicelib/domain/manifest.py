@@ -7,14 +7,14 @@ from typing import Any
 
 import jsonschema
 import semver
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, ValidationInfo, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, ValidationInfo, field_validator, model_validator
 
 from chalicelib.domain.errors import InvalidManifestError
 from chalicelib.domain.events import is_subscribable
 from chalicelib.domain.permissions import unknown_scopes
 from chalicelib.domain.versions import matches, parse_range
 
-__all__ = ["CATEGORIES", "MANIFEST_NAME", "Manifest", "PlatformCaps", "Resources", "parse_manifest"]
+__all__ = ["CATEGORIES", "MANIFEST_NAME", "Manifest", "PlatformCaps", "Resources", "TaskAction", "parse_manifest"]
 
 MANIFEST_NAME = "plugyard.json"
 
@@ -61,6 +61,19 @@ class HttpAccess(BaseModel):
     allowed_hosts: list[str] = Field(default_factory=list, max_length=32)
 
 
+class TaskAction(BaseModel):
+    """Something a plugin offers to do to any task, on request: a button on the task's page."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    name: str = Field(pattern=r"^[a-z][a-z0-9_-]{0,62}$", description="Stable id of the action within the plugin.")
+    title: str = Field(min_length=1, max_length=60, description="What the button says, e.g. 'Summarize'.")
+    entrypoint: str = Field(
+        description="The entry point it runs, with the payload {action, task_id, title, status, annotations}."
+    )
+    description: str = Field("", max_length=300)
+
+
 class Manifest(BaseModel):
     """What a publisher declares about one plugin version."""
 
@@ -86,6 +99,9 @@ class Manifest(BaseModel):
     )
     host_versions: str = Field(">=1.0.0", description="Host versions it supports, e.g. '>=1.0.0,<2.0.0'.")
     changelog: str = Field("", max_length=10000)
+    task_actions: list[TaskAction] = Field(
+        default_factory=list, max_length=10, description="Actions it offers on tasks (each runs an entry point)."
+    )
 
     @field_validator("id")
     @classmethod
@@ -156,6 +172,16 @@ class Manifest(BaseModel):
         except ValueError as exc:
             raise ValueError(f"host_versions '{value}' is not a version range: {exc}") from exc
         return value
+
+    @model_validator(mode="after")
+    def _task_actions(self) -> Manifest:
+        names = [a.name for a in self.task_actions]
+        if len(names) != len(set(names)):
+            raise ValueError("task_actions: each action needs a name of its own")
+        missing = sorted({a.entrypoint for a in self.task_actions} - set(self.entrypoints))
+        if missing:
+            raise ValueError(f"task_actions run entry points the manifest does not declare: {missing}")
+        return self
 
     def supports_host(self, host_version: str) -> bool:
         """True when the host version satisfies ``host_versions`` (e.g. '^1.0', '>=1.0.0,<2.0.0')."""

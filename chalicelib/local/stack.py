@@ -130,7 +130,7 @@ class LocalStack:
 
     @property
     def live_url(self) -> str:
-        """Where clients connect for live events (``?token=<api key>``)."""
+        """Where clients connect for live events (``?ticket=`` from ``POST /api/live/tickets``, or a key header)."""
         return f"ws://127.0.0.1:{self.live_port}"
 
     @property
@@ -157,7 +157,11 @@ class LocalStack:
             "POWERTOOLS_METRICS_NAMESPACE": "Plugyard",
             "PYTHONPATH": os.pathsep.join([str(ROOT), str(ROOT / "plugin-runtime")]),
             **(
-                {"PLUGYARD_LIVE_EVENTS_URL": self.live_control_url, "PLUGYARD_LIVE_SECRET": self.live_secret}
+                {
+                    "PLUGYARD_LIVE_EVENTS_URL": self.live_control_url,
+                    "PLUGYARD_LIVE_SECRET": self.live_secret,
+                    "PLUGYARD_LIVE_PUBLIC_URL": self.live_url + "/",
+                }
                 if self.live
                 else {}
             ),

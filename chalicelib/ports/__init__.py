@@ -25,7 +25,7 @@ from chalicelib.ports.execution import (
 )
 from chalicelib.ports.identities import ApiKeyRepository, WorkspaceRepository
 from chalicelib.ports.installations import InstallationRepository, InstallationWriter, PermissionRepository
-from chalicelib.ports.live import ListenRepository, LiveConnectionRepository, LiveSender
+from chalicelib.ports.live import ListenRepository, LiveConnectionRepository, LiveSender, LiveTicketRepository
 from chalicelib.ports.marketplace import (
     ArtifactStore,
     PluginRepository,
@@ -68,6 +68,7 @@ __all__ = [
     "ListenRepository",
     "LiveConnectionRepository",
     "LiveSender",
+    "LiveTicketRepository",
     "MetricUnit",
     "Metrics",
     "Page",

@@ -6,9 +6,9 @@ from datetime import datetime
 from typing import Protocol
 
 from chalicelib.domain.listen import ListenSession
-from chalicelib.domain.live import LiveConnection
+from chalicelib.domain.live import LiveConnection, LiveTicket
 
-__all__ = ["ListenRepository", "LiveConnectionRepository", "LiveSender"]
+__all__ = ["ListenRepository", "LiveConnectionRepository", "LiveSender", "LiveTicketRepository"]
 
 
 class LiveConnectionRepository(Protocol):
@@ -19,6 +19,15 @@ class LiveConnectionRepository(Protocol):
     def delete(self, connection_id: str) -> None: ...
     def list_for_workspace(self, workspace_id: str, *, now: datetime) -> list[LiveConnection]:
         """The workspace's connections that have not expired at ``now``."""
+        ...
+
+
+class LiveTicketRepository(Protocol):
+    """Single-use tickets that open a live socket (browsers cannot send a key header on a WebSocket)."""
+
+    def put(self, ticket: LiveTicket) -> None: ...
+    def take(self, ticket_hash: str) -> LiveTicket | None:
+        """The ticket, removed so that it never works twice; None when unknown or already taken."""
         ...
 
 

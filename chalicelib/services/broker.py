@@ -22,6 +22,7 @@ from chalicelib.domain.errors import (
     TooManyRequestsError,
     UnsafeUrlError,
 )
+from chalicelib.domain.events import SOURCE_HOST
 from chalicelib.domain.execution import CapabilityDenied
 from chalicelib.domain.iam import plugin_data_partition, plugin_event_source
 from chalicelib.domain.manifest import Manifest
@@ -169,7 +170,27 @@ class InstallationBroker:
             raise CapabilityFailedError(f"No task '{str(args['task_id'])[:80]}' in this workspace.")
         updated = task.model_validate({**task.model_dump(), **changes, "updated_at": self._svc.clock.now()})
         repo.put(updated)
+        if updated.model_dump(exclude={"updated_at"}) != task.model_dump(exclude={"updated_at"}):
+            self._task_updated(updated.model_dump(mode="json"))
         return {"task": updated.model_dump(mode="json")}
+
+    def _task_updated(self, task: dict[str, Any]) -> None:
+        """``task.updated`` after a plugin changed a task, so live clients and webhooks see what it wrote."""
+        if self._svc.bus is None:
+            return
+        data = {k: task[k] for k in ("task_id", "title", "status", "annotations")}
+        self._svc.bus.publish(
+            [
+                EventEnvelope(
+                    id=self._svc.ids.new_id(),
+                    source=SOURCE_HOST,
+                    type="task.updated",
+                    workspace_id=self.installation.workspace_id,
+                    time=self._svc.clock.now(),
+                    data={**data, "updated_by": self.installation.plugin_id},
+                )
+            ]
+        )
 
     # -- events ----------------------------------------------------------------------------
 

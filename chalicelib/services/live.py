@@ -1,5 +1,9 @@
 """Live events: WebSocket clients of a workspace connect with its API key and receive its events as they happen.
 
+Browsers cannot set a header on a WebSocket, and a key in a URL ends up in access logs: they ask
+``POST /api/live/tickets`` (with the key, as a header) for a single-use ticket that lives 30 seconds, and
+connect with ``?ticket=``. Other clients may send ``Authorization: Bearer <key>`` on the handshake.
+
 The websocket handlers (chalicelib/api/live.py) call ``connect``/``message``/``disconnect``; the dispatcher
 calls ``push`` for every event it handles (DispatchService's ``live`` seam). Delivery is best effort and
 at most once: a client that needs every event reconciles through the API (docs/events.md, "Live events").
@@ -9,16 +13,31 @@ from __future__ import annotations
 
 import json
 import logging
+import secrets
 from datetime import timedelta
 from typing import Any
 
 from pydantic import BaseModel
 
-from chalicelib.domain.errors import PlugyardError, ValidationFailedError
-from chalicelib.domain.live import LiveConnection, event_frame, matches, parse_type_filter, reply_frame
-from chalicelib.domain.models import EventEnvelope
+from chalicelib.domain.errors import (
+    LiveEventsDisabledError,
+    PlugyardError,
+    UnauthenticatedError,
+    ValidationFailedError,
+)
+from chalicelib.domain.live import (
+    TICKET_TTL,
+    LiveConnection,
+    LiveTicket,
+    LiveTicketIssued,
+    event_frame,
+    matches,
+    parse_type_filter,
+    reply_frame,
+)
+from chalicelib.domain.models import Caller, EventEnvelope
 from chalicelib.domain.permissions import Action
-from chalicelib.ports import Clock, LiveConnectionRepository, LiveSender
+from chalicelib.ports import Clock, LiveConnectionRepository, LiveSender, LiveTicketRepository
 from chalicelib.services.audit import AuditService
 from chalicelib.services.auth import AuthService
 
@@ -47,10 +66,14 @@ class LiveService:
         audit: AuditService,
         clock: Clock,
         *,
+        tickets: LiveTicketRepository,
+        public_url: str | None = None,
         connection_ttl_s: int = 2 * 3600,
         max_per_workspace: int = 100,
     ) -> None:
         self._connections = connections
+        self._tickets = tickets
+        self.public_url = public_url
         self._sender = sender
         self._auth = auth
         self._audit = audit
@@ -63,27 +86,60 @@ class LiveService:
         """False when no sender is configured (Settings.live_events_url unset): nothing is pushed."""
         return self._sender is not None
 
-    def connect(self, connection_id: str, *, key: str | None, types: str | None) -> LiveConnection:
-        """Authenticate a new connection and remember it; UnauthenticatedError/ForbiddenError/ValidationFailedError."""
-        caller = self._auth.authenticate(f"Bearer {key}" if key else None)
+    def issue_ticket(self, caller: Caller) -> LiveTicketIssued:
+        """A single-use ticket for one live socket of the caller's workspace, and the URL to open it on."""
         self._audit.authorize(caller, Action.READ_TASKS)
+        if not self.public_url:
+            raise LiveEventsDisabledError("This stage has no live WebSocket API to connect to.")
+        ticket = "lvt_" + secrets.token_urlsafe(24)
+        expires_at = self._clock.now() + TICKET_TTL
+        self._tickets.put(
+            LiveTicket(
+                ticket_hash=LiveTicket.hash_of(ticket),
+                workspace_id=caller.workspace_id,
+                key_id=caller.key_id,
+                expires_at=expires_at,
+            )
+        )
+        return LiveTicketIssued(url=self.public_url, ticket=ticket, expires_at=expires_at)
+
+    def connect(
+        self, connection_id: str, *, key: str | None, types: str | None, ticket: str | None = None
+    ) -> LiveConnection:
+        """Authenticate a new connection (a ticket, else a key) and remember it.
+
+        UnauthenticatedError/ForbiddenError/ValidationFailedError refuse the handshake.
+        """
+        if ticket is not None:
+            workspace_id, key_id = self._redeem(ticket)
+        else:
+            caller = self._auth.authenticate(f"Bearer {key}" if key else None)
+            self._audit.authorize(caller, Action.READ_TASKS)
+            workspace_id, key_id = caller.workspace_id, caller.key_id
         patterns = parse_type_filter(types)
         now = self._clock.now()
-        if len(self._connections.list_for_workspace(caller.workspace_id, now=now)) >= self._max:
+        if len(self._connections.list_for_workspace(workspace_id, now=now)) >= self._max:
             raise ValidationFailedError(
                 f"The workspace has {self._max} live connections open; close one first.", limit=self._max
             )
         connection = LiveConnection(
             connection_id=connection_id,
-            workspace_id=caller.workspace_id,
-            key_id=caller.key_id,
+            workspace_id=workspace_id,
+            key_id=key_id,
             types=patterns,
             connected_at=now,
             expires_at=now + self._ttl,
         )
         self._connections.put(connection)
-        log.info("live connection opened", extra={"workspace_id": caller.workspace_id, "connection_id": connection_id})
+        log.info("live connection opened", extra={"workspace_id": workspace_id, "connection_id": connection_id})
         return connection
+
+    def _redeem(self, ticket: str) -> tuple[str, str]:
+        """The workspace and key id a ticket was issued for; it is spent whether or not it is still valid."""
+        found = self._tickets.take(LiveTicket.hash_of(ticket))
+        if found is None or found.expires_at <= self._clock.now():
+            raise UnauthenticatedError("The live ticket is unknown, already used or expired; ask for a new one.")
+        return found.workspace_id, found.key_id
 
     def disconnect(self, connection_id: str) -> None:
         """Forget a connection (idempotent: $disconnect may come after a push found it gone)."""

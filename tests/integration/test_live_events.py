@@ -9,6 +9,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
+import httpx
 import pytest
 from conftest import Tenant
 from websockets.exceptions import InvalidStatus
@@ -21,8 +22,14 @@ pytestmark = pytest.mark.stack
 
 
 def live(stack: LocalStack, key: str, types: str | None = None) -> ClientConnection:
-    query = f"?token={key}" + (f"&types={types}" if types else "")
-    return connect(stack.live_url + "/" + query, open_timeout=10)
+    """A socket opened as a browser does: a ticket from the API, then the URL the API named with it."""
+    answer = httpx.post(f"{stack.api_url}/api/live/tickets", headers={"Authorization": f"Bearer {key}"})
+    if answer.status_code != 201:
+        raise PermissionError(answer.status_code, answer.json())
+    issued = answer.json()
+    assert issued["url"] == stack.live_url + "/"
+    query = f"?ticket={issued['ticket']}" + (f"&types={types}" if types else "")
+    return connect(issued["url"] + query, open_timeout=10)
 
 
 def frames_until(ws: ClientConnection, predicate: Callable[[dict[str, Any]], bool], timeout_s: float) -> dict[str, Any]:
@@ -58,15 +65,19 @@ def test_a_client_receives_its_workspaces_task_events_and_no_one_elses(
 
 
 def test_a_bad_key_is_refused_at_the_handshake(stack: LocalStack, tenant: Tenant) -> None:
-    for query in ["?token=pyk_not-a-key", ""]:
+    # A key in the URL is never read; an unknown ticket, or none, is refused.
+    for query in [f"?token={tenant.keys[Role.ADMIN]}", "?ticket=lvt_not-a-ticket", ""]:
         with pytest.raises(InvalidStatus) as refused:
             connect(f"{stack.live_url}/{query}", open_timeout=10)
         assert refused.value.response.status_code == 401
         body = json.loads(refused.value.response.body or b"{}")
         assert body["type"].endswith("/unauthenticated"), body
-    with pytest.raises(InvalidStatus) as forbidden:
+    with pytest.raises(PermissionError) as forbidden:
         live(stack, tenant.keys[Role.PUBLISHER])
-    assert forbidden.value.response.status_code == 403
+    assert forbidden.value.args[0] == 403
+    with pytest.raises(InvalidStatus) as header_forbidden:
+        connect(stack.live_url + "/", additional_headers={"Authorization": f"Bearer {tenant.keys[Role.PUBLISHER]}"})
+    assert header_forbidden.value.response.status_code == 403
 
 
 def test_disconnect_forgets_the_connection(stack: LocalStack, operator: Any, tenant: Tenant) -> None:

@@ -10,7 +10,8 @@ import pytest
 from chalice.test import Client
 
 import app as app_module
-from chalicelib.api.console import ASSETS, CSP
+from chalicelib.api.console import ASSETS, content_security_policy, live_origin
+from chalicelib.container import settings
 
 
 @pytest.fixture(scope="module")
@@ -23,8 +24,9 @@ def test_the_page_and_every_file_with_its_type_and_the_csp(client: Any) -> None:
     page = client.http.get("/console")
     assert page.status_code == 200 and page.body.decode() == (ASSETS / "index.html").read_text()
     assert page.headers["Content-Type"] == "text/html; charset=utf-8"
-    assert page.headers["Content-Security-Policy"] == CSP
-    assert "script-src 'self'" in CSP and "unsafe-inline" not in CSP and "default-src 'none'" in CSP
+    csp = content_security_policy(settings().live_public_url)
+    assert page.headers["Content-Security-Policy"] == csp
+    assert "script-src 'self'" in csp and "unsafe-inline" not in csp and "default-src 'none'" in csp
     html = page.body.decode()
     assert "<script>" not in html and not re.search(r"\son\w+=", html)  # no inline script or handler
     types = {".js": "text/javascript", ".css": "text/css", ".html": "text/html"}
@@ -48,3 +50,15 @@ def test_the_openapi_document_says_what_the_console_answers(client: Any) -> None
     assert "text/html" in page["responses"]["200"]["content"] and "security" not in page
     asset = doc["paths"]["/console/{asset}"]["get"]
     assert "text/*" in asset["responses"]["200"]["content"] and "404" in asset["responses"]
+
+
+def test_the_csp_lets_the_console_connect_to_its_own_origin_and_the_live_socket_only() -> None:
+    assert "connect-src 'self';" in content_security_policy(None)
+    local = content_security_policy("ws://127.0.0.1:8123/")
+    assert "connect-src 'self' ws://127.0.0.1:8123;" in local
+    aws = content_security_policy("wss://abc123.execute-api.eu-west-1.amazonaws.com/api")
+    assert "connect-src 'self' wss://abc123.execute-api.eu-west-1.amazonaws.com;" in aws
+    # Nothing that is not a WebSocket URL widens the policy (an http origin, credentials, garbage).
+    for odd in ["http://evil.example", "ws://user:pw@host:1/", "not a url", ""]:
+        assert live_origin(odd) is None
+        assert "connect-src 'self';" in content_security_policy(odd)

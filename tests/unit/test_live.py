@@ -17,12 +17,14 @@ from chalicelib.adapters import memory
 from chalicelib.adapters.live import ApiGatewayLiveSender, InMemoryLiveSender
 from chalicelib.config import Settings
 from chalicelib.container import build_services, in_memory_adapters, reset_services
-from chalicelib.domain.errors import DependencyUnavailableError, ValidationFailedError
+from chalicelib.domain.errors import DependencyUnavailableError, LiveEventsDisabledError, ValidationFailedError
 from chalicelib.domain.live import MAX_FRAME_BYTES, event_frame, matches, parse_type_filter
-from chalicelib.domain.models import EventEnvelope
+from chalicelib.domain.models import Caller, EventEnvelope
 from chalicelib.domain.permissions import Role
 from chalicelib.domain.tasks import CreateTaskRequest
 from unit.conftest import FixedClock, World, fake_resolver
+
+LIVE_URL = "wss://abc123.execute-api.eu-west-1.amazonaws.com/api"
 
 
 @pytest.fixture
@@ -31,9 +33,11 @@ def live_world(monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple[World, InMemor
     adapters = in_memory_adapters()
     adapters.resolver = fake_resolver
     adapters.plugin_events = memory.InMemoryPluginEventHandler()
+    adapters.clock = FixedClock()
     sender = InMemoryLiveSender()
     adapters.live_sender = sender
-    world = World(build_services(Settings(webhooks_allow_private=False), adapters), adapters)
+    settings = Settings(webhooks_allow_private=False, live_public_url=LIVE_URL)
+    world = World(build_services(settings, adapters), adapters)
     reset_services(world.services)
     yield world, sender
     reset_services(None)
@@ -41,6 +45,10 @@ def live_world(monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple[World, InMemor
 
 def key(world: World, ws: str, role: Role = Role.MEMBER) -> str:
     return world.services.auth.issue_key(ws, role, role.value, created_by="operator").key
+
+
+def ticket(world: World, ws: str, role: Role = Role.MEMBER) -> str:
+    return world.services.live.issue_ticket(world.caller(ws, role)).ticket
 
 
 def ws_event(route: str, connection_id: str, **extra: Any) -> dict[str, Any]:
@@ -72,7 +80,7 @@ def test_connect_authenticates_with_the_workspace_key_and_records_the_connection
     world, _ = live_world
     ws = world.workspace()
     with Client(app) as client:
-        assert connect(client, "c1", token=key(world, ws), types="task.*")["statusCode"] == 200
+        assert connect(client, "c1", ticket=ticket(world, ws), types="task.*")["statusCode"] == 200
         stored = world.adapters.live_connections.get("c1")
         assert stored is not None and stored.workspace_id == ws and stored.types == ["task.*"]
 
@@ -92,9 +100,10 @@ def test_connect_refuses_bad_keys_roles_and_filters_with_a_problem(
     with Client(app) as client:
         for query, status, code in [
             ({}, 401, "unauthenticated"),
-            ({"token": "pyk_nope"}, 401, "unauthenticated"),
-            ({"token": key(world, ws, Role.PUBLISHER)}, 403, "forbidden"),
-            ({"token": key(world, ws), "types": "Task created"}, 422, "validation-failed"),
+            ({"ticket": "lvt_nope"}, 401, "unauthenticated"),
+            # A key in the URL is never read: keys travel in headers only.
+            ({"token": key(world, ws)}, 401, "unauthenticated"),
+            ({"ticket": ticket(world, ws), "types": "Task created"}, 422, "validation-failed"),
         ]:
             answer = connect(client, "bad", **query)
             assert answer["statusCode"] == status, answer
@@ -108,13 +117,56 @@ def test_messages_ping_and_change_the_filter(live_world: tuple[World, InMemoryLi
     world, sender = live_world
     ws = world.workspace()
     with Client(app) as client:
-        connect(client, "c1", token=key(world, ws))
+        connect(client, "c1", ticket=ticket(world, ws))
         for body in ['{"action":"ping"}', '{"action":"subscribe","types":["plugin.*"]}', "nope", '{"action":"x"}']:
             client.lambda_.invoke("live_message", ws_event("$default", "c1", body=body))
     kinds = [json.loads(f)["type"] for f in sender.frames["c1"]]
     assert kinds == ["live.pong", "live.subscribed", "live.error", "live.error"]
     stored = world.adapters.live_connections.get("c1")
     assert stored is not None and stored.types == ["plugin.*"]
+
+
+def test_a_ticket_opens_one_socket_of_its_workspace_once_and_only_while_fresh(
+    live_world: tuple[World, InMemoryLiveSender],
+) -> None:
+    world, _ = live_world
+    ws = world.workspace()
+    issued = world.services.live.issue_ticket(world.caller(ws, Role.MEMBER))
+    assert issued.url == LIVE_URL and issued.ticket.startswith("lvt_")
+    # Stored under its hash only: the secret itself is nowhere at rest.
+    stored = dict(world.adapters.live_tickets.items)  # type: ignore[attr-defined]
+    assert issued.ticket not in json.dumps({k: v.model_dump(mode="json") for k, v in stored.items()})
+    with Client(app) as client:
+        assert connect(client, "c1", ticket=issued.ticket)["statusCode"] == 200
+        conn = world.adapters.live_connections.get("c1")
+        assert conn is not None and conn.workspace_id == ws
+        again = connect(client, "c2", ticket=issued.ticket)
+        assert again["statusCode"] == 401 and "already used" in json.loads(again["body"])["detail"]
+
+        stale = world.services.live.issue_ticket(world.caller(ws))
+        world.adapters.clock.t += timedelta(seconds=31)  # type: ignore[attr-defined]
+        assert connect(client, "c3", ticket=stale.ticket)["statusCode"] == 401
+    assert world.adapters.live_connections.get("c2") is None and world.adapters.live_connections.get("c3") is None
+
+
+def test_tickets_over_http_need_a_reading_role_and_a_live_api(live_world: tuple[World, InMemoryLiveSender]) -> None:
+    world, _ = live_world
+    ws = world.workspace()
+    with Client(app) as client:
+        member = {"Authorization": f"Bearer {key(world, ws)}"}
+        answer = client.http.post("/api/live/tickets", headers=member)
+        assert answer.status_code == 201, answer.body
+        body = json.loads(answer.body)
+        assert body["url"] == LIVE_URL and body["ticket"].startswith("lvt_") and body["expires_at"]
+        publisher = {"Authorization": f"Bearer {key(world, ws, Role.PUBLISHER)}"}
+        assert client.http.post("/api/live/tickets", headers=publisher).status_code == 403
+        assert client.http.post("/api/live/tickets").status_code == 401
+
+    adapters = in_memory_adapters()
+    svc = build_services(Settings(), adapters)  # no live WebSocket API on this stage
+    svc.auth.create_workspace("w", "w")
+    with pytest.raises(LiveEventsDisabledError):
+        svc.live.issue_ticket(Caller(workspace_id="w", role=Role.MEMBER, key_id="k"))
 
 
 # --- fan-out --------------------------------------------------------------------------------------

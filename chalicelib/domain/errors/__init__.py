@@ -17,11 +17,13 @@ PlugyardError [500]
  ├─ NotFoundError [404]                  also for things of another workspace
  │   ├─ PluginNotFoundError, VersionNotFoundError, InstallationNotFoundError,
  │   ├─ WebhookNotFoundError, UploadNotFoundError, ApiKeyNotFoundError, PublisherNotFoundError,
- │   ├─ TaskNotFoundError, TriggerNotFoundError, DeliveryNotFoundError, ListenSessionNotFoundError
+ │   ├─ TaskNotFoundError, TriggerNotFoundError, DeliveryNotFoundError, ListenSessionNotFoundError,
+ │   ├─ TaskActionNotFoundError          no enabled installation offers that action on tasks
  │   └─ PathParameterEmptyError          e.g. /api/installations//invocations
  ├─ ConflictError [409]                  already installed, version exists, key in flight
  │   ├─ PublisherTakenError              the publisher id is taken, or the workspace already has one
  │   ├─ TaskStateError                   e.g. completing a task that never ran
+ │   ├─ LiveEventsDisabledError          a live ticket on a stage without a live WebSocket API
  │   ├─ UpgradeAwaitsConsentError        enabling an installation whose upgrade waits for consent
  │   ├─ VersionNotReadyError             invoking a version still deploying (Retry-After) or failed to deploy
  │   └─ ConflictDuringRequeueError       a delivery changed while it was queued again
@@ -67,6 +69,7 @@ from chalicelib.domain.errors.caller import (
     InvalidRequestError,
     InvalidSignatureError,
     InvalidTriggerSecretError,
+    LiveEventsDisabledError,
     NetworkError,
     NotFoundError,
     PayloadTooLargeError,
@@ -92,6 +95,7 @@ from chalicelib.domain.errors.not_found import (
     PathParameterEmptyError,
     PluginNotFoundError,
     PublisherNotFoundError,
+    TaskActionNotFoundError,
     TaskNotFoundError,
     TriggerNotFoundError,
     UploadNotFoundError,
@@ -135,6 +139,7 @@ __all__ = [
     "InvalidSignatureError",
     "InvalidTriggerSecretError",
     "ListenSessionNotFoundError",
+    "LiveEventsDisabledError",
     "MigrationError",
     "NetworkError",
     "NotFoundError",
@@ -151,6 +156,7 @@ __all__ = [
     "ScopesNotGrantedError",
     "SecretInArtifactError",
     "SignatureVerificationError",
+    "TaskActionNotFoundError",
     "TaskNotFoundError",
     "TaskStateError",
     "TooManyRequestsError",

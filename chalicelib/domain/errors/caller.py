@@ -20,6 +20,7 @@ __all__ = [
     "InvalidRequestError",
     "InvalidSignatureError",
     "InvalidTriggerSecretError",
+    "LiveEventsDisabledError",
     "NetworkError",
     "NotFoundError",
     "PayloadTooLargeError",
@@ -193,6 +194,12 @@ class TaskStateError(ConflictError):
     """The task is not in a state that allows the transition."""
 
     code, title = "task-state-conflict", "The task is not in a state that allows this"
+
+
+class LiveEventsDisabledError(ConflictError):
+    """The stage has no live WebSocket API (Settings.live_public_url unset), so there is nothing to connect to."""
+
+    code, title = "live-events-disabled", "This stage has no live events"
 
 
 class ConflictDuringRequeueError(ConflictError):

@@ -12,6 +12,7 @@ __all__ = [
     "PathParameterEmptyError",
     "PluginNotFoundError",
     "PublisherNotFoundError",
+    "TaskActionNotFoundError",
     "TaskNotFoundError",
     "TriggerNotFoundError",
     "UploadNotFoundError",
@@ -85,6 +86,19 @@ class TaskNotFoundError(NotFoundError):
 
     def __init__(self, task_id: str) -> None:
         super().__init__(f"No task '{task_id}' in this workspace.", task_id=task_id)
+
+
+class TaskActionNotFoundError(NotFoundError):
+    """No enabled installation of the caller's workspace offers that task action."""
+
+    code, title = "task-action-not-found", "Task action not found"
+
+    def __init__(self, installation_id: str, action: str) -> None:
+        super().__init__(
+            f"No enabled installation '{installation_id}' of this workspace offers the task action '{action}'.",
+            installation_id=installation_id,
+            action=action,
+        )
 
 
 class TriggerNotFoundError(NotFoundError):
