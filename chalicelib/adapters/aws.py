@@ -71,6 +71,10 @@ class S3ArtifactStore:
         self._s3 = client
         self._bucket = bucket
 
+    def upload_prefix(self) -> str:
+        """Where every presigned URL of this bucket begins (path-style addressing: endpoint, then bucket)."""
+        return f"{str(self._s3.meta.endpoint_url).rstrip('/')}/{self._bucket}/"
+
     def presign_put(self, key: str, *, expires_s: int) -> tuple[str, dict[str, str]]:
         url = self._s3.generate_presigned_url(
             "put_object",

@@ -4,7 +4,9 @@ Serving the console from the API means `chalice package` ships it inside the API
 gets the console of its own code, pointed at its own API (the page finds the API relative to its own URL), with
 no bucket, distribution or build step. The folder is flat, each file read when asked for; every answer carries a
 Content-Security-Policy that allows only this origin's scripts and styles (no inline script, no other host), and
-connections to this origin and to the stage's live WebSocket API (Settings.live_public_url) only.
+connections to this origin, to the stage's live WebSocket API (Settings.live_public_url) and to the artifact bucket
+(a publisher's zip goes from the browser straight to its presigned upload URL; the bucket is named exactly, from
+the configured artifact store) only.
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ from urllib.parse import urlsplit
 from chalice.app import Blueprint, Response
 
 from chalicelib.api.routing import RequestContext, route
-from chalicelib.container import settings
+from chalicelib.container import services, settings
 from chalicelib.domain.errors import NotFoundError
 
 __all__ = ["ASSETS", "bp", "content_security_policy", "live_origin"]
@@ -42,9 +44,14 @@ def live_origin(live_public_url: str | None) -> str | None:
     return f"{parts.scheme}://{parts.netloc}"
 
 
-def content_security_policy(live_public_url: str | None) -> str:
-    """This origin's scripts and styles only; connections to this origin and to the live WebSocket API."""
-    connect = " ".join(filter(None, ["'self'", live_origin(live_public_url)]))
+def content_security_policy(live_public_url: str | None, upload_prefix: str | None = None) -> str:
+    """This origin's scripts and styles only; connections to this origin, the live WebSocket API and the
+    artifact bucket's URL prefix (a path-prefix source: that bucket, not all of S3)."""
+    if upload_prefix is not None and (
+        any(c in upload_prefix for c in " ;,*'\"") or not upload_prefix.startswith(("https://", "http://"))
+    ):
+        raise ValueError(f"not a URL a policy can name exactly: {upload_prefix!r}")
+    connect = " ".join(filter(None, ["'self'", live_origin(live_public_url), upload_prefix]))
     return (
         f"default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src {connect}; "
         "base-uri 'none'; form-action 'none'; frame-ancestors 'none'"
@@ -67,7 +74,9 @@ def _serve(name: str) -> Response:
     text = path.read_text(encoding="utf-8")
     headers: dict[str, str | list[str]] = {
         **_HEADERS,
-        "Content-Security-Policy": content_security_policy(settings().live_public_url),
+        "Content-Security-Policy": content_security_policy(
+            settings().live_public_url, services().adapters.artifacts.upload_prefix()
+        ),
         "Content-Type": _TYPES[path.suffix],
     }
     return Response(body=text, status_code=200, headers=headers)

@@ -20,6 +20,7 @@ import hashlib
 import json
 import re
 import time
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, cast
 
@@ -55,8 +56,13 @@ def load_template() -> dict[str, Any]:
         return cast(dict[str, Any], yaml.safe_load(f))
 
 
-def provision(*, endpoint_url: str, region: str = "us-east-1", stage: str = "dev") -> dict[str, str]:
+def provision(
+    *, endpoint_url: str, region: str = "us-east-1", stage: str = "dev", console_origins: Sequence[str] = ()
+) -> dict[str, str]:
     """Create the stack `plugyard-<stage>` on moto and return its outputs.
+
+    ``console_origins`` (the local API's origins, where the web console is served) join the origins the
+    artifact bucket's CORS rule allows, so the console's browser upload works locally as on API Gateway.
 
     If the stack exists, its outputs are returned (once it is complete, should
     another process be creating it). Raises ProvisionError with the failed
@@ -92,7 +98,7 @@ def provision(*, endpoint_url: str, region: str = "us-east-1", stage: str = "dev
             msg = f"create_stack {name} failed inside moto ({e}); see the moto log"
             raise ProvisionError(msg) from e
         stack = _wait(cfn, name)
-        _apply_what_moto_ignores(template, cfn, name, endpoint_url, region, stage)
+        _apply_what_moto_ignores(template, cfn, name, endpoint_url, region, stage, console_origins)
     else:
         stack = _wait(cfn, name)
         tags = {t["Key"]: t["Value"] for t in stack.get("Tags", [])}
@@ -196,6 +202,7 @@ _APPLIED_BY_US: dict[str, frozenset[str]] = {
             "VersioningConfiguration",
             "PublicAccessBlockConfiguration",
             "OwnershipControls",
+            "CorsConfiguration",
         }
     ),
     "AWS::Events::EventBus": frozenset({"Name", "Tags"}),
@@ -209,6 +216,7 @@ def _apply_what_moto_ignores(
     endpoint_url: str,
     region: str,
     stage: str,
+    console_origins: Sequence[str],
 ) -> None:
     resources = cfn.list_stack_resources(StackName=name)["StackResourceSummaries"]
     physical = {r["LogicalResourceId"]: r["PhysicalResourceId"] for r in resources}
@@ -222,7 +230,7 @@ def _apply_what_moto_ignores(
             ddb = _client("dynamodb", endpoint_url, region)
             _apply_table(ddb, physical[logical_id], props)
         elif res["Type"] == "AWS::S3::Bucket":
-            _apply_bucket(_client("s3", endpoint_url, region), physical[logical_id], props)
+            _apply_bucket(_client("s3", endpoint_url, region), physical[logical_id], props, console_origins)
         elif res["Type"] == "AWS::Events::EventBus" and props.get("Tags"):
             events = _client("events", endpoint_url, region)
             arn = events.describe_event_bus(Name=props["Name"])["Arn"]
@@ -258,7 +266,7 @@ def _apply_table(ddb: Any, table: str, props: dict[str, Any]) -> None:
         )
 
 
-def _apply_bucket(s3: Any, bucket: str, props: dict[str, Any]) -> None:
+def _apply_bucket(s3: Any, bucket: str, props: dict[str, Any], console_origins: Sequence[str]) -> None:
     if "VersioningConfiguration" in props:
         status = props["VersioningConfiguration"]["Status"]
         s3.put_bucket_versioning(Bucket=bucket, VersioningConfiguration={"Status": status})
@@ -269,3 +277,15 @@ def _apply_bucket(s3: Any, bucket: str, props: dict[str, Any]) -> None:
         )
     if "OwnershipControls" in props:
         s3.put_bucket_ownership_controls(Bucket=bucket, OwnershipControls=props["OwnershipControls"])
+    if "CorsConfiguration" in props:
+        rules = [
+            {
+                "ID": rule["Id"],
+                "AllowedMethods": rule["AllowedMethods"],
+                "AllowedOrigins": [*rule["AllowedOrigins"], *console_origins],
+                "AllowedHeaders": rule.get("AllowedHeaders", []),
+                "MaxAgeSeconds": rule.get("MaxAge", 0),
+            }
+            for rule in props["CorsConfiguration"]["CorsRules"]
+        ]
+        s3.put_bucket_cors(Bucket=bucket, CORSConfiguration={"CORSRules": rules})

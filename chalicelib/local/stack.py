@@ -188,7 +188,9 @@ class LocalStack:
         _wait_http(f"{self.moto_url}/moto-api/", 15, moto)
         # moto cannot run Lambda code without docker; its docker-less mode keeps the Lambda API usable.
         httpx.post(f"{self.moto_url}/moto-api/config", json={"lambda": {"use_docker": False}})
-        self.outputs = provision(endpoint_url=self.moto_url, stage=self.stage)
+        # The console is served by the API: its origins may PUT uploads to the artifact bucket (CORS).
+        origins = (self.api_url, f"http://localhost:{self.api_port}")
+        self.outputs = provision(endpoint_url=self.moto_url, stage=self.stage, console_origins=origins)
         # The API, the live server and the workers start side by side (each spends seconds importing); the
         # workers only poll queues on moto, which exist by now.
         api = self._spawn(

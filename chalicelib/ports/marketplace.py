@@ -41,6 +41,10 @@ class VersionRepository(Protocol):
 
 
 class ArtifactStore(Protocol):
+    def upload_prefix(self) -> str:
+        """How every URL presign_put gives begins (scheme, host, bucket path): what a browser may PUT to."""
+        ...
+
     def presign_put(self, key: str, *, expires_s: int) -> tuple[str, dict[str, str]]: ...
     def read(self, key: str, *, max_bytes: int) -> bytes | None:
         """The object's bytes, None if absent; InvalidArtifactError if larger than max_bytes."""

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
+import httpx
 import pytest
 
 from chalicelib.local.provision import ProvisionError, provision
@@ -159,6 +160,21 @@ def test_artifacts_bucket(stack: Stack) -> None:
     rules = s3.get_bucket_ownership_controls(Bucket=bucket)["OwnershipControls"]["Rules"]
     assert rules == [{"ObjectOwnership": "BucketOwnerEnforced"}]
     assert {"Key": "plugyard:stage", "Value": STAGE} in s3.get_bucket_tagging(Bucket=bucket)["TagSet"]
+
+
+def test_artifacts_bucket_cors_lets_api_gateway_origins_put_uploads_and_no_one_else(stack: Stack) -> None:
+    """The template's CORS rule as applied on moto, and moto's answer to a browser's preflight by it."""
+    bucket = stack.outputs["ArtifactsBucketName"]
+    [rule] = stack.client("s3").get_bucket_cors(Bucket=bucket)["CORSRules"]
+    assert rule["AllowedMethods"] == ["PUT"] and rule["AllowedHeaders"] == ["content-type"]
+    assert rule["AllowedOrigins"] == [f"https://*.execute-api.{REGION}.amazonaws.com"]
+    url = f"{stack.endpoint_url}/{bucket}/uploads/ws/upload.zip"
+    asks = {"Access-Control-Request-Method": "PUT", "Access-Control-Request-Headers": "content-type"}
+    api = f"https://a1b2c3d4e5.execute-api.{REGION}.amazonaws.com"
+    allowed = httpx.options(url, headers={**asks, "Origin": api})
+    assert allowed.status_code == 200 and allowed.headers["Access-Control-Allow-Origin"] == api
+    assert allowed.headers["Access-Control-Allow-Methods"] == "PUT"
+    assert httpx.options(url, headers={**asks, "Origin": "https://evil.example"}).status_code == 403
 
 
 def test_secrets_key_through_its_alias(stack: Stack) -> None:

@@ -10,8 +10,11 @@ import pytest
 from chalice.test import Client
 
 import app as app_module
+from chalicelib.adapters.aws import S3ArtifactStore, aws_client
+from chalicelib.adapters.memory.platform import InMemoryArtifactStore
 from chalicelib.api.console import ASSETS, content_security_policy, live_origin
-from chalicelib.container import settings
+from chalicelib.config import Settings
+from chalicelib.container import services, settings
 
 
 @pytest.fixture(scope="module")
@@ -24,7 +27,7 @@ def test_the_page_and_every_file_with_its_type_and_the_csp(client: Any) -> None:
     page = client.http.get("/console")
     assert page.status_code == 200 and page.body.decode() == (ASSETS / "index.html").read_text()
     assert page.headers["Content-Type"] == "text/html; charset=utf-8"
-    csp = content_security_policy(settings().live_public_url)
+    csp = content_security_policy(settings().live_public_url, services().adapters.artifacts.upload_prefix())
     assert page.headers["Content-Security-Policy"] == csp
     assert "script-src 'self'" in csp and "unsafe-inline" not in csp and "default-src 'none'" in csp
     html = page.body.decode()
@@ -62,3 +65,21 @@ def test_the_csp_lets_the_console_connect_to_its_own_origin_and_the_live_socket_
     for odd in ["http://evil.example", "ws://user:pw@host:1/", "not a url", ""]:
         assert live_origin(odd) is None
         assert "connect-src 'self';" in content_security_policy(odd)
+
+
+def test_the_policy_lets_the_browser_put_to_the_artifact_bucket_alone(monkeypatch: pytest.MonkeyPatch) -> None:
+    """connect-src names the configured bucket (a path-prefix source) beside the live socket, nothing broader."""
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "AKIDEXAMPLE")  # presigning signs locally; no request is made
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "example")
+    for config in (Settings(region="eu-west-1"), Settings(aws_endpoint_url="http://127.0.0.1:4566")):
+        store = S3ArtifactStore(aws_client(config, "s3"), config.bucket)
+        url, _ = store.presign_put("uploads/ws/01J0000000000000000000000.zip", expires_s=60)
+        prefix = store.upload_prefix()
+        assert url.startswith(prefix) and prefix.endswith(f"/{config.bucket}/")
+        policy = content_security_policy("ws://127.0.0.1:8001/", prefix)
+        assert f"connect-src 'self' ws://127.0.0.1:8001 {prefix};" in policy and "*" not in policy
+    fake = InMemoryArtifactStore()
+    assert fake.presign_put("uploads/x.zip", expires_s=1)[0].startswith(fake.upload_prefix())
+    for bad in ("*", "https://*.amazonaws.com/", "https://s3.amazonaws.com/b/; script-src *", "memory://"):
+        with pytest.raises(ValueError, match="exactly"):
+            content_security_policy(None, bad)

@@ -15,8 +15,14 @@ class InMemoryArtifactStore:
     def __init__(self) -> None:
         self.objects: dict[str, bytes] = {}
 
+    # A URL of a reserved, never-resolving name (RFC 6761), shaped as the S3 store's are.
+    PREFIX = "https://artifacts.memory.invalid/"
+
+    def upload_prefix(self) -> str:
+        return self.PREFIX
+
     def presign_put(self, key: str, *, expires_s: int) -> tuple[str, dict[str, str]]:
-        return f"memory://{key}", {}
+        return f"{self.PREFIX}{key}", {}
 
     def read(self, key: str, *, max_bytes: int) -> bytes | None:
         data = self.objects.get(key)
