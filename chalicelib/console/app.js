@@ -5,6 +5,7 @@ import { marketplaceView } from "./marketplace.js";
 import { pluginView } from "./plugin.js";
 import { managerView } from "./manager.js";
 import { auditView } from "./audit.js";
+import { installationView } from "./installation.js";
 
 const main = () => document.getElementById("main");
 
@@ -14,6 +15,7 @@ export const can = {
   manage: () => session.caller?.role === "admin",
   seeInstalled: () => ["admin", "member"].includes(session.caller?.role),
   readAudit: () => ["admin", "reviewer"].includes(session.caller?.role),
+  invoke: () => ["admin", "member"].includes(session.caller?.role),
 };
 
 // Every API error is shown as its problem's title and detail, in the alert region (read out by screen readers).
@@ -125,6 +127,7 @@ async function route() {
   clearProblem();
   try {
     if (view === "plugin" && arg) await pluginView(main(), arg);
+    else if (view === "installed" && arg && can.seeInstalled()) await installationView(main(), arg, new URLSearchParams(hash.split("?")[1] || ""));
     else if (view === "installed" && can.seeInstalled()) await managerView(main());
     else if (view === "audit" && can.readAudit()) await auditView(main(), new URLSearchParams(hash.split("?")[1] || ""));
     else await marketplaceView(main(), new URLSearchParams(hash.split("?")[1] || ""));

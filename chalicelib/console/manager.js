@@ -1,10 +1,10 @@
 // The plugin manager: the workspace's installations with their state; admins enable, disable and uninstall
-// (after a confirmation).
+// (after a confirmation). Each links to its own page (installation.js): configure, upgrade, roll back, invoke.
 import { api } from "./api.js";
 import { h, render, formatDate } from "./dom.js";
 import { can, showProblem, clearProblem } from "./app.js";
 
-function confirmDialog(message, confirmLabel) {
+export function confirmDialog(message, confirmLabel) {
   // A native <dialog>: modal, focus kept inside, Escape cancels.
   return new Promise((resolve) => {
     const dialog = h(
@@ -65,10 +65,14 @@ function row(inst, reload) {
     { class: "card installation", "data-installation": inst.installation_id, "data-plugin": inst.plugin_id },
     h("h3", {}, h("a", { href: `#/plugin/${encodeURIComponent(inst.plugin_id)}` }, inst.plugin_id), ` ${inst.version}`),
     h("p", {}, "State: ", h("span", { class: `state state-${inst.state}`, "data-state": inst.state }, inst.state.replace("_", " "))),
+    inst.pending_upgrade
+      ? h("p", { class: "pending-note", "data-pending": inst.pending_upgrade.version }, `Upgrade to ${inst.pending_upgrade.version} waits for consent; ${inst.version} keeps running.`)
+      : null,
     inst.disabled_reason ? h("p", { class: "meta" }, `Why: ${inst.disabled_reason}`) : null,
     h("p", { class: "meta" }, `Installed ${formatDate(inst.installed_at)} by ${inst.installed_by}`),
     h("p", { class: "meta" }, `Granted: ${inst.granted.join(", ") || "nothing"}`),
     inst.secret_fields.length ? h("p", { class: "meta" }, `Secret settings (stored encrypted): ${inst.secret_fields.join(", ")}`) : null,
+    h("p", {}, h("a", { href: `#/installed/${encodeURIComponent(inst.installation_id)}`, class: "manage" }, can.manage() ? `Manage ${inst.plugin_id}` : `Open ${inst.plugin_id}`)),
     actions,
   );
 }

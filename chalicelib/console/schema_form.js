@@ -1,21 +1,24 @@
 // A configuration form generated from a plugin's JSON Schema (a top-level object): one labelled control per
 // property, validated inline as the user types and on submit; secret fields (x-plugyard-secret or writeOnly)
-// are password inputs whose value is sent once and never shown again.
+// are password inputs whose value is sent once and never shown again. Given the current configuration, the form
+// starts from its values; a secret already set is shown as set (never its value): left empty it keeps its stored
+// value (the API keeps secret fields a new configuration leaves out), typed in it is replaced.
 import { h, field } from "./dom.js";
 
 export const isSecret = (spec) => spec["x-plugyard-secret"] === true || spec.writeOnly === true;
 
-function control(name, spec, required) {
+function control(name, spec, required, current) {
   const base = { name, required: required || null };
+  const initial = current === undefined ? spec.default : current;
   if (Array.isArray(spec.enum)) {
     return h(
       "select",
       base,
       required ? null : h("option", { value: "" }, "—"),
-      spec.enum.map((v) => h("option", { value: String(v), selected: spec.default === v }, String(v))),
+      spec.enum.map((v) => h("option", { value: String(v), selected: initial === v }, String(v))),
     );
   }
-  if (spec.type === "boolean") return h("input", { ...base, type: "checkbox", required: null, checked: spec.default === true });
+  if (spec.type === "boolean") return h("input", { ...base, type: "checkbox", required: null, checked: initial === true });
   if (spec.type === "integer" || spec.type === "number") {
     return h("input", {
       ...base,
@@ -23,7 +26,7 @@ function control(name, spec, required) {
       step: spec.type === "integer" ? "1" : "any",
       min: spec.minimum,
       max: spec.maximum,
-      value: spec.default,
+      value: initial,
       inputmode: spec.type === "integer" ? "numeric" : "decimal",
     });
   }
@@ -32,13 +35,13 @@ function control(name, spec, required) {
       ...base,
       type: isSecret(spec) ? "password" : spec.format === "uri" ? "url" : "text",
       autocomplete: isSecret(spec) ? "new-password" : "off",
-      value: isSecret(spec) ? null : spec.default,
+      value: isSecret(spec) ? null : initial,
       minlength: spec.minLength,
       maxlength: spec.maxLength,
     });
   }
   // Arrays and nested objects: JSON text, parsed and checked for its type.
-  return h("textarea", { ...base, rows: 3, "data-json": spec.type || "any" }, spec.default === undefined ? "" : JSON.stringify(spec.default));
+  return h("textarea", { ...base, rows: 3, "data-json": spec.type || "any" }, initial === undefined ? "" : JSON.stringify(initial));
 }
 
 // The message for one value, or "" when it is valid; only the schema keywords a form can explain.
@@ -79,16 +82,24 @@ function valueOf(spec, el) {
 }
 
 // Returns { element, read() } where read() gives the config object, or null after marking each invalid field.
-export function schemaForm(schema) {
+// ``values``: the current public configuration; ``setSecrets``: the names of the secret fields already stored.
+export function schemaForm(schema, { values = {}, setSecrets = [] } = {}) {
   const properties = (schema && schema.properties) || {};
   const required = new Set((schema && schema.required) || []);
+  const kept = new Set(setSecrets);
   const rows = Object.entries(properties).map(([name, spec]) => {
-    const el = control(name, spec, required.has(name));
+    const isSet = isSecret(spec) && kept.has(name);
+    const needed = required.has(name) && !isSet; // a secret already set may stay as it is
+    const el = control(name, spec, needed, isSecret(spec) ? undefined : values[name]);
     const label = `${spec.title || name}${required.has(name) ? " (required)" : ""}`;
-    const hint = [spec.description, isSecret(spec) ? "Secret: stored encrypted, never shown again." : ""].filter(Boolean).join(" ");
+    const secretHint = isSet
+      ? "Secret: set (stored encrypted, never shown). Leave empty to keep it, or type a new value to replace it."
+      : "Secret: stored encrypted, never shown again.";
+    const hint = [spec.description, isSecret(spec) ? secretHint : ""].filter(Boolean).join(" ");
+    if (isSet) el.dataset.secretSet = "true";
     const wrapper = field(label, el, hint || null);
     const check = () => {
-      const message = problemOf(spec, el.value, el, required.has(name));
+      const message = problemOf(spec, el.value, el, needed);
       const slot = wrapper.querySelector(".field-error");
       slot.textContent = message;
       slot.hidden = !message;
