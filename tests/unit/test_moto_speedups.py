@@ -102,3 +102,50 @@ def test_a_query_on_the_tables_key_reads_its_partition_and_answers_as_moto_does(
             # no query takes the whole table sorted any more (an index query still looks at every item)
             assert scanned == [], q
         assert expected["Count"] == 40  # the index query found every g1 item (two in each of 20 partitions)
+
+
+def test_memoized_names_retention_check_and_request_ids_answer_as_moto_does(monkeypatch) -> None:
+    import string
+
+    import moto.core.utils
+    import moto.sqs.models
+    from moto.moto_api._internal.moto_random import MotoRandom
+    from moto.sqs.models import Message, SQSBackend
+
+    moto_speedups.install()
+    # moto's own functions, which each patch keeps as ``__wrapped__``.
+    original_names = moto.core.utils.camelcase_to_underscores.__wrapped__
+    original_retention = SQSBackend.is_message_valid_based_on_retention_period.__wrapped__
+    original_random_string = MotoRandom.get_random_string.__wrapped__
+    assert original_names.__module__ == "moto.core.utils" and original_retention.__module__ == "moto.sqs.models"
+    names = ["ReceiveMessage", "MessageRetentionPeriod", "KmsDataKeyReusePeriodSeconds", "TransactWriteItems", "a", ""]
+    for name in names:
+        for module in (moto.core.utils, moto.core.responses, moto.sqs.models):
+            assert module.camelcase_to_underscores(name) == original_names(name)
+    assert moto.core.responses.camelcase_to_underscores("ReceiveMessage") == "receive_message"
+
+    backend = SQSBackend("us-east-1", "123456789012")
+    backend.create_queue("short", MessageRetentionPeriod="60")
+    backend.create_queue("default")
+    now = 1_800_000_000.0
+    monkeypatch.setattr(moto.sqs.models, "unix_time", lambda: now)
+    for queue in ("short", "default"):
+        for age_s in (0, 59.5, 60, 61, 86400 * 4 - 1, 86400 * 4, 86400 * 5):
+            message = Message("m", "body")
+            message.sent_timestamp = int((now - age_s) * 1000)
+            got = backend.is_message_valid_based_on_retention_period(queue, message)
+            assert got == original_retention(backend, queue, message), (queue, age_s)
+
+    rng = MotoRandom()
+    for kwargs in ({"length": 52}, {}, {"length": 8, "include_digits": False}, {"length": 30, "lower_case": True}):
+        rng.seed(7)
+        got = rng.get_random_string(**kwargs)
+        want = original_random_string(rng, **kwargs)
+        assert len(got) == len(want)
+        pool = string.ascii_letters + (string.digits if kwargs.get("include_digits", True) else "")
+        allowed = set(pool.lower() if kwargs.get("lower_case") else pool)
+        assert set(got) <= allowed and set(want) <= allowed
+    rng.seed(7)
+    first = rng.get_random_string(length=52)
+    rng.seed(7)
+    assert rng.get_random_string(length=52) == first  # a seeded generator still repeats its ids
