@@ -8,7 +8,7 @@ COV_MIN ?= 88
 export PYTHONPATH := $(CURDIR):$(CURDIR)/plugin-runtime
 export AWS_DEFAULT_REGION ?= us-east-1
 
-.PHONY: run test lint security format unit integration bench system-deps browser-deps console-deps clean
+.PHONY: run test lint security format unit integration bench screenshots system-deps browser-deps console-deps clean
 
 $(STAMP): requirements.txt requirements-dev.txt plugin-runtime/pyproject.toml pyproject.toml
 	@test -x $(BIN)/python || $(PY) -m venv $(VENV)
@@ -73,6 +73,10 @@ bench: $(STAMP) system-deps
 	$(BIN)/python bench/webhooks.py
 	$(BIN)/python bench/invoke.py
 	$(BIN)/python bench/provision.py
+
+# The user guide's pictures of the console (docs/images/), from a fresh make run driven in Chromium.
+screenshots: $(STAMP) system-deps browser-deps
+	$(BIN)/python -m tests.e2e.console.screenshots
 
 clean:
 	rm -rf $(VENV) .coverage .coverage.* .pytest_cache .mypy_cache .ruff_cache out

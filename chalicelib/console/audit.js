@@ -8,11 +8,11 @@ const PAGE_SIZE = 25;
 const FILTERS = ["actor", "action", "target", "since", "until"];
 const LABELS = { actor: "Actor", action: "Action", target: "Target", since: "From (UTC)", until: "To (UTC)" };
 const HINTS = {
-  actor: "e.g. key:01J… (select one in the log)",
+  actor: "key:… or operator",
   action: "e.g. plugin.install",
-  target: "e.g. an installation id or slack-notifier@2.1.0",
-  since: "e.g. 2026-12-01T10:00:00Z",
-  until: "e.g. 2026-12-01T18:00:00Z",
+  target: "an id, or plugin@version",
+  since: "2026-12-01T10:00:00Z",
+  until: "2026-12-01T18:00:00Z",
 };
 // Survives leaving the view: coming back shows the same filters and page.
 const state = { filters: {}, limit: PAGE_SIZE, tokens: [null] };
@@ -39,18 +39,24 @@ function filterLink(name, value) {
   return h("a", { href: address({ ...state.filters, [name]: value }), title: `Only records with this ${name}` }, value);
 }
 
+// A record's detail in words: "version: 1.3.0 · granted: ai:complete, tasks:read".
+function detailText(detail) {
+  const shown = (value) => (Array.isArray(value) ? value.map(shown).join(", ") || "none" : value !== null && typeof value === "object" ? JSON.stringify(value) : String(value));
+  return Object.entries(detail || {}).map(([key, value]) => `${key}: ${shown(value)}`).join(" · ");
+}
+
 function recordRow(rec) {
-  const detail = Object.keys(rec.detail || {}).length ? JSON.stringify(rec.detail) : "";
+  const detail = detailText(rec.detail);
   return h(
     "tr",
     { "data-seq": rec.seq, class: `outcome-${rec.outcome}` },
     h("td", { "data-label": "Seq" }, String(Number(rec.seq))),
     h("td", { "data-label": "Time (UTC)" }, h("time", { datetime: rec.time }, rec.time.replace("T", " ").slice(0, 19))),
-    h("td", { "data-label": "Actor" }, filterLink("actor", rec.actor)),
+    h("td", { "data-label": "Actor", class: "wrap" }, filterLink("actor", rec.actor)),
     h("td", { "data-label": "Action" }, filterLink("action", rec.action)),
-    h("td", { "data-label": "Target" }, rec.target ? filterLink("target", rec.target) : "—"),
+    h("td", { "data-label": "Target", class: "wrap" }, rec.target ? filterLink("target", rec.target) : "—"),
     h("td", { "data-label": "Outcome" }, h("span", { class: `outcome ${rec.outcome}` }, rec.outcome)),
-    h("td", { "data-label": "Detail" }, detail ? h("code", { class: "detail" }, detail) : "—"),
+    h("td", { "data-label": "Detail", class: "wrap" }, detail ? h("span", { class: "detail" }, detail) : "—"),
   );
 }
 

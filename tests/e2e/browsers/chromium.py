@@ -54,8 +54,9 @@ class ChromiumDriver(Driver):
     def resize(self, width: int, height: int) -> None:
         self._page.set_viewport_size({"width": width, "height": height})
 
-    def screenshot(self, path: Path) -> None:
-        self._page.screenshot(path=str(path), full_page=True)
+    def screenshot(self, path: Path, *, full_page: bool = True) -> None:
+        """The whole page, or with ``full_page=False`` what the view shows (the docs' screenshots)."""
+        self._page.screenshot(path=str(path), full_page=full_page)
 
     def close(self) -> None:
         try:

@@ -1,0 +1,220 @@
+"""The user guide's screenshots: start `make run` on free ports, give its demo workspace a little history through
+the API, drive the console in Chromium at 1280×800 and save one PNG per main view into docs/images/.
+
+    make screenshots          # or: python -m tests.e2e.console.screenshots [--out DIR] [--only NAME ...]
+
+Every run starts from the same freshly seeded stack and does the same things, so the pictures show the same
+plugins, installations, webhooks and records each time (only dates and ids differ). A view is captured once its
+page shows what it waits for; a step that fails stops the run with the view's name (nothing is half-written:
+each PNG is written whole, after its page is ready). Images over MAX_BYTES are refused: crop the view instead.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import re
+import signal
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+from chalicelib.local.stack import free_port
+
+from ..browsers import Driver, launch
+
+ROOT = Path(__file__).resolve().parents[3]
+IMAGES = ROOT / "docs" / "images"
+WIDTH, HEIGHT = 1280, 800
+MAX_BYTES = 150 * 1024
+ADMIN_KEY = "pyk_dev_screenshots"
+
+
+@dataclass
+class Stack:
+    api: str
+    key: str
+    reviewer: str
+
+    def call(self, method: str, path: str, body: Any = None, key: str | None = None) -> Any:
+        got = httpx.request(
+            method, f"{self.api}{path}", json=body, headers={"Authorization": f"Bearer {key or self.key}"}, timeout=60
+        )
+        if got.status_code >= 400:
+            raise RuntimeError(f"{method} {path}: {got.status_code} {got.text}")
+        return got.json() if got.content else None
+
+
+@contextmanager
+def make_run() -> Iterator[Stack]:
+    """`make run` (python -m chalicelib.local.stack) on free ports, until its banner; stopped with Ctrl-C after."""
+    env = {
+        **{k: v for k, v in os.environ.items() if not k.startswith("PLUGYARD_")},
+        "PLUGYARD_PORT": str(free_port()),
+        "PLUGYARD_MOTO_PORT": str(free_port()),
+        "PLUGYARD_LIVE_PORT": str(free_port()),
+        "PLUGYARD_DEV_API_KEY": ADMIN_KEY,
+        "PLUGYARD_WEBHOOKS_ALLOW_PRIVATE": "true",
+        "PYTHONUNBUFFERED": "1",
+        "PYTHONPATH": os.pathsep.join([str(ROOT), str(ROOT / "plugin-runtime")]),
+    }
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "chalicelib.local.stack"],
+        cwd=ROOT,
+        env=env,
+        text=True,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
+    assert proc.stdout is not None
+    stdout = proc.stdout
+    try:
+        banner: list[str] = []
+        deadline = time.monotonic() + 180
+        while "Ctrl-C stops every process" not in "".join(banner[-1:]):
+            line = stdout.readline()
+            if (not line and proc.poll() is not None) or time.monotonic() > deadline:
+                raise RuntimeError("make run did not start:\n" + "".join(banner))
+            banner.append(line)
+        text = "".join(banner)
+
+        def value(label: str) -> str:
+            found = re.search(rf"^  {label}\s+(\S+)", text, re.M)
+            if not found:
+                raise RuntimeError(f"no {label!r} in make run's banner:\n{text}")
+            return found.group(1)
+
+        # The stack logs to this pipe from now on: keep reading it (a full pipe would block the stack).
+        threading.Thread(target=lambda: [None for _ in iter(stdout.readline, "")], daemon=True).start()
+        yield Stack(api=value("API"), key=value("Admin API key"), reviewer=value("Reviewer key"))
+    finally:
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGINT)
+            try:
+                proc.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                os.killpg(proc.pid, signal.SIGKILL)
+                proc.wait()
+
+
+def install(stack: Stack, plugin_id: str, config: dict[str, Any]) -> dict[str, Any]:
+    """Install the newest approved version, granting every scope it asks for."""
+    plugin = stack.call("GET", f"/api/plugins/{plugin_id}")
+    version = next(v for v in plugin["versions"] if v["state"] == "approved")
+    grant = [p["scope"] for p in version["permissions"]]
+    body = {"plugin_id": plugin_id, "version": version["version"], "grant": grant, "config": config}
+    installed: dict[str, Any] = stack.call("POST", "/api/plugins/install", body)
+    return installed
+
+
+def history(stack: Stack) -> None:
+    """What an admin's first hour leaves behind: two plugins installed, one paused, a webhook, a teammate's key."""
+    install(stack, "slack-notifier", {"channel": "#ops", "webhook_url": "https://hooks.slack.com/services/T0/B0/X"})
+    summarizer = install(stack, "task-summarizer", {"max_words": 12})
+    stack.call(
+        "POST", f"/api/installations/{summarizer['installation_id']}/disable", {"reason": "paused during an incident"}
+    )
+    stack.call(
+        "POST",
+        "/api/webhooks/register",
+        {"url": "http://127.0.0.1:9000/hooks/plugyard", "event_types": ["plugin.installed", "task.completed"]},
+    )
+    stack.call("POST", "/api/keys", {"name": "ci bot", "role": "member"})
+
+
+@dataclass
+class Shot:
+    """One picture: the console at ``hash``, once ``ready`` (a CSS selector) is on the page, after ``then``."""
+
+    name: str
+    hash: str
+    ready: str
+    then: Callable[[Driver], None] | None = None
+    key: str = "admin"  # or "reviewer"
+    height: int = HEIGHT  # a dense view is cropped shorter to stay under MAX_BYTES
+
+
+def _fill_install(driver: Driver) -> None:
+    driver.run("document.querySelector('form.install').scrollIntoView({block: 'start'})")
+    for box in driver.run("return [...document.querySelectorAll('input[name=grant]')].map((b) => b.value)"):
+        driver.click(f"input[name=grant][value='{box}']")
+    driver.type("input[name=channel]", "#releases")
+
+
+def _verify(driver: Driver) -> None:
+    driver.click("button[name=verify]")
+    driver.wait("return !!document.querySelector('#verify-result').dataset.ok", what="the chain verified")
+
+
+SHOTS = [
+    Shot("console-sign-in", "", "input[name=api-key]"),
+    Shot("console-marketplace", "#/marketplace", ".plugin-card"),
+    Shot("console-plugin", "#/plugin/slack-notifier", ".permissions"),
+    Shot("console-install", "#/plugin/slack-notifier", "form.install", _fill_install),
+    Shot("console-installed", "#/installed", ".installation"),
+    Shot("console-audit", "#/audit", "table.audit-log", _verify, height=660),
+    Shot("console-problem", "#/plugin/nope", "#alerts .problem-title"),
+]
+
+
+def capture(driver: Driver, stack: Stack, shot: Shot, out: Path) -> Path:
+    key = stack.key if shot.key == "admin" else stack.reviewer
+    driver.resize(WIDTH, shot.height)
+    driver.goto(f"{stack.api}/console")
+    driver.run("sessionStorage.clear()")
+    if shot.hash:
+        driver.goto(f"{stack.api}/console")
+        driver.type("input[name=api-key]", key, enter=True)
+        driver.wait_for("#nav a")
+        driver.goto(f"{stack.api}/console{shot.hash}")
+    else:
+        driver.reload()
+    driver.wait_for(shot.ready)
+    driver.wait("return !document.querySelector('[aria-busy=true]')", what="nothing still loading")
+    if shot.then:
+        shot.then(driver)
+    driver.run("document.activeElement && document.activeElement.blur()")  # no focus ring in the picture
+    path = out / f"{shot.name}.png"
+    driver.screenshot(path, full_page=False)  # type: ignore[call-arg]  # Chromium's adapter: the view only
+    size = path.stat().st_size
+    if size > MAX_BYTES:
+        raise RuntimeError(f"{path.name} is {size // 1024} KB, over {MAX_BYTES // 1024} KB: crop the view")
+    return path
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--out", type=Path, default=IMAGES, help="folder for the PNGs (default docs/images)")
+    parser.add_argument("--only", nargs="*", default=None, help="only these shots, by name")
+    args = parser.parse_args(argv)
+    args.out.mkdir(parents=True, exist_ok=True)
+    shots = [s for s in SHOTS if args.only is None or s.name in args.only]
+    started = time.monotonic()
+    with make_run() as stack:
+        history(stack)
+        driver = launch("chromium")
+        try:
+            for shot in shots:
+                try:
+                    path = capture(driver, stack, shot, args.out)
+                except Exception as exc:
+                    raise SystemExit(f"{shot.name}: {exc}") from exc
+                print(
+                    f"{path.relative_to(ROOT) if path.is_relative_to(ROOT) else path}: {path.stat().st_size // 1024} KB"
+                )
+        finally:
+            driver.close()
+    print(f"{len(shots)} screenshots in {time.monotonic() - started:.0f} s")
+
+
+if __name__ == "__main__":
+    main()
