@@ -62,6 +62,28 @@ def test_upgrade_consent_rollback_over_http(new_tenant: Callable[..., Tenant]) -
     assert_problem(user.client(Role.MEMBER).post(f"/api/installations/{iid}/rollback"), 403, "forbidden")
 
 
+def test_versions_report_and_decline_over_http(new_tenant: Callable[..., Tenant]) -> None:
+    pub, user = new_tenant(), new_tenant(publisher=False)
+    pid, pub_id = uid("opt"), pub.publisher_id or ""
+    assert pub.publish(manifest(pid, pub_id, "1.0.0", permissions=["tasks:read"])).status_code == 201
+    iid = _install(user.admin, pid, grant=["tasks:read"]).json()["installation_id"]
+    hosts = {"allowed_hosts": ["api.example.com"]}
+    v2 = manifest(pid, pub_id, "2.0.0", permissions=["tasks:read", "http:fetch"], http=hosts)
+    assert pub.publish(v2).status_code == 201
+    options = user.admin.get(f"/api/installations/{iid}/versions").json()
+    [two] = options["upgrades"]
+    assert (options["current"]["version"], two["version"], two["needs_consent"]) == ("1.0.0", "2.0.0", True)
+    assert ([s["scope"] for s in two["scopes_added"]], two["hosts_added"]) == (["http:fetch"], ["api.example.com"])
+    assert_problem(new_tenant(publisher=False).admin.get(f"/api/installations/{iid}/versions"), 404)
+    assert user.admin.post(f"/api/installations/{iid}/upgrade", json={}).json()["pending_upgrade"]["version"] == "2.0.0"
+    kept = user.admin.post(f"/api/installations/{iid}/decline").json()
+    assert (kept["version"], kept["granted"], kept["pending_upgrade"]) == ("1.0.0", ["tasks:read"], None)
+    assert user.admin.get(f"/api/installations/{iid}").json()["pending_upgrade"] is None  # stored, not only answered
+    assert_problem(user.admin.post(f"/api/installations/{iid}/decline"), 409, "conflict")
+    log = user.admin.get("/api/audit", params={"action": "plugin.upgrade.decline"}).json()["items"]
+    assert [(r["target"], r["detail"]["declined"]) for r in log] == [(iid, "2.0.0")]
+
+
 def test_yank_disables_installations_and_tells_why(new_tenant: Callable[..., Tenant]) -> None:
     pub, user = new_tenant(), new_tenant(publisher=False)
     pid = uid("yank")
