@@ -12,11 +12,14 @@ each PNG is written whole, after its page is ready). Images over MAX_BYTES are r
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import re
+import shutil
 import signal
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -26,7 +29,10 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
+from chalicelib.local.packaging import build_plugin_zip
+from chalicelib.local.seed import EXAMPLES, public_key_b64, publish_zip
 from chalicelib.local.stack import free_port
 
 from ..browsers import Driver, launch
@@ -116,8 +122,26 @@ def install(stack: Stack, plugin_id: str, config: dict[str, Any]) -> dict[str, A
     return installed
 
 
+def publish_hello(stack: Stack, version: str, permissions: list[str], changelog: str) -> None:
+    """A new version of the example hello-world, published and signed as its publisher does."""
+    signing_key = Ed25519PrivateKey.generate()
+    stack.call("POST", "/api/publisher/keys", {"public_key": public_key_b64(signing_key)})
+    with tempfile.TemporaryDirectory() as scratch:
+        folder = Path(scratch) / "hello-world"
+        shutil.copytree(EXAMPLES / "hello-world", folder)
+        manifest = json.loads((folder / "plugyard.json").read_text())
+        manifest.update(version=version, permissions=permissions, changelog=changelog)
+        (folder / "plugyard.json").write_text(json.dumps(manifest))
+        headers = {"Authorization": f"Bearer {stack.key}"}
+        with httpx.Client(base_url=stack.api, headers=headers, timeout=60) as client:
+            sent = publish_zip(client, build_plugin_zip(folder), signing_key)
+    if sent.status_code != 201:
+        raise RuntimeError(f"publishing hello-world {version}: {sent.status_code} {sent.text}")
+
+
 def history(stack: Stack) -> None:
-    """What an admin's first hour leaves behind: two plugins installed, one paused, a webhook, a teammate's key."""
+    """What an admin's first hour leaves behind: plugins installed (one paused, one invoked twice), a webhook, a
+    teammate's key."""
     install(stack, "slack-notifier", {"channel": "#ops", "webhook_url": "https://hooks.slack.com/services/T0/B0/X"})
     summarizer = install(stack, "task-summarizer", {"max_words": 12})
     stack.call(
@@ -129,6 +153,14 @@ def history(stack: Stack) -> None:
         {"url": "http://127.0.0.1:9000/hooks/plugyard", "event_types": ["plugin.installed", "task.completed"]},
     )
     stack.call("POST", "/api/keys", {"name": "ci bot", "role": "member"})
+    hello = install(stack, "hello-world", {"greeting": "Hi"})
+    for name in ("Ada", "Grace"):
+        stack.call("POST", f"/api/installations/{hello['installation_id']}/invoke", {"payload": {"name": name}})
+    # A newer version asking for more (approved: the installation offers it with what it adds), and one still
+    # waiting for review.
+    publish_hello(stack, "1.1.0", ["storage:read"], "Remembers the last name it greeted.")
+    stack.call("POST", "/api/review/hello-world/1.1.0/approve", {"reason": "reads only its own data"}, stack.reviewer)
+    publish_hello(stack, "1.2.0", ["storage:read", "storage:write"], "Keeps a count of greetings.")
 
 
 @dataclass
@@ -150,6 +182,20 @@ def _fill_install(driver: Driver) -> None:
     driver.type("input[name=channel]", "#releases")
 
 
+def _open_installation(plugin_id: str, scroll_to: str = "") -> Callable[[Driver], None]:
+    def then(driver: Driver) -> None:
+        driver.click(f".installation[data-plugin='{plugin_id}'] a[href^='#/installed/']")
+        driver.wait_for(".invocation")
+        driver.wait("return !document.querySelector('[aria-busy=true]')", what="nothing still loading")
+        if scroll_to:
+            driver.run(
+                "document.querySelector(arguments[0]).scrollIntoView({block: 'start'}); window.scrollBy(0, -70)",
+                scroll_to,
+            )
+
+    return then
+
+
 def _verify(driver: Driver) -> None:
     driver.click("button[name=verify]")
     driver.wait("return !!document.querySelector('#verify-result').dataset.ok", what="the chain verified")
@@ -161,6 +207,7 @@ SHOTS = [
     Shot("console-plugin", "#/plugin/slack-notifier", ".permissions"),
     Shot("console-install", "#/plugin/slack-notifier", "form.install", _fill_install),
     Shot("console-installed", "#/installed", ".installation"),
+    Shot("console-installation", "#/installed", ".installation", _open_installation("hello-world", ".upgrades")),
     Shot("console-audit", "#/audit", "table.audit-log", _verify, height=660),
     Shot("console-problem", "#/plugin/nope", "#alerts .problem-title"),
 ]
