@@ -24,11 +24,12 @@ function scopeItems(scopes) {
   );
 }
 
-// What moving to a version changes, in plain words; "nothing" said as such rather than left blank.
-export function changeList(change) {
+// What moving to a version changes, in plain words; "nothing" said as such rather than left blank. A rollback
+// grants nothing new: scopes its version requests beyond the grants are refused to it, not asked for.
+export function changeList(change, { rollback = false } = {}) {
   const items = [];
   const add = (label, children) => children.length && items.push(h("li", {}, h("span", { class: "change-label" }, label), h("ul", {}, children)));
-  add("Asks for new permissions:", scopeItems(change.scopes_added));
+  add(rollback ? "Requests permissions it would not be granted (its calls needing them are refused):" : "Asks for new permissions:", scopeItems(change.scopes_added));
   add("No longer needs (these grants are dropped):", scopeItems(change.scopes_removed));
   add("May also reach these hosts:", change.hosts_added.map((x) => h("li", {}, h("code", {}, x))));
   add("No longer reaches:", change.hosts_removed.map((x) => h("li", {}, h("code", {}, x))));
@@ -107,7 +108,7 @@ function versionsSection(options, act) {
           "div",
           { class: "rollback", "data-version": back.version },
           h("h3", {}, `Roll back to ${back.version}`),
-          changeList(back),
+          changeList(back, { rollback: true }),
           h(
             "button",
             {
@@ -132,7 +133,7 @@ function configSection(options, done) {
   const el = h(
     "form",
     { class: "card configure", "aria-labelledby": "configure-title", novalidate: true },
-    h("h2", { id: "configure-title" }, "Configuration"),
+    h("h2", { id: "configure-title" }, "Configure"),
     form.element,
     h("button", { type: "submit", class: "primary" }, "Save configuration"),
   );

@@ -135,6 +135,15 @@ def test_configure_invoke_upgrade_consent_and_roll_back(
         assert (saved["config"], saved["secret_fields"]) == ({"greeting": "hi there", "retries": 3}, ["api_token"])
         assert browser.run(f"return document.querySelector('{secret}').value") == ""
 
+        # Invoking an installation disabled meanwhile: the API's problem, its title and detail, on the page.
+        assert httpx.post(f"{api}{path}/disable", json={"reason": "e2e"}, headers=ws.auth).status_code == 200
+        refused = httpx.post(f"{api}{path}/invoke", json={"payload": {}}, headers=ws.auth, timeout=30)
+        assert refused.status_code == 409, refused.text
+        browser.click("form.invoke button[type=submit]")
+        browser.wait_text("#alerts .problem-title", refused.json()["title"])
+        assert browser.text("#alerts .problem-detail") == refused.json()["detail"]
+        assert httpx.post(f"{api}{path}/enable", headers=ws.auth).status_code == 200
+
         # Invoke: a payload that is not JSON is refused before sending; then the plugin's result, then its error.
         browser.type("textarea[name=payload]", '{"name": ')
         browser.click("form.invoke button[type=submit]")
