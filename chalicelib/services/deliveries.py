@@ -15,7 +15,6 @@ import math
 import random
 import time
 from collections.abc import Callable
-from concurrent.futures import Future
 from datetime import datetime, timedelta
 
 from aws_lambda_powertools import Logger
@@ -109,8 +108,8 @@ class DeliveryService:
     def handle(self, job: DeliveryJob) -> None:
         """Process one delivery-queue message. Raises only for infrastructure trouble (then SQS retries)."""
         now = self._clock.now()
-        # The endpoint is read while the delivery record is created or found: two round trips at once.
-        hook_read = self._read_hook(job.workspace_id, job.webhook_id)
+        # The endpoint is read (and its signing keys decrypted) while the delivery record is created or found.
+        hook_read = self._readers.submit(self._read_endpoint, job.workspace_id, job.webhook_id, now)
         delivery = self._delivery_for(job, now)
         hook = hook_read.result()
         if delivery is None or delivery.status != "pending" or delivery.attempt_count != job.attempt:
@@ -139,8 +138,13 @@ class DeliveryService:
         result = self._attempt(hook, delivery, now)
         self._settle(hook, delivery, result, now)
 
-    def _read_hook(self, workspace_id: str, webhook_id: str) -> Future[Webhook | None]:
-        return self._readers.submit(self._hooks.get, workspace_id, webhook_id)
+    def _read_endpoint(self, workspace_id: str, webhook_id: str, now: datetime) -> Webhook | None:
+        """The endpoint, and its signing keys decrypted into the cache when it can be sent to: beside the
+        delivery record's write, an endpoint's first KMS decrypt overlaps it (a failure raises, as in signing)."""
+        hook = self._hooks.get(workspace_id, webhook_id)
+        if hook is not None and hook.workspace_id == workspace_id and hook.state == "enabled":
+            self._keys.get(hook, now, lambda: self._webhooks.signing_keys(hook, now))
+        return hook
 
     def _delivery_for(self, job: DeliveryJob, now: datetime) -> Delivery | None:
         if job.delivery_id is not None:
