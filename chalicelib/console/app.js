@@ -6,6 +6,7 @@ import { pluginView } from "./plugin.js";
 import { managerView } from "./manager.js";
 import { auditView } from "./audit.js";
 import { installationView } from "./installation.js";
+import { tasksView, taskView } from "./tasks.js";
 
 const main = () => document.getElementById("main");
 
@@ -16,6 +17,7 @@ export const can = {
   seeInstalled: () => ["admin", "member"].includes(session.caller?.role),
   readAudit: () => ["admin", "reviewer"].includes(session.caller?.role),
   invoke: () => ["admin", "member"].includes(session.caller?.role),
+  useTasks: () => ["admin", "member"].includes(session.caller?.role),
 };
 
 // Every API error is shown as its problem's title and detail, in the alert region (read out by screen readers).
@@ -102,6 +104,7 @@ function shell() {
       h("li", {}, link("#/marketplace", "Marketplace")),
       can.seeInstalled() ? h("li", {}, link("#/installed", "Installed")) : null,
       can.readAudit() ? h("li", {}, link("#/audit", "Audit")) : null,
+      can.useTasks() ? h("li", {}, link("#/tasks", "Tasks")) : null,
     ),
   );
   render(
@@ -129,6 +132,8 @@ async function route() {
     if (view === "plugin" && arg) await pluginView(main(), arg);
     else if (view === "installed" && arg && can.seeInstalled()) await installationView(main(), arg, new URLSearchParams(hash.split("?")[1] || ""));
     else if (view === "installed" && can.seeInstalled()) await managerView(main());
+    else if (view === "tasks" && can.useTasks()) await tasksView(main());
+    else if (view === "task" && arg && can.useTasks()) await taskView(main(), arg);
     else if (view === "audit" && can.readAudit()) await auditView(main(), new URLSearchParams(hash.split("?")[1] || ""));
     else await marketplaceView(main(), new URLSearchParams(hash.split("?")[1] || ""));
   } catch (err) {
