@@ -76,7 +76,13 @@ function pendingSection(options, act) {
       { class: "actions" },
       h("button", { type: "button", class: "primary", name: "consent", onclick: () => act(`upgraded to ${pending.version}`, "consent", { grant: scopes }) }, "Consent to the new permissions"),
       h("button", { type: "button", name: "decline", onclick: () => act(`kept ${inst.version}`, "decline") }, "Keep the current version and grants"),
+      h(
+        "button",
+        { type: "button", name: "keep-grants", onclick: () => act(`upgraded to ${pending.version} under the current grants`, "upgrade", { version: pending.version, keep_grants: true }) },
+        `Run ${pending.version} under the current grants`,
+      ),
     ),
+    h("p", { class: "hint" }, `Under the current grants, ${pending.version}'s calls needing ${scopes.join(", ")} are refused.`),
   );
 }
 

@@ -196,6 +196,11 @@ def test_configure_invoke_upgrade_consent_and_roll_back(
         assert "api.example.com" in browser.text(card)
         browser.click(f"{card} button[name=upgrade]")
         browser.wait_for(".pending[data-pending='2.0.0']")
+        # The manager's list says so too.
+        browser.click("a[href='#/installed']")
+        browser.wait_text(f".installation[data-plugin='{plugin_id}'] [data-pending='2.0.0']", "1.1.0 keeps running")
+        browser.click(manage)
+        browser.wait_for(".pending[data-pending='2.0.0']")
         waiting = ws.get(path).json()
         assert (waiting["version"], waiting["state"], waiting["pending_upgrade"]["version"]) == (
             "1.1.0",
@@ -230,6 +235,27 @@ def test_configure_invoke_upgrade_consent_and_roll_back(
         back = ws.get(path).json()
         assert (back["version"], back["granted"]) == ("1.1.0", ["tasks:read"])
         assert f"{plugin_id}: rolled back to 1.1.0." in browser.text("#installation-status")
+
+        # Asked once more, 2.0.0 may also run under the current grants: its calls needing the new scopes fail.
+        browser.click(f"{card} button[name=upgrade]")
+        browser.wait_for(".pending button[name=keep-grants]")
+        browser.click(".pending button[name=keep-grants]")
+        browser.wait_text("h1", f"{plugin_id} 2.0.0")
+        under = ws.get(path).json()
+        assert (under["version"], under["granted"], under["run_under_old_grants"]) == ("2.0.0", ["tasks:read"], True)
+        assert "earlier version's grants" in browser.text("main .warning")
+
+        # A member's key opens the page to invoke and read the log, with nothing to configure or move.
+        member = httpx.post(
+            f"{api}/api/keys", json={"name": f"manager member {browser.engine}", "role": "member"}, headers=ws.auth
+        )
+        assert member.status_code == 201, member.text
+        sign_in(browser, api, member.json()["key"])
+        browser.goto(f"{api}/console#/installed/{iid}")
+        browser.wait_for("form.invoke")
+        gone = "form.configure, .upgrade, .pending, button[name=rollback]"
+        assert browser.run(f"return document.querySelectorAll('{gone}').length") == 0
+        assert browser.run("return document.querySelectorAll('.invocation').length") == len(logged)
 
         # Usable at 360 px (headless Firefox and WPE keep a wider view: they check the width they have).
         browser.resize(360, 800)
