@@ -7,6 +7,8 @@ import { managerView } from "./manager.js";
 import { auditView } from "./audit.js";
 import { installationView } from "./installation.js";
 import { tasksView, taskView } from "./tasks.js";
+import { webhooksView } from "./webhooks.js";
+import { webhookLogView } from "./webhook_log.js";
 
 const main = () => document.getElementById("main");
 
@@ -105,6 +107,7 @@ function shell() {
       can.seeInstalled() ? h("li", {}, link("#/installed", "Installed")) : null,
       can.readAudit() ? h("li", {}, link("#/audit", "Audit")) : null,
       can.useTasks() ? h("li", {}, link("#/tasks", "Tasks")) : null,
+      can.manage() ? h("li", {}, link("#/webhooks", "Webhooks")) : null,
     ),
   );
   render(
@@ -135,6 +138,8 @@ async function route() {
     else if (view === "tasks" && can.useTasks()) await tasksView(main());
     else if (view === "task" && arg && can.useTasks()) await taskView(main(), arg);
     else if (view === "audit" && can.readAudit()) await auditView(main(), new URLSearchParams(hash.split("?")[1] || ""));
+    else if (view === "webhooks" && can.manage() && arg) await webhookLogView(main(), arg, new URLSearchParams(hash.split("?")[1] || ""));
+    else if (view === "webhooks" && can.manage()) await webhooksView(main());
     else await marketplaceView(main(), new URLSearchParams(hash.split("?")[1] || ""));
   } catch (err) {
     if (err instanceof ApiError && err.status === 401) signOut(); // the key was revoked or expired

@@ -44,3 +44,27 @@ export function field(label, control, hint) {
 export function formatDate(iso) {
   return iso ? new Date(iso).toISOString().slice(0, 10) : "";
 }
+
+// Ask before something that cannot be undone: resolves true only when the user confirms.
+export function confirmDialog(message, confirmLabel) {
+  // A native <dialog>: modal, focus kept inside, Escape cancels.
+  return new Promise((resolve) => {
+    const dialog = h(
+      "dialog",
+      { class: "confirm", "aria-labelledby": "confirm-text" },
+      h("p", { id: "confirm-text" }, message),
+      h(
+        "div",
+        { class: "actions" },
+        h("button", { type: "button", class: "danger", value: "yes", onclick: () => dialog.close("yes") }, confirmLabel),
+        h("button", { type: "button", value: "no", onclick: () => dialog.close("no") }, "Cancel"),
+      ),
+    );
+    dialog.addEventListener("close", () => {
+      dialog.remove();
+      resolve(dialog.returnValue === "yes");
+    });
+    document.body.append(dialog);
+    dialog.showModal();
+  });
+}

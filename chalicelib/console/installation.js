@@ -3,10 +3,9 @@
 // the newer versions with what each adds and removes in plain words, rollback, and (invocations.js) invoke with
 // a payload and the invocation log. Two calls load it, side by side: the installation's versions and its log.
 import { api } from "./api.js";
-import { h, render } from "./dom.js";
+import { h, render, confirmDialog } from "./dom.js";
 import { can, showProblem, clearProblem } from "./app.js";
 import { schemaForm } from "./schema_form.js";
-import { confirmDialog } from "./manager.js";
 import { invokeSection, logSection } from "./invocations.js";
 
 const base = (id) => `/api/installations/${encodeURIComponent(id)}`;

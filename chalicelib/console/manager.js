@@ -1,31 +1,8 @@
 // The plugin manager: the workspace's installations with their state; admins enable, disable and uninstall
 // (after a confirmation). Each links to its own page (installation.js): configure, upgrade, roll back, invoke.
 import { api } from "./api.js";
-import { h, render, formatDate } from "./dom.js";
+import { h, render, formatDate, confirmDialog } from "./dom.js";
 import { can, showProblem, clearProblem } from "./app.js";
-
-export function confirmDialog(message, confirmLabel) {
-  // A native <dialog>: modal, focus kept inside, Escape cancels.
-  return new Promise((resolve) => {
-    const dialog = h(
-      "dialog",
-      { class: "confirm", "aria-labelledby": "confirm-text" },
-      h("p", { id: "confirm-text" }, message),
-      h(
-        "div",
-        { class: "actions" },
-        h("button", { type: "button", class: "danger", value: "yes", onclick: () => dialog.close("yes") }, confirmLabel),
-        h("button", { type: "button", value: "no", onclick: () => dialog.close("no") }, "Cancel"),
-      ),
-    );
-    dialog.addEventListener("close", () => {
-      dialog.remove();
-      resolve(dialog.returnValue === "yes");
-    });
-    document.body.append(dialog);
-    dialog.showModal();
-  });
-}
 
 function row(inst, reload) {
   const act = async (label, fn) => {
