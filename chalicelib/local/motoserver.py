@@ -10,7 +10,7 @@ import warnings
 from collections.abc import Callable, Iterable
 from typing import Any
 
-__all__ = ["AtomicDynamoWrites", "main"]
+__all__ = ["AtomicDynamoWrites", "UnsignedPreflights", "main"]
 
 MOTO_THREADS = 64
 DYNAMO_WRITES = frozenset({"PutItem", "UpdateItem", "DeleteItem", "BatchWriteItem", "TransactWriteItems"})
@@ -43,6 +43,24 @@ class AtomicDynamoWrites:
                     close()
 
 
+class UnsignedPreflights:
+    """WSGI middleware: a browser's CORS preflight is judged by the bucket's CORS rules alone, as S3 judges it.
+
+    The web console PUTs a zip to a presigned URL from another origin, so the browser first sends OPTIONS to that
+    URL, query string (the PUT's signature) included. S3 never checks a signature on a preflight; moto checks the
+    PUT's signature against the OPTIONS request and answers 403 SignatureDoesNotMatch, so no browser upload could
+    start locally. For preflights only, the query string is left out before moto sees the request.
+    """
+
+    def __init__(self, app: Callable[..., Iterable[bytes]]) -> None:
+        self._app = app
+
+    def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
+        if environ.get("REQUEST_METHOD") == "OPTIONS" and "HTTP_ACCESS_CONTROL_REQUEST_METHOD" in environ:
+            environ = {**environ, "QUERY_STRING": ""}
+        return self._app(environ, start_response)
+
+
 def main(argv: list[str] | None = None) -> None:
     """Run ``python -m chalicelib.local.motoserver --port 4566`` until SIGINT/SIGTERM."""
     import waitress.server
@@ -68,7 +86,7 @@ def main(argv: list[str] | None = None) -> None:
     # waitress rather than moto's own werkzeug server: werkzeug's closes the connection after every response,
     # so each AWS call paid a new connection and a new thread. Threads are many because long polls (SQS
     # receives, stream reads) hold one each while they wait.
-    app = AtomicDynamoWrites(DomainDispatcherApplication(create_backend_app))
+    app = UnsignedPreflights(AtomicDynamoWrites(DomainDispatcherApplication(create_backend_app)))
     server = waitress.server.create_server(app, host=args.host, port=args.port, threads=MOTO_THREADS, ident="moto")
     threading.Thread(target=server.run, name="moto-server", daemon=True).start()
     stop = threading.Event()
