@@ -9,6 +9,8 @@ import { installationView } from "./installation.js";
 import { tasksView, taskView } from "./tasks.js";
 import { webhooksView } from "./webhooks.js";
 import { webhookLogView } from "./webhook_log.js";
+import { publisherView } from "./publisher.js";
+import { reviewQueueView, reportView } from "./review.js";
 
 const main = () => document.getElementById("main");
 
@@ -20,6 +22,8 @@ export const can = {
   readAudit: () => ["admin", "reviewer"].includes(session.caller?.role),
   invoke: () => ["admin", "member"].includes(session.caller?.role),
   useTasks: () => ["admin", "member"].includes(session.caller?.role),
+  publish: () => ["admin", "publisher"].includes(session.caller?.role) && !!session.caller?.publisher_id,
+  review: () => session.caller?.role === "reviewer",
 };
 
 // Every API error is shown as its problem's title and detail, in the alert region (read out by screen readers).
@@ -108,6 +112,8 @@ function shell() {
       can.readAudit() ? h("li", {}, link("#/audit", "Audit")) : null,
       can.useTasks() ? h("li", {}, link("#/tasks", "Tasks")) : null,
       can.manage() ? h("li", {}, link("#/webhooks", "Webhooks")) : null,
+      can.publish() ? h("li", {}, link("#/publisher", "Publishing")) : null,
+      can.review() ? h("li", {}, link("#/review", "Review")) : null,
     ),
   );
   render(
@@ -137,6 +143,9 @@ async function route() {
     else if (view === "installed" && can.seeInstalled()) await managerView(main());
     else if (view === "tasks" && can.useTasks()) await tasksView(main());
     else if (view === "task" && arg && can.useTasks()) await taskView(main(), arg);
+    else if (view === "publisher" && can.publish()) await publisherView(main());
+    else if (view === "review" && rest.length === 2 && (can.review() || can.publish())) await reportView(main(), ...rest.map(decodeURIComponent));
+    else if (view === "review" && can.review()) await reviewQueueView(main());
     else if (view === "audit" && can.readAudit()) await auditView(main(), new URLSearchParams(hash.split("?")[1] || ""));
     else if (view === "webhooks" && can.manage() && arg) await webhookLogView(main(), arg, new URLSearchParams(hash.split("?")[1] || ""));
     else if (view === "webhooks" && can.manage()) await webhooksView(main());

@@ -56,6 +56,10 @@ class Driver(ABC):
         """Clear the field, type ``text`` as keystrokes, then press Enter when asked (submits its form)."""
 
     @abstractmethod
+    def set_files(self, css: str, path: Path) -> None:
+        """Choose a file in an <input type=file> through the engine's own file selection (its change event fires)."""
+
+    @abstractmethod
     def press(self, key: str) -> None:
         """Press and release one key (a name of KEYS) on whatever has the focus, as the keyboard does."""
 

@@ -42,6 +42,9 @@ class ChromiumDriver(Driver):
         if enter:
             self._page.press(css, "Enter")
 
+    def set_files(self, css: str, path: Path) -> None:
+        self._page.set_input_files(css, str(path))
+
     def press(self, key: str) -> None:
         self._page.keyboard.press(key)
 

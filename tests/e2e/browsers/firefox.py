@@ -54,6 +54,9 @@ class FirefoxDriver(Driver):
         element.clear()
         element.send_keys(text + (ENTER if enter else ""))
 
+    def set_files(self, css: str, path: Path) -> None:
+        self._m.find_element("css selector", css).send_keys(str(path))  # WebDriver's file selection
+
     def press(self, key: str) -> None:
         self._m.actions.sequence("key", "keyboard").key_down(KEYS[key]).key_up(KEYS[key]).perform()
 

@@ -49,6 +49,9 @@ class WebKitDriver(Driver):
         if text or enter:  # WPE WebDriver refuses an empty send_keys: clearing was all there was to do
             element.send_keys(text + (Keys.ENTER if enter else ""))
 
+    def set_files(self, css: str, path: Path) -> None:
+        self._d.find_element(By.CSS_SELECTOR, css).send_keys(str(path))  # WebDriver's file selection
+
     def press(self, key: str) -> None:
         ActionChains(self._d).send_keys(KEYS[key]).perform()
 

@@ -45,8 +45,9 @@ def console_workspace(make_run: MakeRun) -> Workspace:
     return create_workspace(make_run, "Console tests")
 
 
-def create_workspace(make_run: MakeRun, name: str) -> Workspace:
-    """`plugyard-admin workspace create` against the running stack, as an operator makes a workspace."""
+def create_workspace(make_run: MakeRun, name: str, publisher: str | None = None) -> Workspace:
+    """`plugyard-admin workspace create` against the running stack, as an operator makes a workspace (one that
+    publishes as ``publisher`` when given)."""
     workspace_id = f"console-{uuid.uuid4().hex[:8]}"
     env = {
         **{k: v for k, v in os.environ.items() if not k.startswith("PLUGYARD_")},
@@ -57,6 +58,7 @@ def create_workspace(make_run: MakeRun, name: str) -> Workspace:
         "PYTHONPATH": os.pathsep.join([str(ROOT), str(ROOT / "plugin-runtime")]),
     }
     cmd = [sys.executable, "-m", "chalicelib.cli", "workspace", "create", workspace_id, "--name", name]
+    cmd += ["--publisher", publisher] if publisher else []
     made = subprocess.run([*cmd, "--json"], cwd=ROOT, env=env, capture_output=True, text=True, timeout=60)
     assert made.returncode == 0, made.stdout + made.stderr
     return Workspace(workspace_id, json.loads(made.stdout)["key"], make_run.api)
