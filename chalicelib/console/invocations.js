@@ -115,7 +115,7 @@ export function logSection(installationId, firstPage, limit) {
       list,
       page.items.length
         ? h("ol", { class: "invocations", "aria-label": "Invocations, newest first" }, page.items.map(logItem))
-        : h("p", { class: "empty" }, "No invocations yet."),
+        : h("p", { class: "empty" }, index === 0 ? "No invocations yet." : "No older invocations."),
     );
     tokens[index + 1] = page.next_token;
     render(
