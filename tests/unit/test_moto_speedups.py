@@ -149,3 +149,64 @@ def test_memoized_names_retention_check_and_request_ids_answer_as_moto_does(monk
     first = rng.get_random_string(length=52)
     rng.seed(7)
     assert rng.get_random_string(length=52) == first  # a seeded generator still repeats its ids
+
+
+def test_update_expressions_parsed_once_apply_as_moto_applies_them() -> None:
+    import boto3
+    from moto import mock_aws
+    from moto.dynamodb.parsing.expressions import UpdateExpressionParser
+
+    moto_speedups.install()
+    original = UpdateExpressionParser.make.__wrapped__  # moto's own parse
+    expression = "SET #c = if_not_exists(#c, :zero) + :one, tags = list_append(tags, :t) REMOVE gone ADD n :one"
+    assert UpdateExpressionParser.make(expression) is UpdateExpressionParser.make(expression)
+    assert _tree(UpdateExpressionParser.make(expression)) == _tree(original(expression))
+    with mock_aws():
+        ddb = boto3.client("dynamodb", region_name="us-east-1")
+        ddb.create_table(
+            TableName="t",
+            KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}],
+            AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"}],
+            BillingMode="PAY_PER_REQUEST",
+        )
+        ddb.put_item(TableName="t", Item={"pk": {"S": "a"}, "tags": {"L": []}, "gone": {"S": "x"}})
+        for i in range(3):  # the same expression with other values each time: each update gets its own
+            values = {":zero": {"N": "0"}, ":one": {"N": str(i + 1)}, ":t": {"L": [{"S": f"t{i}"}]}}
+            ddb.update_item(
+                TableName="t",
+                Key={"pk": {"S": "a"}},
+                UpdateExpression=expression,
+                ExpressionAttributeNames={"#c": "count"},
+                ExpressionAttributeValues=values,
+            )
+            ddb.transact_write_items(
+                TransactItems=[
+                    {
+                        "Update": {
+                            "TableName": "t",
+                            "Key": {"pk": {"S": f"tx{i % 2}"}},
+                            "UpdateExpression": "ADD n :one",
+                            "ExpressionAttributeValues": {":one": {"N": str(i + 1)}},
+                        }
+                    }
+                ]
+            )
+        item = ddb.get_item(TableName="t", Key={"pk": {"S": "a"}})["Item"]
+        assert item["count"] == {"N": "6"} and item["n"] == {"N": "6"} and "gone" not in item
+        assert item["tags"] == {"L": [{"S": "t0"}, {"S": "t1"}, {"S": "t2"}]}
+        assert ddb.get_item(TableName="t", Key={"pk": {"S": "tx0"}})["Item"]["n"] == {"N": "4"}
+        assert ddb.get_item(TableName="t", Key={"pk": {"S": "tx1"}})["Item"]["n"] == {"N": "2"}
+        try:
+            ddb.update_item(TableName="t", Key={"pk": {"S": "a"}}, UpdateExpression="SET = broken")
+        except ddb.exceptions.ClientError as exc:  # a parse error is still moto's own answer
+            assert exc.response["Error"]["Code"] == "ValidationException"
+        else:
+            raise AssertionError("a malformed update expression was accepted")
+
+
+def _tree(node: object) -> object:
+    """A parsed expression as nested tuples of node types and leaf values, to compare two parses."""
+    if not hasattr(node, "children"):
+        return repr(node)
+    children = node.children
+    return (type(node).__name__, tuple(_tree(c) for c in children) if isinstance(children, list) else repr(children))
