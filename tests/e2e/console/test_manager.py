@@ -94,7 +94,14 @@ def managed(make_run: MakeRun, console_workspace: Workspace, browser: Driver) ->
         iid = installed.json()["installation_id"]
         yield plugin_id, iid
         httpx.delete(f"{make_run.api}/api/installations/{iid}", headers=console_workspace.auth, timeout=30)
-        demo.post(f"/api/plugins/{plugin_id}/deprecate", json={"message": "an end-to-end test's plugin"})
+        # Yanked, it leaves the marketplace, whose listing later tests on the shared stack compare with the page.
+        for version in versions:
+            httpx.post(
+                f"{make_run.api}/api/review/{plugin_id}/{version}/yank",
+                json={"reason": "an end-to-end test's plugin"},
+                headers=reviewer,
+                timeout=30,
+            )
 
 
 @pytest.mark.timeout(240)
