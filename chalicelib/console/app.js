@@ -141,8 +141,8 @@ async function route() {
     if (view === "plugin" && arg) await pluginView(main(), arg);
     else if (view === "installed" && arg && can.seeInstalled()) await installationView(main(), arg, new URLSearchParams(hash.split("?")[1] || ""));
     else if (view === "installed" && can.seeInstalled()) await managerView(main());
+    else if (view === "tasks" && arg && can.useTasks()) await taskView(main(), arg);
     else if (view === "tasks" && can.useTasks()) await tasksView(main());
-    else if (view === "task" && arg && can.useTasks()) await taskView(main(), arg);
     else if (view === "publisher" && can.publish()) await publisherView(main());
     else if (view === "review" && rest.length === 2 && (can.review() || can.publish())) await reportView(main(), ...rest.map(decodeURIComponent));
     else if (view === "review" && can.review()) await reviewQueueView(main());

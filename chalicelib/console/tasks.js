@@ -10,7 +10,7 @@ const PAGE_SIZE = 20;
 // Survives leaving the list: coming back shows the same page.
 const state = { tokens: [null] };
 
-const taskHref = (id) => `#/task/${encodeURIComponent(id)}`;
+const taskHref = (id) => `#/tasks/${encodeURIComponent(id)}`;
 const statusBadge = (status) => h("span", { class: `task-status status-${status}`, "data-status": status }, status);
 
 // Run a pending (or vetoed) task, complete a running one: the lifecycle buttons a task offers in its state.

@@ -139,11 +139,28 @@ def publish_hello(stack: Stack, version: str, permissions: list[str], changelog:
         raise RuntimeError(f"publishing hello-world {version}: {sent.status_code} {sent.text}")
 
 
+def finished_task(stack: Stack, title: str) -> None:
+    """A task run and completed, once both task plugins have written onto it (a summary, labels)."""
+    task_id = stack.call("POST", "/api/tasks", {"title": title})["task_id"]
+    stack.call("POST", f"/api/tasks/{task_id}/run")
+    stack.call("POST", f"/api/tasks/{task_id}/complete", {"result": {"pages": 3}})
+    deadline = time.monotonic() + 60
+    while {a.get("plugin") for a in stack.call("GET", f"/api/tasks/{task_id}")["annotations"]} < {
+        "task-summarizer",
+        "task-labeller",
+    }:
+        if time.monotonic() > deadline:
+            raise RuntimeError(f"the task plugins wrote nothing onto task {task_id} within 60 s")
+        time.sleep(0.2)
+
+
 def history(stack: Stack) -> None:
     """What an admin's first hour leaves behind: plugins installed (one paused, one invoked twice), a webhook, a
     teammate's key."""
     install(stack, "slack-notifier", {"channel": "#ops", "webhook_url": "https://hooks.slack.com/services/T0/B0/X"})
     summarizer = install(stack, "task-summarizer", {"max_words": 12})
+    install(stack, "task-labeller", {})
+    finished_task(stack, "Fix the crash in the release guide")
     stack.call(
         "POST", f"/api/installations/{summarizer['installation_id']}/disable", {"reason": "paused during an incident"}
     )
@@ -196,6 +213,12 @@ def _open_installation(plugin_id: str, scroll_to: str = "") -> Callable[[Driver]
     return then
 
 
+def _open_task(driver: Driver) -> None:
+    driver.click("#task-list .task a")
+    driver.wait_for("#plugin-output .annotation .summary")
+    driver.wait("return document.querySelector('#live-status').dataset.state === 'open'", what="live updates on")
+
+
 def _verify(driver: Driver) -> None:
     driver.click("button[name=verify]")
     driver.wait("return !!document.querySelector('#verify-result').dataset.ok", what="the chain verified")
@@ -208,6 +231,7 @@ SHOTS = [
     Shot("console-install", "#/plugin/slack-notifier", "form.install", _fill_install),
     Shot("console-installed", "#/installed", ".installation"),
     Shot("console-installation", "#/installed", ".installation", _open_installation("hello-world", ".upgrades")),
+    Shot("console-task", "#/tasks", "#task-list .task", _open_task),
     Shot("console-audit", "#/audit", "table.audit-log", _verify, height=660),
     Shot("console-problem", "#/plugin/nope", "#alerts .problem-title"),
 ]

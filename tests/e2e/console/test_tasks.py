@@ -120,6 +120,9 @@ def test_tasks_actions_and_live_plugin_output(
         browser.wait_text(".task-page h1", title)
         task_id = browser.run("return document.querySelector('.task-page').dataset.task")
         assert member.get(f"/api/tasks/{task_id}").json()["title"] == title
+        assert browser.run("return location.hash") == f"#/tasks/{task_id}"
+        current = "return document.querySelector(\"#nav a[data-nav='#/tasks']\").getAttribute('aria-current')"
+        assert browser.run(current) == "page"
         live_state(browser, "open")
 
         # The actions the installed plugins offer: exactly the panel's, as buttons.
