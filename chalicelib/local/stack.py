@@ -364,7 +364,7 @@ Plugyard is running (started in {time.monotonic() - t0:.1f} s). State is in memo
   API            {stack.api_url}  (every route is under /api: export API={stack.api_url})
   OpenAPI        {stack.api_url}/api/openapi.json
   Health         {stack.api_url}/health/ready
-  Live events    {stack.live_url}/?token=<api key>  (WebSocket; docs/events.md "Live events")
+  Live events    {stack.live_url}/?ticket=<POST /api/live/tickets>  (WebSocket; docs/events.md "Live events")
   Local AWS      {stack.moto_url}  (moto server)
 
   Workspace      {result.workspace_id}  (publisher plugyard-labs)

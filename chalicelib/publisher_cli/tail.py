@@ -1,8 +1,10 @@
 """``plugyard events tail``: the workspace's events as they happen, over the live WebSocket (docs/events.md).
 
-The socket is the one browsers use (chalicelib/api/live.py): the key authenticates the handshake (as an
-``Authorization`` header, so it stays out of the URL), ``types`` filters by pattern. Delivery is best effort:
-what happens while the socket is down is not replayed.
+The socket is the one browsers use (chalicelib/api/live.py), found the way the console finds it: the API
+answers ``POST /api/live/tickets`` with the socket's URL and a single-use ticket, so nothing guesses a port and
+the key never goes into a URL. ``--live-url`` (PLUGYARD_LIVE_URL) names a socket instead, opened with the key
+as an ``Authorization`` header. ``types`` filters by pattern. Delivery is best effort: what happens while the
+socket is down is not replayed.
 """
 
 from __future__ import annotations
@@ -10,7 +12,7 @@ from __future__ import annotations
 import json
 from datetime import datetime
 from typing import Annotated, Any
-from urllib.parse import urlencode, urlsplit
+from urllib.parse import urlencode
 
 import typer
 from rich.markup import escape
@@ -19,26 +21,20 @@ from chalicelib.publisher_cli import session
 from chalicelib.publisher_cli.exits import CliError, ExitCode
 from chalicelib.publisher_cli.output import JsonOption, say
 
-__all__ = ["live_url", "register"]
-
-MAKE_RUN_LIVE_PORT = 8001  # make run's default PLUGYARD_LIVE_PORT, beside the API on 8000
+__all__ = ["live_target", "register"]
 
 events = typer.Typer(help="The workspace's events.", no_args_is_help=True)
 
 
-def live_url(explicit: str | None, api_url: str) -> str:
-    """The WebSocket to connect to: --live-url / PLUGYARD_LIVE_URL, else make run's beside a loopback API."""
+def live_target(explicit: str | None, api_key: str) -> tuple[str, dict[str, str], dict[str, str]]:
+    """(URL, query, headers) to open: --live-url / PLUGYARD_LIVE_URL with the key as a header, else the socket
+    the API names with a single-use ticket (POST /api/live/tickets)."""
     url = explicit or session.env().get("PLUGYARD_LIVE_URL")
     if url:
-        return url
-    host = urlsplit(api_url).hostname or ""
-    if host in ("127.0.0.1", "localhost", "::1"):
-        return f"ws://{host}:{MAKE_RUN_LIVE_PORT}/"
-    raise CliError(
-        "where is the live WebSocket? Set PLUGYARD_LIVE_URL (or --live-url) to the stack's "
-        "WebsocketConnectEndpointURL output (wss://…/api)",
-        ExitCode.USAGE,
-    )
+        return url, {}, {"Authorization": f"Bearer {api_key}"}
+    with session.api() as api:
+        issued = api.post("/api/live/tickets")
+    return str(issued["url"]), {"ticket": str(issued["ticket"])}, {}
 
 
 @events.command("tail")
@@ -50,7 +46,8 @@ def tail(
     live: Annotated[
         str | None,
         typer.Option(
-            "--live-url", help="The live WebSocket URL (default PLUGYARD_LIVE_URL; make run's: ws://127.0.0.1:8001)."
+            "--live-url",
+            help="A live WebSocket URL (default PLUGYARD_LIVE_URL; unset: the one the API names with a ticket).",
         ),
     ] = None,
     as_json: JsonOption = False,
@@ -61,11 +58,11 @@ def tail(
 
     conn = session.connection()
     patterns = [t.strip() for item in types or [] for t in item.split(",") if t.strip()]
-    url = live_url(live, conn.api_url)
-    query = urlencode({"types": ",".join(patterns)}) if patterns else ""
+    url, params, headers = live_target(live, conn.api_key)
+    query = urlencode({**params, **({"types": ",".join(patterns)} if patterns else {})})
     target = f"{url}{'&' if '?' in url else '?'}{query}" if query else url
     try:
-        socket = connect(target, additional_headers={"Authorization": f"Bearer {conn.api_key}"}, open_timeout=10)
+        socket = connect(target, additional_headers=headers, open_timeout=10)
     except InvalidStatus as exc:
         raise _refused(exc) from exc
     except (OSError, TimeoutError) as exc:
