@@ -5,7 +5,9 @@ DataTransfer drop event) is refused with the API's own problem and each of its r
 the file input is signed in the browser (WebCrypto Ed25519, with the key file the publisher picks) or, where the
 engine has no Ed25519 (WPE WebKit 2.38), by the publisher's own tool from the digest the page shows, uploaded to
 its presigned URL with a progress bar, and waits for review. A reviewer approves it from the queue after reading
-its report (files, scan, permission diff); the publisher then sees it approved. Every view is checked by axe-core.
+its report (files, scan, first release); a newer version asking for a new scope shows that scope in its diff
+against the approved one and is rejected with a reason; the publisher then sees both outcomes. axe-core checks
+every view.
 """
 
 from __future__ import annotations
@@ -66,13 +68,16 @@ class Publisher:
     def signature(self, path: Path) -> str:
         return sign_digest(self.key, hashlib.sha256(path.read_bytes()).hexdigest())
 
-    def refusal(self, path: Path) -> dict[str, Any]:
-        """The API's own answer to submitting this zip (upload, PUT, signed submit), as a client sees it."""
+    def submit(self, path: Path) -> httpx.Response:
+        """Upload, PUT and signed submit, as the CLI does it: the API's own answer."""
         ticket = httpx.post(f"{self.ws.api}/api/plugins/uploads", headers=self.ws.auth).json()
         put = httpx.put(ticket["url"], content=path.read_bytes(), headers=ticket["headers"])
         assert put.status_code == 200, put.text
         body = {"upload_id": ticket["upload_id"], "signature": self.signature(path)}
-        answer = httpx.post(f"{self.ws.api}/api/plugins/versions", json=body, headers=self.ws.auth)
+        return httpx.post(f"{self.ws.api}/api/plugins/versions", json=body, headers=self.ws.auth)
+
+    def refusal(self, path: Path) -> dict[str, Any]:
+        answer = self.submit(path)
         assert answer.status_code == 422, answer.text
         return dict(answer.json())
 
@@ -96,6 +101,7 @@ def sign_in_as(driver: Driver, api: str, key: str, view: str, ready: str) -> Non
     driver.goto(f"{api}/console")
     driver.run("sessionStorage.clear()")
     driver.goto(f"{api}/console")
+    driver.wait_for("input[name=api-key]")  # the modules have run and drawn the sign-in form
     driver.type("input[name=api-key]", key, enter=True)
     driver.wait_for(f"#nav a[href='#/{view}']")
     driver.click(f"#nav a[href='#/{view}']")
@@ -204,9 +210,37 @@ def test_publish_review_approve(browser: Driver, make_run: MakeRun, publisher: P
         browser.wait_text("form.decision .field-error", "A reason is required to yank.")
         assert version_state(pub, plugin_id, "1.0.0")["state"] == "approved"
 
+        # A newer version asking for a new scope (submitted as the CLI does): its diff against 1.0.0, then a
+        # rejection, which needs a reason.
+        newer = pub.submit(pub.zip(plugin_id, "1.1.0", permissions=["tasks:read"]))
+        assert newer.status_code == 201, newer.text
+        browser.click("a[href='#/review']")
+        browser.wait_for(f".queue-item[data-plugin='{plugin_id}'][data-version='1.1.0']")
+        browser.click(f".queue-item[data-plugin='{plugin_id}'][data-version='1.1.0'] a")
+        browser.wait_text("h1", f"{plugin_id} 1.1.0")
+        report = httpx.get(
+            f"{api}/api/plugins/{plugin_id}/versions/1.1.0/report",
+            headers={"Authorization": f"Bearer {make_run.reviewer}"},
+        ).json()
+        assert report["diff"]["previous_version"] == "1.0.0" and report["diff"]["scopes_added"] == ["tasks:read"]
+        assert browser.run("return document.querySelector('[data-previous]').dataset.previous") == "1.0.0"
+        added = browser.run(
+            "return [...document.querySelectorAll('[data-diff=Scopes] .added')].map((li) => li.innerText)"
+        )
+        assert added == ["Added: tasks:read"]
+        browser.click("form.decision button[value=reject]")
+        browser.wait_text("form.decision .field-error", "A reason is required to reject.")
+        browser.type("textarea[name=reason]", "Say why it reads tasks")
+        browser.click("form.decision button[value=reject]")
+        browser.wait_for("[data-state=rejected]")
+        assert version_state(pub, plugin_id, "1.1.0")["state"] == "rejected"
+
     with browser.screenshot_on_failure("approved"):
-        done = f".publisher-plugin[data-plugin='{plugin_id}'] .version[data-version='1.0.0'][data-state=approved]"
+        card = f".publisher-plugin[data-plugin='{plugin_id}']"
+        done = f"{card} .version[data-version='1.0.0'][data-state=approved]"
         sign_in_as(browser, api, pub.ws.key, "publisher", done)
-        assert "Reviewer: Reviewed in the console" in browser.text(f".publisher-plugin[data-plugin='{plugin_id}']")
+        browser.wait_for(f"{card} .version[data-version='1.1.0'][data-state=rejected]")
+        shown = browser.text(card)
+        assert "Reviewer: Reviewed in the console" in shown and "Reviewer: Say why it reads tasks" in shown
         deployment = browser.run(f'return document.querySelector("{done}").dataset.deployment')
         assert deployment in ("deploying", "ready")
