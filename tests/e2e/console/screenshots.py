@@ -155,20 +155,27 @@ def finished_task(stack: Stack, title: str) -> None:
 
 
 def history(stack: Stack) -> None:
-    """What an admin's first hour leaves behind: plugins installed (one paused, one invoked twice), a webhook, a
-    teammate's key."""
-    install(stack, "slack-notifier", {"channel": "#ops", "webhook_url": "https://hooks.slack.com/services/T0/B0/X"})
-    summarizer = install(stack, "task-summarizer", {"max_words": 12})
-    install(stack, "task-labeller", {})
-    finished_task(stack, "Fix the crash in the release guide")
-    stack.call(
-        "POST", f"/api/installations/{summarizer['installation_id']}/disable", {"reason": "paused during an incident"}
+    """What an admin's first hour leaves behind: plugins installed (one paused, one invoked twice), tasks the
+    plugins act on, a webhook pinged once, a teammate's key, new hello-world versions (one approved, one waiting)."""
+    notifier = install(
+        stack, "slack-notifier", {"channel": "#ops", "webhook_url": "https://hooks.slack.com/services/T0/B0/X"}
     )
     stack.call(
+        "POST", f"/api/installations/{notifier['installation_id']}/disable", {"reason": "paused during an incident"}
+    )
+    install(stack, "task-summarizer", {"max_words": 12})
+    install(stack, "task-labeller", {})
+    finished_task(stack, "Fix the crash in the release guide")  # the first task listed: its page is pictured
+    for title, steps in (("Write the release notes", []), ("Deploy the API", ["run"])):
+        task = stack.call("POST", "/api/tasks", {"title": title})
+        for step in steps:
+            stack.call("POST", f"/api/tasks/{task['task_id']}/{step}")
+    hook = stack.call(
         "POST",
         "/api/webhooks/register",
         {"url": "http://127.0.0.1:9000/hooks/plugyard", "event_types": ["plugin.installed", "task.completed"]},
     )
+    stack.call("POST", f"/api/webhooks/{hook['webhook_id']}/test")  # nothing listens there: a failed attempt
     stack.call("POST", "/api/keys", {"name": "ci bot", "role": "member"})
     hello = install(stack, "hello-world", {"greeting": "Hi"})
     for name in ("Ada", "Grace"):
@@ -219,6 +226,17 @@ def _open_task(driver: Driver) -> None:
     driver.wait("return document.querySelector('#live-status').dataset.state === 'open'", what="live updates on")
 
 
+def _open(link: str, ready: str) -> Callable[[Driver], None]:
+    """Follow a link of the page, as a user does, and wait for what the next page shows."""
+
+    def then(driver: Driver) -> None:
+        driver.click(link)
+        driver.wait_for(ready)
+        driver.wait("return !document.querySelector('[aria-busy=true]')", what="nothing still loading")
+
+    return then
+
+
 def _verify(driver: Driver) -> None:
     driver.click("button[name=verify]")
     driver.wait("return !!document.querySelector('#verify-result').dataset.ok", what="the chain verified")
@@ -231,7 +249,13 @@ SHOTS = [
     Shot("console-install", "#/plugin/slack-notifier", "form.install", _fill_install),
     Shot("console-installed", "#/installed", ".installation"),
     Shot("console-installation", "#/installed", ".installation", _open_installation("hello-world", ".upgrades")),
+    Shot("console-tasks", "#/tasks", "#task-list .task"),
     Shot("console-task", "#/tasks", "#task-list .task", _open_task),
+    Shot("console-webhooks", "#/webhooks", ".card.webhook"),
+    Shot("console-webhook-log", "#/webhooks", ".card.webhook", _open(".card.webhook h3 a", ".card.delivery")),
+    Shot("console-publisher", "#/publisher", ".publisher-plugin"),
+    Shot("console-review", "#/review", ".queue-item", key="reviewer"),
+    Shot("console-review-report", "#/review", ".queue-item", _open(".queue-item h3 a", ".card.decision"), "reviewer"),
     Shot("console-audit", "#/audit", "table.audit-log", _verify, height=660),
     Shot("console-problem", "#/plugin/nope", "#alerts .problem-title"),
 ]
