@@ -46,12 +46,13 @@ the tests).
 from __future__ import annotations
 
 import functools
+import gc
 import inspect
 import string
 from collections.abc import Callable, Iterable
 from typing import Any
 
-__all__ = ["install"]
+__all__ = ["freeze_survivors_of_full_collections", "install"]
 
 _installed = False
 
@@ -84,6 +85,25 @@ def install() -> None:
     _cheaper_names_and_ids()
     _parse_each_update_expression_once()
     _installed = True
+
+
+def freeze_survivors_of_full_collections() -> None:
+    """After each full garbage collection, move what survived it out of the collector's sight (``gc.freeze``).
+
+    The server's state (every table item, queue message and stream record) is long-lived and grows with every
+    request, and each full collection walked all of it while holding the GIL: measured on the local stack,
+    ~240,000 objects after 1,300 installs, a 0.6 s pause in which moto answered nothing (the p99 of every
+    request around it), ~3.6 ms of moto's CPU per install. Frozen objects are still freed by reference
+    counting; only a cycle among them that later becomes garbage stays (moto's items hold none). New objects
+    are collected as before. For the server process only (``motoserver.main``), never a test process.
+    """
+    if _freeze_after_full_collection not in gc.callbacks:
+        gc.callbacks.append(_freeze_after_full_collection)
+
+
+def _freeze_after_full_collection(phase: str, info: dict[str, int]) -> None:
+    if phase == "stop" and info["generation"] == 2:
+        gc.freeze()
 
 
 def _parse_each_update_expression_once() -> None:

@@ -66,6 +66,7 @@ def main(argv: list[str] | None = None) -> None:
     import waitress.server
     from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_backend_app
 
+    from chalicelib.local.moto_speedups import freeze_survivors_of_full_collections
     from chalicelib.local.moto_speedups import install as cheap_requests
     from chalicelib.local.moto_streams import install as stream_long_polling
     from chalicelib.local.moto_transactions import install as cheap_transactions
@@ -81,6 +82,8 @@ def main(argv: list[str] | None = None) -> None:
     cheap_transactions()
     # Routing, query and event-rule work that moto repeats on every request, done once (see moto_speedups).
     cheap_requests()
+    # Full garbage collections walk only what was made since the last one, not all of moto's state.
+    freeze_survivors_of_full_collections()
     # GetRecords waits briefly for a record, as an SQS long poll does (see moto_streams).
     stream_long_polling()
     # waitress rather than moto's own werkzeug server: werkzeug's closes the connection after every response,
