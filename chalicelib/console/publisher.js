@@ -75,7 +75,9 @@ function uploadForm(onSubmitted, signsHere) {
   zone.addEventListener("drop", (e) => {
     e.preventDefault();
     zone.classList.remove("dragover");
-    choose(e.dataTransfer && e.dataTransfer.files[0]);
+    const files = e.dataTransfer ? e.dataTransfer.files : null;
+    choose(files && files[0]);
+    if (files && files.length) zipInput.files = files; // the input names the dropped zip too
   });
 
   const keyInput = h("input", { type: "file", name: "signing-key", accept: ".pem,.key,text/plain" });

@@ -154,6 +154,7 @@ def test_publish_review_approve(browser: Driver, make_run: MakeRun, publisher: P
         # A bad zip, dropped: the API's problem with each reason, nothing published.
         browser.run(DROP, base64.b64encode(bad.read_bytes()).decode(), bad.name)
         browser.wait_text(".upload .chosen", bad.name)
+        assert browser.run("return document.querySelector('input[name=artifact]').files[0].name") == bad.name
         choose_signature(browser, pub, bad)
         browser.click("form.upload button[type=submit]")
         browser.wait_text("#alerts .problem-title", refusal["title"])
