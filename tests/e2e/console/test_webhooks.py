@@ -97,6 +97,9 @@ def test_register_ping_log_redeliver_recover_rotate_disable_delete(
         copied = browser.wait("return document.querySelector('#secret-copied').innerText", what="the copy's outcome")
         print(f"\n[console e2e] {browser.engine}: Copy secret said: {copied}")
         assert_accessible(browser, "secret shown once")
+        browser.resize(360, 800)  # the form, the schemas and the secret fit a phone's width
+        browser.wait("return document.documentElement.scrollWidth <= window.innerWidth + 1", what="no sideways scroll")
+        browser.resize(1440, 900)
 
         # The endpoint's page: the secret is not shown again.
         wid = hook["webhook_id"]
@@ -156,12 +159,13 @@ def test_register_ping_log_redeliver_recover_rotate_disable_delete(
         pages = [ws.get(f"/api/webhooks/{wid}/deliveries", limit=1).json()]
         pages.append(ws.get(f"/api/webhooks/{wid}/deliveries", limit=1, next_token=pages[0]["next_token"]).json())
         assert [p["items"][0]["delivery_id"] for p in pages] == [failed[0]["delivery_id"], ping["delivery_id"]]
-        for page in pages:
-            browser.wait_for(f".delivery[data-delivery='{page['items'][0]['delivery_id']}']")
-            assert browser.run("return document.querySelectorAll('.delivery').length") == 1
-            if page is pages[0]:
+        only = "return document.querySelectorAll('.delivery').length === 1 && !!document.querySelector(arguments[0])"
+        for number, page in enumerate(pages, 1):
+            shown_id = page["items"][0]["delivery_id"]
+            browser.wait(only, f".delivery[data-delivery='{shown_id}']", what=f"page {number}: {shown_id} alone")
+            assert browser.text(".page-number") == f"Page {number}"
+            if number == 1:
                 browser.click("button[name=next]")
-        browser.wait_text(".page-number", "Page 2")
 
         # Rotate: a new secret, shown once, signs the next ping (the old one still signs beside it for a day).
         browser.click("button[name=rotate]")
