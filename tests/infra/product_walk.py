@@ -228,7 +228,9 @@ def walk_the_product(c: Contract, receiver: Receiver) -> Walked:
 
     connect, message, disconnect = (handler_host(c, f"app.live_{n}") for n in ("connect", "message", "disconnect"))
     conn = f"conn-{suffix}"
-    assert connect.event(_ws_event("$connect", conn, headers={"Authorization": f"Bearer {admin}"}))["statusCode"] == 200
+    # As the console opens it: a single-use ticket from the API function, redeemed by the connect function.
+    ticket = ok(api.http("POST", "/api/live/tickets", admin))["ticket"]
+    assert connect.event(_ws_event("$connect", conn, queryStringParameters={"ticket": ticket}))["statusCode"] == 200
     message.event(_ws_event("$default", conn, body=json.dumps({"action": "ping"})))
     ok(api.http("POST", "/api/tasks", admin, {"title": "seen live"}))
     pump(c)
