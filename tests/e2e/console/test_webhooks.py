@@ -71,6 +71,9 @@ def test_register_ping_log_redeliver_recover_rotate_disable_delete(
 
         # A type the catalog does not know: the API's problem, its title and detail as the API answers them.
         browser.type("input[name=url]", url)
+        browser.click("form.register button[type=submit]")  # no event type yet: said inline, nothing sent
+        browser.wait_text("#event-types-error", "Choose at least one event type.")
+        assert [w for w in ws.get("/api/webhooks").json()["items"] if w["url"] == url] == []
         for t in TYPES:
             browser.click(f"input[name=event_types][value='{t}']")
         browser.type("input[name=more_event_types]", "nope.not-a-type")
