@@ -5,7 +5,7 @@
 import { api } from "./api.js";
 import { h, field, render, formatDate } from "./dom.js";
 import { showProblem, clearProblem } from "./app.js";
-import { canSignEd25519, sha256Hex, signDigest, uploadWithProgress } from "./signing.js";
+import { canSignEd25519, newKeyPair, sha256Hex, signDigest, uploadWithProgress } from "./signing.js";
 
 const REVIEW = { pending: "Waiting for review", approved: "Approved", rejected: "Rejected", yanked: "Yanked" };
 const DEPLOY = { deploying: "Deploying", ready: "Ready", failed: "Deployment failed" };
@@ -40,6 +40,41 @@ function pluginCard(plugin) {
 
 const signCommand = (hex) =>
   `printf %s ${hex || "<sha256>"} > digest.txt && openssl pkeyutl -sign -inkey publisher.pem -rawin -in digest.txt | base64 -w0`;
+
+// A key pair made here for a publisher without one: the public half registered, the private half shown once to
+// be saved (as the CLI writes it to a file); nothing of it is kept, in this tab or on the server.
+function newKeySection() {
+  const result = h("div", { class: "new-key", "aria-live": "polite" });
+  const button = h("button", { type: "button" }, "Create a signing key");
+  button.addEventListener("click", async () => {
+    button.disabled = true;
+    try {
+      const pair = await newKeyPair();
+      const key = await api("/api/publisher/keys", { method: "POST", body: { public_key: pair.publicKey } });
+      clearProblem();
+      const pem = h("textarea", { name: "new-private-key", rows: 5, readonly: true, spellcheck: "false" }, pair.pem);
+      const file = URL.createObjectURL(new Blob([pair.pem], { type: "application/x-pem-file" }));
+      render(
+        result,
+        h("p", { class: "warning", "data-key-id": key.key_id }, `Registered key ${key.key_id}. Save its private half now: it is shown only this once and kept nowhere.`),
+        field("Private key (PEM)", pem),
+        h("a", { href: file, download: `${key.key_id}.pem` }, `Download ${key.key_id}.pem`),
+      );
+    } catch (err) {
+      showProblem(err);
+    } finally {
+      button.disabled = false;
+    }
+  });
+  return h(
+    "details",
+    { class: "card new-key-section" },
+    h("summary", {}, "No signing key yet? Create one in this browser"),
+    h("p", { class: "hint" }, "The key pair is made here; only its public half is sent, to be registered for your publisher."),
+    button,
+    result,
+  );
+}
 
 function uploadForm(onSubmitted, signsHere) {
   let zip = null;
@@ -161,7 +196,8 @@ export async function publisherView(container) {
     );
     if (message) upload.status.textContent = message;
   }
-  const upload = uploadForm(reload, await canSignEd25519());
-  render(container, heading, upload.form, list);
+  const signsHere = await canSignEd25519();
+  const upload = uploadForm(reload, signsHere);
+  render(container, heading, upload.form, signsHere ? newKeySection() : null, list);
   await reload();
 }

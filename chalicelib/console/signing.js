@@ -44,7 +44,19 @@ export async function signDigest(keyFile, digestHex) {
     throw new Error(err instanceof DOMException ? "The key file does not hold an Ed25519 private key." : err.message);
   }
   const signature = await crypto.subtle.sign({ name: "Ed25519" }, key, new TextEncoder().encode(digestHex));
-  return btoa(String.fromCharCode(...new Uint8Array(signature)));
+  return base64(new Uint8Array(signature));
+}
+
+const base64 = (bytes) => btoa(String.fromCharCode(...bytes));
+
+// A new key pair made in this browser: the public half (raw, base64) to register, and the private half as PKCS#8
+// PEM for the publisher to save, the format the key file input and the CLI read.
+export async function newKeyPair() {
+  const pair = await crypto.subtle.generateKey({ name: "Ed25519" }, true, ["sign", "verify"]);
+  const raw = new Uint8Array(await crypto.subtle.exportKey("raw", pair.publicKey));
+  const pkcs8 = new Uint8Array(await crypto.subtle.exportKey("pkcs8", pair.privateKey));
+  const pem = `-----BEGIN PRIVATE KEY-----\n${base64(pkcs8).match(/.{1,64}/g).join("\n")}\n-----END PRIVATE KEY-----\n`;
+  return { publicKey: base64(raw), pem };
 }
 
 // The artifact store's own words from its XML error answer (text only, never markup).

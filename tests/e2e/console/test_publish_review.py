@@ -24,7 +24,7 @@ from typing import Any
 import httpx
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
-from cryptography.hazmat.primitives.serialization import Encoding, NoEncryption, PrivateFormat
+from cryptography.hazmat.primitives.serialization import Encoding, NoEncryption, PrivateFormat, load_pem_private_key
 from make_run_stack import ROOT, MakeRun
 
 from chalicelib.domain.publisher_signing import sign_digest
@@ -150,6 +150,18 @@ def test_publish_review_approve(browser: Driver, make_run: MakeRun, publisher: P
         # Ed25519 is in these engines' WebCrypto; WPE WebKit 2.38 (Safari 16) lacks it and gets the digest instead.
         assert signs_here or browser.engine == "webkit"
         assert_accessible(browser, "publisher view")
+        if signs_here:  # a key pair made in the browser: its public half registered, the private half shown once
+            browser.click(".new-key-section summary")
+            browser.click(".new-key-section button")
+            browser.wait_for("textarea[name=new-private-key]")
+            pem = browser.run("return document.querySelector('textarea[name=new-private-key]').value")
+            made = load_pem_private_key(pem.encode(), password=None)
+            assert isinstance(made, Ed25519PrivateKey)
+            key_id = browser.run("return document.querySelector('[data-key-id]').dataset.keyId")
+            registered = {k["key_id"]: k["public_key"] for k in pub.ws.get("/api/publisher").json()["keys"]}
+            assert registered[key_id] == public_key_b64(made)
+            assert browser.run("return document.querySelector('.new-key a[download]').download") == f"{key_id}.pem"
+            assert_accessible(browser, "publisher view with a new key")
 
         # A bad zip, dropped: the API's problem with each reason, nothing published.
         browser.run(DROP, base64.b64encode(bad.read_bytes()).decode(), bad.name)
