@@ -223,6 +223,7 @@ export async function taskView(container, taskId) {
     onState: (st, detail) => {
       live.dataset.state = st;
       live.textContent = LIVE_TEXT[st](detail);
+      if (st === "failed") showProblem(detail); // the API refused a ticket: its problem, like any other
     },
     onEvent: (event) => {
       const data = event.data || {};
