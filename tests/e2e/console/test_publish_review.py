@@ -257,3 +257,8 @@ def test_publish_review_approve(browser: Driver, make_run: MakeRun, publisher: P
         assert "Reviewer: Reviewed in the console" in shown and "Reviewer: Say why it reads tasks" in shown
         deployment = browser.run(f'return document.querySelector("{done}").dataset.deployment')
         assert deployment in ("deploying", "ready")
+        # The publisher reads the same report a reviewer read, without the decisions.
+        browser.click(f"{card} .version[data-version='1.1.0'] a")
+        browser.wait_text("h1", f"{plugin_id} 1.1.0")
+        browser.wait_for("[data-diff=Scopes] .added")
+        assert browser.run("return document.querySelector('form.decision') === null")
