@@ -15,8 +15,11 @@ $(STAMP): requirements.txt requirements-dev.txt plugin-runtime/pyproject.toml py
 	$(BIN)/pip install -q --disable-pip-version-check -r requirements-dev.txt 2>&1 | grep -v "is ignored" || true
 	@# The `plugyard` and `plugyard-admin` commands (pyproject's [project.scripts]), editable: this checkout's code.
 	$(BIN)/pip install -q --disable-pip-version-check --no-deps -e . 2>&1 | grep -v "is ignored" || true
+	@# The plugin SDK and its test kit (plugyard_runtime), editable, so a plugin's own tests run in this virtualenv.
+	$(BIN)/pip install -q --disable-pip-version-check --no-deps -e ./plugin-runtime 2>&1 | grep -v "is ignored" || true
 	@$(BIN)/python -c "import chalice, moto, pynamodb, waitress" || { echo "dependency install failed"; exit 1; }
 	@test -x $(BIN)/plugyard || { echo "the plugyard command was not installed"; exit 1; }
+	@env -u PYTHONPATH $(BIN)/python -c "import plugyard_runtime.testing" || { echo "the plugin test kit was not installed"; exit 1; }
 	@touch $(STAMP)
 
 # Debian packages the sandbox needs; installed only when missing so repeated runs stay fast.

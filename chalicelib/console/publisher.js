@@ -16,7 +16,7 @@ function versionItem(pluginId, v) {
     "li",
     { class: "version", "data-version": v.version, "data-state": v.state, "data-deployment": v.deployment || "" },
     h("p", {}, h("strong", {}, v.version), " · ", h("span", { class: `review review-${v.state}` }, REVIEW[v.state] || v.state)),
-    v.review_reason ? h("p", { class: "meta reviewer-reason" }, `Reviewer: ${v.review_reason}`) : null,
+    v.review_reason ? h("p", { class: "meta reviewer-reason" }, `Reviewer's reason: ${v.review_reason}`) : null,
     h(
       "p",
       { class: "meta" },

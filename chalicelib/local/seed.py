@@ -71,7 +71,8 @@ def seed_demo(auth: AuthService, api_url: str, admin_key: str | None) -> SeedRes
             plugin = resp.json()
             version = plugin["versions"][0]["version"]
             review.post(
-                f"/api/review/{plugin['plugin_id']}/{version}/approve", json={"reason": "demo"}
+                f"/api/review/{plugin['plugin_id']}/{version}/approve",
+                json={"reason": "A demo plugin, approved by the seed of make run."},
             ).raise_for_status()
             published.append(plugin["plugin_id"])
         review.post(f"/api/publishers/{DEMO_PUBLISHER}/verify", json={"verified": True}).raise_for_status()

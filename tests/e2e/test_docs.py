@@ -42,6 +42,9 @@ def _run(doc: str, make_run: MakeRun, out: Path, **ids: str) -> list[str]:
     # their own (what `plugyard login` saves stays out of the real home).
     env["PATH"] = os.pathsep.join([str(Path(sys.executable).parent), env.get("PATH", "")])
     env["XDG_CONFIG_HOME"] = str(out / "config")
+    # A reader's shell has no PYTHONPATH to the test kit: a plugin's tests import it from the virtualenv.
+    paths = env.get("PYTHONPATH", "").split(os.pathsep)
+    env["PYTHONPATH"] = os.pathsep.join(p for p in paths if p and Path(p).name != "plugin-runtime")
     overrides = {"API": make_run.api, "KEY": make_run.key, "REVIEWER": make_run.reviewer, **ids}
     return run_document(doc, cwd=ROOT, out=out, env=env, overrides=overrides)
 

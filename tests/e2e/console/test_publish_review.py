@@ -254,7 +254,8 @@ def test_publish_review_approve(browser: Driver, make_run: MakeRun, publisher: P
         sign_in_as(browser, api, pub.ws.key, "publisher", done)
         browser.wait_for(f"{card} .version[data-version='1.1.0'][data-state=rejected]")
         shown = browser.text(card)
-        assert "Reviewer: Reviewed in the console" in shown and "Reviewer: Say why it reads tasks" in shown
+        assert "Reviewer's reason: Reviewed in the console" in shown
+        assert "Reviewer's reason: Say why it reads tasks" in shown
         deployment = browser.run(f'return document.querySelector("{done}").dataset.deployment')
         assert deployment in ("deploying", "ready")
         # The publisher reads the same report a reviewer read, without the decisions.
