@@ -140,7 +140,7 @@ async function route() {
   try {
     if (view === "plugin" && arg) await pluginView(main(), arg);
     else if (view === "installed" && arg && can.seeInstalled()) await installationView(main(), arg, new URLSearchParams(hash.split("?")[1] || ""));
-    else if (view === "installed" && can.seeInstalled()) await managerView(main());
+    else if (view === "installed" && can.seeInstalled()) await managerView(main(), new URLSearchParams(hash.split("?")[1] || ""));
     else if (view === "tasks" && arg && can.useTasks()) await taskView(main(), arg);
     else if (view === "tasks" && can.useTasks()) await tasksView(main());
     else if (view === "publisher" && can.publish()) await publisherView(main());

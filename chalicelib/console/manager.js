@@ -54,7 +54,8 @@ function row(inst, reload) {
   );
 }
 
-export async function managerView(container) {
+// ``params``: ``just`` is the installation the install form just made, said in the status line.
+export async function managerView(container, params = new URLSearchParams()) {
   const status = h("p", { class: "status", role: "status" });
   const list = h("div", {});
   async function reload(message) {
@@ -72,7 +73,10 @@ export async function managerView(container) {
         : h("p", { class: "empty" }, "Nothing is installed in this workspace yet."),
     );
     status.textContent = message || "";
+    return items;
   }
   render(container, h("h1", {}, "Installed plugins"), status, list);
-  await reload();
+  const items = await reload();
+  const just = items.find((i) => i.installation_id === params.get("just"));
+  if (just) status.textContent = `Installed ${just.plugin_id} ${just.version} (${just.state.replace("_", " ")}).`;
 }

@@ -162,6 +162,7 @@ def test_install_with_consent_then_manage(browser: Driver, make_run: MakeRun, co
 
         # The manager shows it enabled; the secret is stored encrypted and never shown.
         browser.wait_for(f".installation[data-plugin='{PLUGIN}'] [data-state=enabled]")
+        assert browser.text("main .status") == f"Installed {PLUGIN} {version['version']} (enabled)."
         (installed,) = ws.get("/api/installations").json()["items"]
         assert set(installed["granted"]) == {s["scope"] for s in version["permissions"]}
         assert installed["config"]["channel"] == "#console-e2e" and installed["config"]["only_failures"] is True
