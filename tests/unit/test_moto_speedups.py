@@ -213,9 +213,11 @@ def _tree(node: object) -> object:
 
 
 def test_full_collections_freeze_their_survivors_and_new_garbage_is_still_collected() -> None:
+    import os
     import subprocess
     import sys
     import textwrap
+    from pathlib import Path
 
     # In a process of its own: the collector's settings are process-wide, and this one is the server's.
     script = textwrap.dedent(
@@ -241,6 +243,10 @@ def test_full_collections_freeze_their_survivors_and_new_garbage_is_still_collec
         print("ok", frozen)
         """
     )
-    out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=60, check=False)
+    root = Path(__file__).resolve().parents[2]
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(root), str(root / "plugin-runtime")])}
+    out = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, timeout=60, check=False, cwd=root, env=env
+    )
     assert out.returncode == 0, out.stderr
     assert out.stdout.startswith("ok ")
