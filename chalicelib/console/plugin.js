@@ -95,8 +95,32 @@ function installForm(plugin, version) {
   return form;
 }
 
+// This workspace's installation of the plugin, if any (a workspace installs a plugin once).
+async function installationOf(pluginId) {
+  let token = null;
+  do {
+    const page = await api("/api/installations", { query: { limit: 100, next_token: token } });
+    const found = page.items.find((i) => i.plugin_id === pluginId);
+    if (found) return found;
+    token = page.next_token;
+  } while (token);
+  return null;
+}
+
+function installedNote(inst) {
+  return h(
+    "p",
+    { class: "card installed-note", "data-installation": inst.installation_id },
+    `Installed in this workspace: version ${inst.version}, ${inst.state.replace("_", " ")}. `,
+    h("a", { href: `#/installed/${encodeURIComponent(inst.installation_id)}` }, can.manage() ? `Manage ${inst.plugin_id}` : `Open ${inst.plugin_id}`),
+  );
+}
+
 export async function pluginView(container, pluginId) {
-  const plugin = await api(`/api/plugins/${encodeURIComponent(pluginId)}`);
+  const [plugin, installed] = await Promise.all([
+    api(`/api/plugins/${encodeURIComponent(pluginId)}`),
+    can.seeInstalled() ? installationOf(pluginId) : null,
+  ]);
   const installable = plugin.versions.filter((v) => v.state === "approved");
   const shown = installable[0] || plugin.versions[0];
   render(
@@ -117,6 +141,7 @@ export async function pluginView(container, pluginId) {
         )
       : null,
     versionsTable(plugin),
+    installed ? installedNote(installed) : null,
     can.install() && installable.length ? installForm(plugin, shown) : null,
     can.install() && !installable.length ? h("p", {}, "No version of this plugin is approved for installing yet.") : null,
   );

@@ -178,6 +178,12 @@ def test_install_with_consent_then_manage(browser: Driver, make_run: MakeRun, co
         assert refused.status_code == 409, refused.text
         browser.click(f"a[href='#/plugin/{PLUGIN}']")
         browser.wait_for("form.install")
+        # The plugin's page says it is installed here, with the way to its installation's page.
+        note = f".installed-note[data-installation='{installed['installation_id']}']"
+        assert browser.text(note).startswith(f"Installed in this workspace: version {version['version']}, enabled.")
+        assert browser.run(f"return document.querySelector(\"{note} a\").getAttribute('href')") == (
+            f"#/installed/{installed['installation_id']}"
+        )
         for scope in version["permissions"]:
             browser.click(f"input[name=grant][value='{scope['scope']}']")
         browser.type("input[name=channel]", "#x")
