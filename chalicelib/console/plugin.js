@@ -18,6 +18,9 @@ function permissions(version) {
         h("strong", {}, p.description),
         " ",
         h("code", {}, p.scope),
+        p.scope === "http:fetch"
+          ? h("p", { class: "hosts" }, version.allowed_hosts.length ? `Hosts: ${version.allowed_hosts.join(", ")}` : "Hosts: none named.")
+          : null,
         p.note ? h("p", { class: "reason" }, `Publisher's reason: ${p.note}`) : h("p", { class: "reason" }, "No reason given by the publisher."),
       ),
     ),

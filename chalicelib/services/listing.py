@@ -82,6 +82,7 @@ def version_view(v: PluginVersion) -> VersionView:
         permissions=[
             ScopeView(scope=s, description=describe_scope(s), note=m.permission_notes.get(s)) for s in m.permissions
         ],
+        allowed_hosts=list(m.http.allowed_hosts),
         events=m.events,
         entrypoints=m.entrypoints,
         memory_mb=m.resources.memory_mb,

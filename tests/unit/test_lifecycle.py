@@ -147,6 +147,17 @@ def test_reject_needs_a_reason_and_is_final(world: World, pub: Caller) -> None:
     assert rec.actor == reviewer.actor
 
 
+def test_the_detail_names_the_hosts_http_fetch_may_reach_before_anyone_consents(world: World, pub: Caller) -> None:
+    hosts = ["hooks.slack.com", "*.example.com"]
+    world.publish(pub, make_zip(manifest("fetcher", "acme", permissions=["http:fetch"], http={"allowed_hosts": hosts})))
+    world.publish(pub, make_zip(manifest("fetcher", "acme", "1.1.0")))
+    admin = world.caller(world.workspace())
+    newer, first = world.services.marketplace.get_plugin(admin, "fetcher").versions
+    assert (first.version, first.allowed_hosts) == ("1.0.0", hosts)
+    assert [p.scope for p in first.permissions] == ["http:fetch"]
+    assert (newer.version, newer.allowed_hosts) == ("1.1.0", [])
+
+
 def test_yank_unlists_and_disables_every_installation_with_a_reason(world: World, pub: Caller) -> None:
     world.publish(pub, make_zip(manifest("yankee", "acme")))
     a, b = world.caller(world.workspace()), world.caller(world.workspace())

@@ -157,6 +157,9 @@ class VersionView(BaseModel):
     artifact_sha256: str
     size_bytes: int
     permissions: list[ScopeView]
+    allowed_hosts: list[str] = Field(
+        default_factory=list, description="The only hosts http:fetch may reach (the manifest's http.allowed_hosts)"
+    )
     events: list[str]
     entrypoints: dict[str, str]
     memory_mb: int

@@ -142,6 +142,7 @@ def test_install_with_consent_then_manage(browser: Driver, make_run: MakeRun, co
             assert scope["description"] in page and scope["scope"] in page
             assert f"Publisher's reason: {scope['note']}" in page
         assert version["version"] in page and detail["publisher"] in page
+        assert version["allowed_hosts"] == ["hooks.slack.com"] and "Hosts: hooks.slack.com" in page  # before consent
         assert_accessible(browser, "plugin page")
 
         # Install without consent, and with a channel the schema refuses: both said inline, nothing sent.
