@@ -25,9 +25,11 @@ class ApiKeyList(BaseModel):
     items: list[ApiKeyView]
 
 
-@route(bp, "/api/me", "GET", summary="The caller: workspace, role, key id", tag="Workspace", response=Caller)
+@route(
+    bp, "/api/me", "GET", summary="The caller: workspace, role, key id, publisher id", tag="Workspace", response=Caller
+)
 def me(r: RequestContext) -> Caller:
-    return r.caller
+    return r.caller.model_copy(update={"publisher_id": services().publishers.publisher_of(r.caller)})
 
 
 @route(

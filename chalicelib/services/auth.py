@@ -71,15 +71,9 @@ class AuthService:
         stored = self._keys.get_by_hash(digest)
         if stored is None or stored.revoked:
             raise UnauthenticatedError("The API key is unknown or revoked.")
-        workspace = self._workspaces.get(stored.workspace_id)
-        if workspace is None:
-            raise UnauthenticatedError("The API key's workspace no longer exists.")
-        caller = Caller(
-            workspace_id=stored.workspace_id,
-            role=stored.role,
-            key_id=stored.key_id,
-            publisher_id=workspace.publisher_id,
-        )
+        # One read: a key names its workspace and role, and workspaces are never deleted; the workspace's publisher
+        # is read where it matters (publishing), not on every request.
+        caller = Caller(workspace_id=stored.workspace_id, role=stored.role, key_id=stored.key_id)
         if self._cache_ttl_s > 0:
             if len(self._cache) >= MAX_CACHED_KEYS:
                 self._cache.clear()

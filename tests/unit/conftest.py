@@ -54,7 +54,9 @@ class World:
 
     def caller(self, workspace_id: str, role: Role = Role.ADMIN) -> Caller:
         key = self.services.auth.issue_key(workspace_id, role, role.value, created_by="operator").key
-        return self.services.auth.authenticate(f"Bearer {key}")
+        caller = self.services.auth.authenticate(f"Bearer {key}")
+        # As GET /api/me answers it, so tests can name the caller's publisher.
+        return caller.model_copy(update={"publisher_id": self.services.publishers.publisher_of(caller)})
 
     def signing_key(self, caller: Caller) -> Ed25519PrivateKey:
         """The publisher's signing key, registered on first use."""

@@ -40,6 +40,8 @@ class Caller(BaseModel):
     workspace_id: str
     role: Role
     key_id: str
+    # The workspace's publisher id, where it was looked up (GET /api/me); authentication reads only the key, and
+    # services that need the publisher ask PublisherService.publisher_of, which reads the workspace then.
     publisher_id: str | None = None
 
     @property
