@@ -10,16 +10,17 @@ from __future__ import annotations
 import json
 import time
 from abc import ABC, abstractmethod
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
-__all__ = ["AXE", "ENGINES", "KEYS", "SCREENSHOTS", "Driver", "launch"]
+__all__ = ["AXE", "ENGINES", "KEYS", "SCREENSHOTS", "Driver", "launch", "on_a_fresh_element"]
 
 ROOT = Path(__file__).resolve().parents[3]
 AXE = Path(__file__).resolve().parent / "node_modules" / "axe-core" / "axe.min.js"  # `make console-deps`
 SCREENSHOTS = ROOT / "out" / "e2e-screenshots"
+T = TypeVar("T")
 ENGINES = ("chromium", "firefox", "webkit")
 # WebDriver's code points of the keys the flows press (Playwright takes the names).
 KEYS = {"Tab": "\ue004", "Enter": "\ue007", "Escape": "\ue00c"}
@@ -133,6 +134,19 @@ class Driver(ABC):
             except Exception as exc:
                 print(f"[{self.engine}] no screenshot: {exc}")
             raise
+
+
+def on_a_fresh_element(act: Callable[[], T], stale: type[Exception], *, tries: int = 5) -> T:
+    """Run ``act`` (find an element, then act on it) again when the page replaced the element in between, as a
+    live view does when an update arrives; Playwright's locators do the same by themselves."""
+    for attempt in range(tries):
+        try:
+            return act()
+        except stale:
+            if attempt == tries - 1:
+                raise
+            time.sleep(0.05)
+    raise AssertionError("unreachable")
 
 
 def launch(engine: str) -> Driver:

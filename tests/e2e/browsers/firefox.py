@@ -7,9 +7,10 @@ import socket
 from pathlib import Path
 from typing import Any
 
+from marionette_driver.errors import StaleElementException
 from marionette_driver.marionette import Marionette
 
-from . import KEYS, SCREENSHOTS, Driver
+from . import KEYS, SCREENSHOTS, Driver, on_a_fresh_element
 
 EXECUTABLE = "/usr/bin/firefox-esr"
 ENTER = "\ue007"  # the WebDriver key code of Enter
@@ -47,12 +48,15 @@ class FirefoxDriver(Driver):
         self._m.refresh()
 
     def click(self, css: str) -> None:
-        self._m.find_element("css selector", css).click()
+        on_a_fresh_element(lambda: self._m.find_element("css selector", css).click(), StaleElementException)
 
     def type(self, css: str, text: str, *, enter: bool = False) -> None:
-        element = self._m.find_element("css selector", css)
-        element.clear()
-        element.send_keys(text + (ENTER if enter else ""))
+        def act() -> None:
+            element = self._m.find_element("css selector", css)
+            element.clear()
+            element.send_keys(text + (ENTER if enter else ""))
+
+        on_a_fresh_element(act, StaleElementException)
 
     def set_files(self, css: str, path: Path) -> None:
         self._m.find_element("css selector", css).send_keys(str(path))  # WebDriver's file selection

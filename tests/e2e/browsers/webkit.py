@@ -9,13 +9,14 @@ from pathlib import Path
 from typing import Any
 
 from selenium import webdriver
+from selenium.common.exceptions import StaleElementReferenceException
 from selenium.webdriver.common.action_chains import ActionChains
 from selenium.webdriver.common.by import By
 from selenium.webdriver.common.keys import Keys
 from selenium.webdriver.wpewebkit.options import Options
 from selenium.webdriver.wpewebkit.service import Service
 
-from . import KEYS, Driver
+from . import KEYS, Driver, on_a_fresh_element
 
 DRIVER = "/usr/bin/WPEWebDriver"
 BROWSER = "/usr/bin/cog"
@@ -41,13 +42,16 @@ class WebKitDriver(Driver):
         self._d.refresh()
 
     def click(self, css: str) -> None:
-        self._d.find_element(By.CSS_SELECTOR, css).click()
+        on_a_fresh_element(lambda: self._d.find_element(By.CSS_SELECTOR, css).click(), StaleElementReferenceException)
 
     def type(self, css: str, text: str, *, enter: bool = False) -> None:
-        element = self._d.find_element(By.CSS_SELECTOR, css)
-        element.clear()
-        if text or enter:  # WPE WebDriver refuses an empty send_keys: clearing was all there was to do
-            element.send_keys(text + (Keys.ENTER if enter else ""))
+        def act() -> None:
+            element = self._d.find_element(By.CSS_SELECTOR, css)
+            element.clear()
+            if text or enter:  # WPE WebDriver refuses an empty send_keys: clearing was all there was to do
+                element.send_keys(text + (Keys.ENTER if enter else ""))
+
+        on_a_fresh_element(act, StaleElementReferenceException)
 
     def set_files(self, css: str, path: Path) -> None:
         self._d.find_element(By.CSS_SELECTOR, css).send_keys(str(path))  # WebDriver's file selection
