@@ -357,8 +357,12 @@ class MarketplaceService:
         return found
 
     def resolve_version(self, plugin_id: str, spec: str | None) -> PluginVersion:
-        """The version an install gets (one read); PluginNotFoundError / VersionNotFoundError otherwise."""
-        versions = self._versions.list_versions(plugin_id)
+        """The version an install gets; PluginNotFoundError / VersionNotFoundError otherwise.
+
+        From the catalog cache, as the upgrade options are: its generation is read on every call and bumped by
+        every write to a version (publish, review, yank, deprecate, deployment), so a yanked version is never
+        installed once the yank has returned; the read is one small GetItem instead of a Query."""
+        versions = self.cache.memo(f"versions:{plugin_id}", lambda: self._versions.list_versions(plugin_id))
         if not versions:
             raise PluginNotFoundError(plugin_id)
         if spec is None or is_range(spec):
