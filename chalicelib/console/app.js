@@ -130,9 +130,12 @@ function markCurrent(hash) {
   }
 }
 
+// Every view the console has; a role that may not see one gets the marketplace instead.
+const VIEWS = new Set(["marketplace", "plugin", "installed", "tasks", "publisher", "review", "audit", "webhooks"]);
+
 async function route() {
   if (!session.caller) return signInView();
-  const hash = location.hash || "#/marketplace";
+  const hash = location.hash.startsWith("#/") ? location.hash : "#/marketplace";
   const [, view, ...rest] = hash.split("?")[0].split("/");
   const arg = rest.map(decodeURIComponent).join("/");
   markCurrent(hash);
@@ -149,6 +152,7 @@ async function route() {
     else if (view === "audit" && can.readAudit()) await auditView(main(), new URLSearchParams(hash.split("?")[1] || ""));
     else if (view === "webhooks" && can.manage() && arg) await webhookLogView(main(), arg, new URLSearchParams(hash.split("?")[1] || ""));
     else if (view === "webhooks" && can.manage()) await webhooksView(main());
+    else if (!VIEWS.has(view)) render(main(), h("h1", {}, "This page could not be shown"), h("p", {}, `The console has no page at ${hash}.`), h("p", {}, h("a", { href: "#/marketplace" }, "Back to the marketplace")));
     else await marketplaceView(main(), new URLSearchParams(hash.split("?")[1] || ""));
   } catch (err) {
     if (err instanceof ApiError && err.status === 401) signOut(); // the key was revoked or expired
@@ -167,6 +171,11 @@ async function start() {
     }
   }
   shell();
+  // "Skip to content" moves the focus only: following its #main would change the hash, which is the route.
+  document.querySelector("a.skip").addEventListener("click", (event) => {
+    event.preventDefault();
+    main().focus();
+  });
   window.addEventListener("hashchange", route);
   await route();
 }

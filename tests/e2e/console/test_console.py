@@ -246,7 +246,14 @@ def test_keyboard_only_and_a_members_view(browser: Driver, make_run: MakeRun, co
             raise AssertionError("25 Tabs never reached a plugin's link")
         plugin_id = focused["href"].removeprefix("#/plugin/")
         browser.press("Enter")
-        browser.wait_text("h1", ws.get(f"/api/plugins/{plugin_id}").json()["name"])
+        name = ws.get(f"/api/plugins/{plugin_id}").json()["name"]
+        browser.wait_text("h1", name)
+        # Skip to content, on this page: the focus moves into it, and the page (its address, the route) stays.
+        browser.run("document.querySelector('a.skip').focus()")
+        browser.press("Enter")
+        browser.wait("return document.activeElement === document.getElementById('main')", what="focus on main")
+        assert browser.run("return location.hash") == f"#/plugin/{plugin_id}"
+        assert browser.text("main h1") == name
 
         # A member's key: browse and see what is installed, but no install form and no manage buttons.
         created = httpx.post(

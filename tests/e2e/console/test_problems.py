@@ -90,6 +90,13 @@ def test_problems_are_shown_never_a_blank_screen(
         browser.wait_for(".plugin-card")
         assert browser.run("return document.querySelector('#alerts').children.length") == 0
 
+        # An address the console has no page for (a typo) says so, with the way back, instead of the marketplace.
+        browser.goto(f"{api}/console#/plugins/hello-world")
+        browser.wait_text("main h1", "This page could not be shown")
+        assert "The console has no page at #/plugins/hello-world." in browser.text("main")
+        browser.click("main a[href='#/marketplace']")
+        browser.wait_for(".plugin-card")
+
         # 401: the key is revoked while the console is open; the next view's request is refused, the problem is
         # shown and the console is back at its sign-in form, with the key forgotten.
         made = httpx.post(
