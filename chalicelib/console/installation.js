@@ -103,6 +103,9 @@ function versionsSection(options, act) {
     ),
   );
   const back = options.rollback;
+  // After a rollback, the version before the last change is a newer one: going there undoes the rollback.
+  const forward = Boolean(back) && options.upgrades.some((u) => u.version === back.version);
+  const backLabel = back && (forward ? `Undo the rollback: return to ${back.version}` : `Roll back to ${back.version}`);
   return h(
     "section",
     { "aria-labelledby": "versions-title" },
@@ -112,7 +115,7 @@ function versionsSection(options, act) {
       ? h(
           "div",
           { class: "rollback", "data-version": back.version },
-          h("h3", {}, `Roll back to ${back.version}`),
+          h("h3", {}, backLabel),
           changeList(back, { rollback: true }),
           h(
             "button",
@@ -120,12 +123,15 @@ function versionsSection(options, act) {
               type: "button",
               name: "rollback",
               onclick: async () => {
-                if (await confirmDialog(`Roll back ${inst.plugin_id} from ${inst.version} to ${back.version}?`, `Roll back to ${back.version}`)) {
-                  await act(`rolled back to ${back.version}`, "rollback");
+                const question = forward
+                  ? `Return ${inst.plugin_id} from ${inst.version} to ${back.version}, undoing the last rollback?`
+                  : `Roll back ${inst.plugin_id} from ${inst.version} to ${back.version}?`;
+                if (await confirmDialog(question, backLabel)) {
+                  await act(forward ? `returned to ${back.version}` : `rolled back to ${back.version}`, "rollback");
                 }
               },
             },
-            `Roll back to ${back.version}`,
+            backLabel,
           ),
         )
       : null,

@@ -242,6 +242,9 @@ def test_configure_invoke_upgrade_consent_and_roll_back(
         back = ws.get(path).json()
         assert (back["version"], back["granted"]) == ("1.1.0", ["tasks:read"])
         assert f"{plugin_id}: rolled back to 1.1.0." in browser.text("#installation-status")
+        # The version before the last change is now the newer 2.0.0: offered as undoing the rollback.
+        undo = ".rollback[data-version='2.0.0'] button[name=rollback]"
+        assert browser.text(undo) == "Undo the rollback: return to 2.0.0"
 
         # Asked once more, 2.0.0 may also run under the current grants: its calls needing the new scopes fail.
         browser.click(f"{card} button[name=upgrade]")
