@@ -140,6 +140,12 @@ export async function reportView(container, pluginId, version) {
         container.querySelector("h1").focus();
       }) : null,
       diffSection(report.diff),
+      h(
+        "section",
+        { "aria-labelledby": "changelog-title", class: "card report-changelog" },
+        h("h2", { id: "changelog-title" }, "Changelog"),
+        report.manifest.changelog ? h("pre", { class: "changelog" }, report.manifest.changelog) : h("p", {}, "The publisher wrote no changelog."),
+      ),
       scanSection(report.scan),
       h(
         "section",

@@ -225,7 +225,7 @@ def test_publish_review_approve(browser: Driver, make_run: MakeRun, publisher: P
 
         # A newer version asking for a new scope (submitted as the CLI does): its diff against 1.0.0, then a
         # rejection, which needs a reason.
-        newer = pub.submit(pub.zip(plugin_id, "1.1.0", permissions=["tasks:read"]))
+        newer = pub.submit(pub.zip(plugin_id, "1.1.0", permissions=["tasks:read"], changelog="Names each task."))
         assert newer.status_code == 201, newer.text
         browser.click("a[href='#/review']")
         browser.wait_for(f".queue-item[data-plugin='{plugin_id}'][data-version='1.1.0']")
@@ -241,6 +241,7 @@ def test_publish_review_approve(browser: Driver, make_run: MakeRun, publisher: P
             "return [...document.querySelectorAll('[data-diff=Scopes] .added')].map((li) => li.innerText)"
         )
         assert added == ["Added: tasks:read"]
+        assert browser.text(".report-changelog pre") == "Names each task."  # what the publisher says changed
         browser.click("form.decision button[value=reject]")
         browser.wait_text("form.decision .field-error", "A reason is required to reject.")
         browser.type("textarea[name=reason]", "Say why it reads tasks")
