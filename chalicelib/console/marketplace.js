@@ -7,6 +7,8 @@ const PAGE_SIZE = 12;
 // Survives leaving the view, so coming back shows the same search and page.
 const state = { query: "", category: "", sort: "name", limit: PAGE_SIZE, tokens: [null], categories: new Set() };
 
+export const installsText = (n) => `${n} install${n === 1 ? "" : "s"}`;
+
 export function verifiedBadge(verified) {
   return verified ? h("span", { class: "badge verified", title: "The platform verified this publisher" }, "✓ Verified") : null;
 }
@@ -22,7 +24,7 @@ function card(plugin) {
       "p",
       { class: "meta" },
       plugin.latest_version ? `v${plugin.latest_version} · ` : "",
-      `${plugin.install_count} installs · updated ${formatDate(plugin.updated_at)}`,
+      `${installsText(plugin.install_count)} · updated ${formatDate(plugin.updated_at)}`,
     ),
     plugin.categories.length ? h("ul", { class: "tags", "aria-label": "Categories" }, plugin.categories.map((c) => h("li", {}, c))) : null,
     plugin.deprecated ? h("p", { class: "warning" }, `Deprecated: ${plugin.deprecation_message || ""}`) : null,

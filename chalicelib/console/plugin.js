@@ -3,7 +3,7 @@
 import { api } from "./api.js";
 import { h, render, formatDate } from "./dom.js";
 import { can, showProblem, clearProblem, navigate } from "./app.js";
-import { verifiedBadge } from "./marketplace.js";
+import { verifiedBadge, installsText } from "./marketplace.js";
 import { schemaForm } from "./schema_form.js";
 
 function permissions(version) {
@@ -19,7 +19,7 @@ function permissions(version) {
         " ",
         h("code", {}, p.scope),
         p.scope === "http:fetch"
-          ? h("p", { class: "hosts" }, version.allowed_hosts.length ? `Hosts: ${version.allowed_hosts.join(", ")}` : "Hosts: none named.")
+          ? h("p", { class: "hosts" }, (version.allowed_hosts || []).length ? `Hosts: ${version.allowed_hosts.join(", ")}` : "Hosts: none named.")
           : null,
         p.note ? h("p", { class: "reason" }, `Publisher's reason: ${p.note}`) : h("p", { class: "reason" }, "No reason given by the publisher."),
       ),
@@ -130,7 +130,7 @@ export async function pluginView(container, pluginId) {
     container,
     h("p", {}, h("a", { href: "#/marketplace" }, "← Marketplace")),
     h("h1", {}, plugin.name),
-    h("p", { class: "meta" }, `by ${plugin.publisher} `, verifiedBadge(plugin.publisher_verified), ` · ${plugin.install_count} installs`),
+    h("p", { class: "meta" }, `by ${plugin.publisher} `, verifiedBadge(plugin.publisher_verified), ` · ${installsText(plugin.install_count)}`),
     h("p", {}, plugin.description),
     plugin.deprecated ? h("p", { class: "warning" }, `Deprecated: ${plugin.deprecation_message || ""}`) : null,
     shown

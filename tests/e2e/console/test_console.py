@@ -179,6 +179,8 @@ def test_install_with_consent_then_manage(browser: Driver, make_run: MakeRun, co
         assert refused.status_code == 409, refused.text
         browser.click(f"a[href='#/plugin/{PLUGIN}']")
         browser.wait_for("form.install")
+        count = ws.get(f"/api/plugins/{PLUGIN}").json()["install_count"]
+        assert browser.text("main h1 + .meta").endswith(f" · {count} install{'' if count == 1 else 's'}")
         # The plugin's page says it is installed here, with the way to its installation's page.
         note = f".installed-note[data-installation='{installed['installation_id']}']"
         assert browser.text(note).startswith(f"Installed in this workspace: version {version['version']}, enabled.")
