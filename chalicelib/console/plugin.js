@@ -19,7 +19,7 @@ function permissions(version) {
         " ",
         h("code", {}, p.scope),
         p.scope === "http:fetch"
-          ? h("p", { class: "hosts" }, (version.allowed_hosts || []).length ? `Hosts: ${version.allowed_hosts.join(", ")}` : "Hosts: none named.")
+          ? h("p", { class: "reason hosts" }, (version.allowed_hosts || []).length ? `Hosts: ${version.allowed_hosts.join(", ")}` : "Hosts: none named.")
           : null,
         p.note ? h("p", { class: "reason" }, `Publisher's reason: ${p.note}`) : h("p", { class: "reason" }, "No reason given by the publisher."),
       ),
