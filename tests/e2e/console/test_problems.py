@@ -25,10 +25,17 @@ def gateway_to(api: str) -> Iterator[str]:
     """A loopback HTTP front for the API, like a load balancer in front of it; leaving the block takes it away,
     so a console loaded through it finds nothing listening at its API's address any more."""
 
+    gone = threading.Event()
+
     class Forward(http.server.BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.0"  # one request per connection: nothing stays open once the front is gone
 
         def forward(self) -> None:
+            # A connection the browser opened ahead of time (Firefox preconnects) was accepted before the front
+            # went away; a request sent on it later must find nothing there either, so it is closed unanswered.
+            if gone.is_set():
+                self.close_connection = True
+                return
             length = int(self.headers.get("Content-Length") or 0)
             headers = {k: v for k, v in self.headers.items() if k.lower() not in HOP_BY_HOP}
             got = httpx.request(
@@ -55,6 +62,7 @@ def gateway_to(api: str) -> Iterator[str]:
     try:
         yield f"http://127.0.0.1:{server.server_address[1]}"
     finally:
+        gone.set()
         server.shutdown()
         server.server_close()
         thread.join(timeout=5)
