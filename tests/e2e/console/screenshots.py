@@ -237,6 +237,11 @@ def _open(link: str, ready: str) -> Callable[[Driver], None]:
     return then
 
 
+def _scrolled(css: str) -> Callable[[Driver], None]:
+    """The part of a long page that matters, at the top of the picture."""
+    return lambda driver: driver.run("document.querySelector(arguments[0]).scrollIntoView({block: 'start'})", css)
+
+
 def _verify(driver: Driver) -> None:
     driver.click("button[name=verify]")
     driver.wait("return !!document.querySelector('#verify-result').dataset.ok", what="the chain verified")
@@ -253,7 +258,7 @@ SHOTS = [
     Shot("console-task", "#/tasks", "#task-list .task", _open_task),
     Shot("console-webhooks", "#/webhooks", ".card.webhook"),
     Shot("console-webhook-log", "#/webhooks", ".card.webhook", _open(".card.webhook h3 a", ".card.delivery")),
-    Shot("console-publisher", "#/publisher", ".publisher-plugin"),
+    Shot("console-publisher", "#/publisher", ".publisher-plugin", _scrolled(".publisher-plugins")),
     Shot("console-review", "#/review", ".queue-item", key="reviewer"),
     Shot("console-review-report", "#/review", ".queue-item", _open(".queue-item h3 a", ".card.decision"), "reviewer"),
     Shot("console-audit", "#/audit", "table.audit-log", _verify, height=660),
