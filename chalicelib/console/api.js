@@ -61,3 +61,15 @@ export async function api(path, { method = "GET", body, query, key } = {}) {
   }
   return data;
 }
+
+// Every item of a paged listing, following next_token: for the workspace's own short lists the console shows whole.
+export async function everyItem(path) {
+  const items = [];
+  let token = null;
+  do {
+    const page = await api(path, { query: { limit: 100, next_token: token } });
+    items.push(...page.items);
+    token = page.next_token;
+  } while (token);
+  return items;
+}

@@ -1,6 +1,6 @@
 // The plugin manager: the workspace's installations with their state; admins enable, disable and uninstall
 // (after a confirmation). Each links to its own page (installation.js): configure, upgrade, roll back, invoke.
-import { api } from "./api.js";
+import { api, everyItem } from "./api.js";
 import { h, render, formatDate, confirmDialog } from "./dom.js";
 import { can, showProblem, clearProblem } from "./app.js";
 
@@ -59,13 +59,7 @@ export async function managerView(container, params = new URLSearchParams()) {
   const status = h("p", { class: "status", role: "status" });
   const list = h("div", {});
   async function reload(message) {
-    const items = [];
-    let token = null;
-    do {
-      const page = await api("/api/installations", { query: { limit: 100, next_token: token } });
-      items.push(...page.items);
-      token = page.next_token;
-    } while (token);
+    const items = await everyItem("/api/installations");
     render(
       list,
       items.length

@@ -1,6 +1,6 @@
 // A plugin's page: versions, publisher, changelog, every permission in plain words with the publisher's reason,
 // and (for admins) the install form: consent to each scope, then the configuration its schema asks for.
-import { api } from "./api.js";
+import { api, everyItem } from "./api.js";
 import { h, render, formatDate } from "./dom.js";
 import { can, showProblem, clearProblem, navigate } from "./app.js";
 import { verifiedBadge, installsText } from "./marketplace.js";
@@ -100,14 +100,7 @@ function installForm(plugin, version) {
 
 // This workspace's installation of the plugin, if any (a workspace installs a plugin once).
 async function installationOf(pluginId) {
-  let token = null;
-  do {
-    const page = await api("/api/installations", { query: { limit: 100, next_token: token } });
-    const found = page.items.find((i) => i.plugin_id === pluginId);
-    if (found) return found;
-    token = page.next_token;
-  } while (token);
-  return null;
+  return (await everyItem("/api/installations")).find((i) => i.plugin_id === pluginId) || null;
 }
 
 function installedNote(inst) {

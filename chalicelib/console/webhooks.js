@@ -1,7 +1,7 @@
 // The webhook configurator: the workspace's endpoints and the form that registers one, with event types chosen
 // from the API's catalog (each type's data schema one click away). A signing secret is shown once, right after
 // the call that made it, and is never kept: leaving the view forgets it.
-import { api } from "./api.js";
+import { api, everyItem } from "./api.js";
 import { h, field, render, formatDate, uid } from "./dom.js";
 import { showProblem, clearProblem } from "./app.js";
 
@@ -123,13 +123,7 @@ export async function webhooksView(container) {
   const list = h("div", { id: "webhooks", "aria-busy": "true" });
   async function reload() {
     list.setAttribute("aria-busy", "true");
-    const items = [];
-    let token = null;
-    do {
-      const page = await api("/api/webhooks", { query: { limit: 100, next_token: token } });
-      items.push(...page.items);
-      token = page.next_token;
-    } while (token);
+    const items = await everyItem("/api/webhooks");
     render(
       list,
       items.length
