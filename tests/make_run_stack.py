@@ -17,6 +17,7 @@ import sys
 import threading
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -61,27 +62,22 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     items[:] = rest[:at] + stopping + rest[at:]
 
 
-def _banner_value(label: str, text: str) -> str:
+def banner_value(label: str, text: str) -> str:
+    """A value the banner prints on its ``  <label>   <value>`` line."""
     found = re.search(rf"^  {label}\s+(\S+)", text, re.M)
-    assert found, f"no {label!r} in the banner:\n{text}"
+    if not found:
+        raise RuntimeError(f"no {label!r} in make run's banner:\n{text}")
     return found.group(1)
 
 
-@pytest.fixture(scope="session")
-def make_run() -> Iterator[MakeRun]:
-    """``python -m chalicelib.local.stack`` (what ``make run`` runs) with the README's environment."""
-    assert f"```bash\n{START}\n```" in README, "the README's start command changed; update tests/e2e/conftest.py"
-    api_port, moto_port = free_port(), free_port()
+@contextmanager
+def running_stack(settings: dict[str, str], *, wait_s: float) -> Iterator[tuple[subprocess.Popen[str], str, list[str]]]:
+    """``python -m chalicelib.local.stack`` (what ``make run`` runs) with ``settings`` as its only PLUGYARD_
+    variables, until its banner: yields the process, the banner, and the output it writes after (read all the
+    while: a full pipe would block the stack); stopped with Ctrl-C at the end, killed if it does not stop."""
     env = {
         **{k: v for k, v in os.environ.items() if not k.startswith("PLUGYARD_")},
-        "PLUGYARD_PORT": str(api_port),
-        "PLUGYARD_MOTO_PORT": str(moto_port),
-        "PLUGYARD_LIVE_PORT": str(free_port()),
-        "PLUGYARD_DEV_API_KEY": DEV_KEY,
-        "PLUGYARD_WEBHOOKS_ALLOW_PRIVATE": "true",
-        # Not in the README's command: lets the example notifier's ctx.http.fetch reach a receiver on loopback
-        # (tests/e2e/test_examples.py); no document shows a fetch being refused for its address.
-        "PLUGYARD_HTTP_FETCH_ALLOW_PRIVATE": "true",
+        **settings,
         "PYTHONUNBUFFERED": "1",
         "PYTHONPATH": os.pathsep.join([str(ROOT), str(ROOT / "plugin-runtime")]),
     }
@@ -94,40 +90,55 @@ def make_run() -> Iterator[MakeRun]:
         stderr=subprocess.STDOUT,
         start_new_session=True,
     )
-    lines: list[str] = []
-    deadline = time.monotonic() + 150  # a loaded 2-core machine seeds slowly
     assert proc.stdout is not None
+    stdout = proc.stdout
     try:
-        while time.monotonic() < deadline:
-            line = proc.stdout.readline()
+        lines: list[str] = []
+        deadline = time.monotonic() + wait_s
+        while BANNER_END not in "".join(lines[-1:]):
+            line = stdout.readline()
             if not line and proc.poll() is not None:
-                pytest.fail("make run exited early:\n" + "".join(lines))
+                raise RuntimeError("make run exited early:\n" + "".join(lines))
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"no banner within {wait_s:.0f} s:\n" + "".join(lines))
             lines.append(line)
-            if BANNER_END in line:
-                break
-        else:
-            pytest.fail("no banner within 150 s:\n" + "".join(lines))
-        text = "".join(lines)
-        # Keep reading: the API and the workers log to this pipe, and a full pipe would block them.
         output: list[str] = []
-        stdout = proc.stdout
         threading.Thread(target=lambda: output.extend(iter(stdout.readline, "")), daemon=True).start()
-        yield MakeRun(
-            proc=proc,
-            banner=text,
-            api=_banner_value("API", text),
-            key=_banner_value("Admin API key", text),
-            reviewer=_banner_value("Reviewer key", text),
-            api_port=api_port,
-            moto_port=moto_port,
-            moto_url=_banner_value("Local AWS", text),
-            output=output,
-        )
+        yield proc, "".join(lines), output
     finally:
         if proc.poll() is None:
             os.killpg(proc.pid, signal.SIGINT)
             try:
-                proc.wait(timeout=20)
+                proc.wait(timeout=30)
             except subprocess.TimeoutExpired:
                 os.killpg(proc.pid, signal.SIGKILL)
                 proc.wait()
+
+
+@pytest.fixture(scope="session")
+def make_run() -> Iterator[MakeRun]:
+    """``python -m chalicelib.local.stack`` (what ``make run`` runs) with the README's environment."""
+    assert f"```bash\n{START}\n```" in README, "the README's start command changed; update tests/e2e/conftest.py"
+    api_port, moto_port = free_port(), free_port()
+    settings = {
+        "PLUGYARD_PORT": str(api_port),
+        "PLUGYARD_MOTO_PORT": str(moto_port),
+        "PLUGYARD_LIVE_PORT": str(free_port()),
+        "PLUGYARD_DEV_API_KEY": DEV_KEY,
+        "PLUGYARD_WEBHOOKS_ALLOW_PRIVATE": "true",
+        # Not in the README's command: lets the example notifier's ctx.http.fetch reach a receiver on loopback
+        # (tests/e2e/test_examples.py); no document shows a fetch being refused for its address.
+        "PLUGYARD_HTTP_FETCH_ALLOW_PRIVATE": "true",
+    }
+    with running_stack(settings, wait_s=150) as (proc, text, output):  # a loaded 2-core machine seeds slowly
+        yield MakeRun(
+            proc=proc,
+            banner=text,
+            api=banner_value("API", text),
+            key=banner_value("Admin API key", text),
+            reviewer=banner_value("Reviewer key", text),
+            api_port=api_port,
+            moto_port=moto_port,
+            moto_url=banner_value("Local AWS", text),
+            output=output,
+        )

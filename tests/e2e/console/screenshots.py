@@ -13,14 +13,8 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
-import re
 import shutil
-import signal
-import subprocess
-import sys
 import tempfile
-import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -34,6 +28,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from chalicelib.local.packaging import build_plugin_zip
 from chalicelib.local.seed import EXAMPLES, public_key_b64, publish_zip
 from chalicelib.local.stack import free_port
+from tests.make_run_stack import banner_value, running_stack
 
 from ..browsers import Driver, launch
 
@@ -62,54 +57,19 @@ class Stack:
 @contextmanager
 def make_run() -> Iterator[Stack]:
     """`make run` (python -m chalicelib.local.stack) on free ports, until its banner; stopped with Ctrl-C after."""
-    env = {
-        **{k: v for k, v in os.environ.items() if not k.startswith("PLUGYARD_")},
+    settings = {
         "PLUGYARD_PORT": str(free_port()),
         "PLUGYARD_MOTO_PORT": str(free_port()),
         "PLUGYARD_LIVE_PORT": str(free_port()),
         "PLUGYARD_DEV_API_KEY": ADMIN_KEY,
         "PLUGYARD_WEBHOOKS_ALLOW_PRIVATE": "true",
-        "PYTHONUNBUFFERED": "1",
-        "PYTHONPATH": os.pathsep.join([str(ROOT), str(ROOT / "plugin-runtime")]),
     }
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "chalicelib.local.stack"],
-        cwd=ROOT,
-        env=env,
-        text=True,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        start_new_session=True,
-    )
-    assert proc.stdout is not None
-    stdout = proc.stdout
-    try:
-        banner: list[str] = []
-        deadline = time.monotonic() + 180
-        while "Ctrl-C stops every process" not in "".join(banner[-1:]):
-            line = stdout.readline()
-            if (not line and proc.poll() is not None) or time.monotonic() > deadline:
-                raise RuntimeError("make run did not start:\n" + "".join(banner))
-            banner.append(line)
-        text = "".join(banner)
-
-        def value(label: str) -> str:
-            found = re.search(rf"^  {label}\s+(\S+)", text, re.M)
-            if not found:
-                raise RuntimeError(f"no {label!r} in make run's banner:\n{text}")
-            return found.group(1)
-
-        # The stack logs to this pipe from now on: keep reading it (a full pipe would block the stack).
-        threading.Thread(target=lambda: [None for _ in iter(stdout.readline, "")], daemon=True).start()
-        yield Stack(api=value("API"), key=value("Admin API key"), reviewer=value("Reviewer key"))
-    finally:
-        if proc.poll() is None:
-            os.killpg(proc.pid, signal.SIGINT)
-            try:
-                proc.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                os.killpg(proc.pid, signal.SIGKILL)
-                proc.wait()
+    with running_stack(settings, wait_s=180) as (_, text, _output):
+        yield Stack(
+            api=banner_value("API", text),
+            key=banner_value("Admin API key", text),
+            reviewer=banner_value("Reviewer key", text),
+        )
 
 
 def install(stack: Stack, plugin_id: str, config: dict[str, Any]) -> dict[str, Any]:
