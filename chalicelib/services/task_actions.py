@@ -19,9 +19,6 @@ from chalicelib.services.invocations import InvocationService
 
 __all__ = ["TaskActionService"]
 
-# Installations read for one panel: a workspace holds far fewer (installs are per plugin).
-_MAX_INSTALLATIONS = 100
-
 
 class TaskActionService:
     """Lists the task actions of enabled installations (from their installed version's manifest) and runs one."""
@@ -44,7 +41,7 @@ class TaskActionService:
         """The task and every action the workspace's enabled installations offer on it."""
         self._audit.authorize(caller, Action.READ_TASKS)
         task = self._task(caller.workspace_id, task_id)
-        installs, _ = self._installs.list(caller.workspace_id, limit=_MAX_INSTALLATIONS, token=None)
+        installs = self._installations(caller.workspace_id)
         views = [
             _view(inst, name, action)
             for inst in sorted(installs, key=lambda i: i.plugin_id)
@@ -93,6 +90,16 @@ class TaskActionService:
         if version is None:
             return []
         return [(a.name, (version.manifest.name, a)) for a in version.manifest.task_actions]
+
+    def _installations(self, workspace_id: str) -> list[Installation]:
+        """Every installation of the workspace, page after page (one page for nearly every workspace)."""
+        found: list[Installation] = []
+        token: str | None = None
+        while True:
+            page, token = self._installs.list(workspace_id, limit=100, token=token)
+            found.extend(page)
+            if not token:
+                return found
 
     def _task(self, workspace_id: str, task_id: str) -> Task:
         task = self._tasks.get(workspace_id, task_id)
