@@ -128,6 +128,7 @@ def in_memory_adapters() -> Adapters:
     bus = memory.InMemoryEventBus()
     audit = memory.InMemoryAuditRepository()
     stats = memory.InMemoryPluginStatsRepository()
+    generations = memory.InMemoryGenerationStore()
     return Adapters(
         workspaces=memory.InMemoryWorkspaceRepository(),
         keys=memory.InMemoryApiKeyRepository(),
@@ -141,14 +142,14 @@ def in_memory_adapters() -> Adapters:
         secrets=memory.InMemorySecretBox(),
         idempotency=memory.InMemoryIdempotencyStore(),
         publishers=memory.InMemoryPublisherRepository(),
-        generations=memory.InMemoryGenerationStore(),
+        generations=generations,
         invocations=InMemoryInvocationRepository(),
         plugin_data=InMemoryPluginDataRepository(),
         rate_counters=memory.InMemoryRateCounters(),
         deliveries=memory.InMemoryDeliveryRepository(),
         bus=bus,
         install_writer=memory.InMemoryInstallationWriter(
-            installs, permissions, plugins, subscriptions, bus, audit, stats
+            installs, permissions, plugins, subscriptions, bus, audit, stats, generations
         ),
         stats=stats,
         queues=memory.InMemoryWorkQueues(),

@@ -12,11 +12,19 @@ from datetime import datetime
 
 from chalicelib.domain.models import AuditRecord, EventEnvelope, Installation
 
-__all__ = ["OUTBOX_RETENTION_S", "NewInstallation"]
+__all__ = ["OUTBOX_RETENTION_S", "CacheGeneration", "NewInstallation"]
 
 # Outbox records expire (DynamoDB TTL) after the stream's own 24 h retention: by then they were forwarded,
 # and the record is kept a little longer for whoever investigates a late or missing event.
 OUTBOX_RETENTION_S = 2 * 24 * 3600
+
+
+@dataclass(frozen=True)
+class CacheGeneration:
+    """A cache generation counter's value (``GenerationStore``): what a cached read was current at."""
+
+    name: str
+    value: int
 
 
 @dataclass(frozen=True)
@@ -31,3 +39,6 @@ class NewInstallation:
     events: list[EventEnvelope] = field(default_factory=list)  # announced through the outbox
     audit: AuditRecord | None = None  # the install's audit record, appended to its workspace's chain with it
     count_install: bool = True  # a development installation is no marketplace install: no count to move
+    # The catalog generation the version was resolved at, read from the cache: the write fails with
+    # CatalogChangedError, storing nothing, if the generation moved since (a version was yanked, say).
+    resolved_at: CacheGeneration | None = None

@@ -1,7 +1,9 @@
 """The marketplace metadata cache: a snapshot of every plugin, 1-hour TTL, invalidated across processes.
 
 Every read checks one generation counter (a single small GetItem); publish, approve, reject, yank,
-deprecate and publisher verification bump it, so every process reloads on its next read.
+deprecate and publisher verification bump it, so every process reloads on its next read. A writer that can
+check the generation itself at commit (an install's transaction) reads the cache without that GetItem
+(``memo_at``) and names the generation it read under; the commit fails if it moved.
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ from dataclasses import dataclass
 from typing import TypeVar
 
 from chalicelib.domain.models import Plugin
+from chalicelib.domain.outbox import CacheGeneration
 from chalicelib.ports import Clock, GenerationStore, Metrics, PluginRepository
 
 __all__ = ["CacheStats", "MarketplaceCache"]
@@ -81,18 +84,43 @@ class MarketplaceCache:
 
     def memo(self, key: str, load: Callable[[], T]) -> T:
         """A value derived from catalog data (e.g. a publisher's versions), kept until the next reload."""
+        return self.memo_checked(key, load)[0]
+
+    def memo_checked(self, key: str, load: Callable[[], T]) -> tuple[T, CacheGeneration]:
+        """``memo``, with the generation the value belongs to."""
         self.plugins()  # checks the generation: a stale memo is dropped with the stale snapshot
-        return self.memo_current(key, load)
+        return self._memo_in(key, load)
 
     def memo_current(self, key: str, load: Callable[[], T]) -> T:
         """Like ``memo`` for callers that already checked the generation in this request."""
+        return self._memo_in(key, load)[0]
+
+    def memo_at(self, key: str, load: Callable[[], T]) -> tuple[T, CacheGeneration] | None:
+        """A memo with the generation its snapshot was loaded at, without reading the generation now.
+
+        For a writer whose commit checks that generation (``CacheGeneration`` in the same transaction): if the
+        catalog changed meanwhile the commit fails, and the writer asks again through ``memo_checked``. None
+        when no snapshot is held (or it is past its TTL).
+        """
+        now = self._clock.now().timestamp()
         with self._lock:
-            if key in self._memo:
-                return self._memo[key]  # type: ignore[return-value]
+            if self._snapshot is None or now - self._loaded_at >= self._ttl_s:
+                return None
+        return self._memo_in(key, load)
+
+    def _memo_in(self, key: str, load: Callable[[], T]) -> tuple[T, CacheGeneration]:
+        with self._lock:
+            memo, generation = self._memo, CacheGeneration(GENERATION, self._generation)
+            if key in memo:
+                return memo[key], generation  # type: ignore[return-value]
+        # Loaded after that generation was read, so at least as new as it.
         value = load()
         with self._lock:
-            self._memo[key] = value
-        return value
+            # Kept only if no reload happened during the load: a value read before a newer generation was
+            # loaded must not be kept under it.
+            if self._memo is memo:
+                memo[key] = value
+        return value, generation
 
     def invalidate(self) -> None:
         """Tell every process (this one included) to reload on its next read."""

@@ -11,6 +11,7 @@ from dataclasses import replace
 from typing import Any
 
 from chalicelib.domain.errors import (
+    CatalogChangedError,
     ConflictError,
     InstallationNotFoundError,
     PlugyardError,
@@ -106,9 +107,22 @@ class InstallService:
 
     def _install(self, caller: Caller, req: InstallRequest, request_mark: str | None) -> Installation:
         self._audit.prefetch(caller.workspace_id)  # its audit record goes with it: read the chain's tail meanwhile
+        # The version comes from the catalog this process holds, unread; the transaction checks that the
+        # catalog's generation has not moved since. If it has, the version is resolved again, reading it.
+        for fresh in (False, True, True):
+            try:
+                return self._install_at(caller, req, request_mark, fresh=fresh)
+            except CatalogChangedError:
+                continue
+        raise ConflictError("The marketplace changed while installing; retry.", plugin_id=req.plugin_id)
+
+    def _install_at(
+        self, caller: Caller, req: InstallRequest, request_mark: str | None, *, fresh: bool
+    ) -> Installation:
         target = req.plugin_id
         try:
-            version = self._marketplace.resolve_version(req.plugin_id, req.version)
+            resolved = self._marketplace.resolve_version(req.plugin_id, req.version, fresh=fresh)
+            version = resolved.version
             target = f"{version.plugin_id}@{version.version}"
             check_grant(req.grant)
             requested = version.manifest.permissions
@@ -152,6 +166,7 @@ class InstallService:
                 granted_at=now,
                 subscribe_to=sorted(set(version.manifest.events)),
                 events=[event],
+                resolved_at=resolved.generation,
             )
             try:
                 # The audit record travels in the install's own transaction: one round trip, and no

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
@@ -31,17 +33,19 @@ from chalicelib.domain.models import (
     SubmitVersionRequest,
     UploadTicket,
 )
+from chalicelib.domain.outbox import CacheGeneration
 from chalicelib.domain.permissions import Action, Role
 from chalicelib.domain.review import Decision, check_scan_acknowledged, reviewed_state, scan_of
 from chalicelib.domain.scan import scan_or_refuse
 from chalicelib.domain.versions import is_range, pick_latest
 from chalicelib.ports import ArtifactStore, Clock, IdGenerator, PluginRepository, VersionRepository
 from chalicelib.services.audit import AuditService
+from chalicelib.services.background import BackgroundReads
 from chalicelib.services.catalog_cache import MarketplaceCache
 from chalicelib.services.listing import listing_page, summary_view, version_view
 from chalicelib.services.publishers import PublisherService
 
-__all__ = ["MarketplaceService", "VersionHook", "artifact_key", "latest_installable"]
+__all__ = ["MarketplaceService", "ResolvedVersion", "VersionHook", "artifact_key", "latest_installable"]
 
 VersionHook = Callable[[PluginVersion], None]
 
@@ -62,6 +66,14 @@ def latest_installable(
     ok = {v.version: v for v in versions if v.installable and v.manifest.supports_host(host_version)}
     best = pick_latest(list(ok), spec)
     return ok[best] if best else None
+
+
+@dataclass(frozen=True)
+class ResolvedVersion:
+    """The version an install gets, and the catalog generation it was chosen at."""
+
+    version: PluginVersion
+    generation: CacheGeneration
 
 
 class MarketplaceService:
@@ -95,6 +107,7 @@ class MarketplaceService:
         self._host_version = host_version
         self._max_artifact_bytes = max_artifact_bytes
         self._upload_ttl_s = upload_ttl_s
+        self._readers = BackgroundReads("plugin-read")
         # Called after every review decision (approve: deploy a Lambda; yank: disable installations).
         self.on_reviewed: list[VersionHook] = []
 
@@ -323,15 +336,16 @@ class MarketplaceService:
     def get_plugin(self, caller: Caller, plugin_id: str) -> PluginDetail:
         """A plugin with its versions, newest first; pending/rejected ones only for its owner and reviewers."""
         self._audit.authorize(caller, Action.READ_MARKETPLACE)
-        # The plugin record is read fresh (its install count moves with every install); its versions
-        # come from the catalog cache, whose generation every version change bumps.
-        plugin = self._plugins.get(plugin_id)
+        # The plugin record is read fresh (its install count moves with every install), while its versions
+        # come from the catalog cache, whose generation every version change bumps: the two reads overlap.
+        fresh = self._readers.submit(self._plugins.get, plugin_id)
+        all_versions = self.cache.memo(f"versions:{plugin_id}", lambda: self._versions.list_versions(plugin_id))
+        plugin = fresh.result()
         insider = plugin is not None and (
             plugin.owner_workspace_id == caller.workspace_id or caller.role == Role.REVIEWER
         )
         if plugin is None or (not plugin.latest_version and not insider):
             raise PluginNotFoundError(plugin_id)
-        all_versions = self.cache.memo(f"versions:{plugin_id}", lambda: self._versions.list_versions(plugin_id))
         versions = sorted(
             # Development uploads are a workspace's private runs, never part of the marketplace.
             (v for v in all_versions if v.state != "development" and (insider or v.state == "approved")),
@@ -356,13 +370,27 @@ class MarketplaceService:
             return None
         return found
 
-    def resolve_version(self, plugin_id: str, spec: str | None) -> PluginVersion:
-        """The version an install gets; PluginNotFoundError / VersionNotFoundError otherwise.
+    def resolve_version(self, plugin_id: str, spec: str | None, *, fresh: bool = True) -> ResolvedVersion:
+        """The version an install gets, and the catalog generation it was read at; PluginNotFoundError /
+        VersionNotFoundError otherwise.
 
-        From the catalog cache, as the upgrade options are: its generation is read on every call and bumped by
-        every write to a version (publish, review, yank, deprecate, deployment), so a yanked version is never
-        installed once the yank has returned; the read is one small GetItem instead of a Query."""
-        versions = self.cache.memo(f"versions:{plugin_id}", lambda: self._versions.list_versions(plugin_id))
+        From the catalog cache, as the upgrade options are. Its generation is bumped by every write to a version
+        (publish, review, yank, deprecate, deployment). With ``fresh`` it is read now (one small GetItem
+        instead of a Query); without, the held snapshot's generation is trusted, and the caller's commit must
+        check it (``NewInstallation.resolved_at``): either way a yanked version is never installed once the
+        yank has returned."""
+        load = functools.partial(self._versions.list_versions, plugin_id)
+        key = f"versions:{plugin_id}"
+        held = None if fresh else self.cache.memo_at(key, load)
+        if held is not None:
+            try:
+                return ResolvedVersion(self._pick(plugin_id, spec, held[0]), held[1])
+            except (PluginNotFoundError, VersionNotFoundError):
+                pass  # no commit will check this answer: a version approved since must not be refused
+        versions, generation = self.cache.memo_checked(key, load)
+        return ResolvedVersion(self._pick(plugin_id, spec, versions), generation)
+
+    def _pick(self, plugin_id: str, spec: str | None, versions: list[PluginVersion]) -> PluginVersion:
         if not versions:
             raise PluginNotFoundError(plugin_id)
         if spec is None or is_range(spec):

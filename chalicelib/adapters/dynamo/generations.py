@@ -2,13 +2,23 @@
 
 from __future__ import annotations
 
+from pynamodb.expressions.condition import Condition
+from pynamodb.transactions import TransactWrite
+
 from chalicelib.adapters.dynamo.base import (
     MetaItem,
     Translate,
     get_or_none,
 )
+from chalicelib.domain.outbox import CacheGeneration
 
-__all__ = ["DynamoGenerationStore"]
+__all__ = ["DynamoGenerationStore", "check_generation"]
+
+
+def check_generation(tx: TransactWrite, generation: CacheGeneration) -> None:
+    """Add a check to ``tx`` that the counter still holds ``generation`` (0: was never bumped)."""
+    condition: Condition = MetaItem.gen.does_not_exist() if generation.value == 0 else MetaItem.gen == generation.value
+    tx.condition_check(MetaItem, f"cache#{generation.name}", "generation", condition=condition)
 
 
 class DynamoGenerationStore:

@@ -2,7 +2,8 @@
 
 ``DynamoOutbox`` is the EventBus the services publish to: it stores each envelope as an outbox record.
 ``DynamoInstallationWriter`` writes a new installation, its grants, the plugin's install count (and its version's,
-for publisher analytics), its subscriptions and its ``plugin.installed`` record in one TransactWriteItems. The
+for publisher analytics), its subscriptions and its ``plugin.installed`` record in one TransactWriteItems, with a
+check that the catalog generation the version was resolved at still holds. The
 outbox table's stream (NEW_IMAGE) feeds ``chalicelib.workers.outbox``, which publishes each record's envelope to
 EventBridge.
 """
@@ -19,11 +20,12 @@ from pynamodb.transactions import TransactWrite
 
 from chalicelib.adapters.dynamo.audit import AuditItem, audit_writes, conditional_failed
 from chalicelib.adapters.dynamo.base import TableMeta
+from chalicelib.adapters.dynamo.generations import check_generation
 from chalicelib.adapters.dynamo.installs import DynamoInstallationRepository, InstallationItem, PermissionItem
 from chalicelib.adapters.dynamo.plugins import PluginItem
 from chalicelib.adapters.dynamo.stats import stats_key, stats_update
 from chalicelib.adapters.dynamo.subscriptions import SubscriptionItem
-from chalicelib.domain.errors import ConflictError, DependencyUnavailableError
+from chalicelib.domain.errors import CatalogChangedError, ConflictError, DependencyUnavailableError
 from chalicelib.domain.messages import installation_target
 from chalicelib.domain.models import EventEnvelope
 from chalicelib.domain.outbox import OUTBOX_RETENTION_S, NewInstallation
@@ -73,17 +75,21 @@ class DynamoInstallationWriter:
     def create(self, change: NewInstallation) -> bool:
         conflict = f"'{change.installation.plugin_id}' is already installed in this workspace."
         unavailable = "The installation could not be stored; retry shortly."
+        # The catalog check, when there is one, goes first (PynamoDB sends condition checks before the writes).
+        first = 1 if change.resolved_at is not None else 0
         for move_head in (True, False):
             try:
                 self._commit(change, move_head=move_head)
                 return True
             except TransactWriteError as exc:
                 # Which condition failed, by the item's index in the transaction (see _commit).
-                if conditional_failed(exc, 0):
+                if first and conditional_failed(exc, 0):
+                    raise CatalogChangedError() from exc
+                if conditional_failed(exc, first):
                     raise ConflictError(conflict, plugin_id=change.installation.plugin_id) from exc
-                if change.audit is not None and conditional_failed(exc, 1):
+                if change.audit is not None and conditional_failed(exc, first + 1):
                     return False  # the audit record's position was taken: nothing written
-                if change.audit is not None and move_head and conditional_failed(exc, _head_index(change)):
+                if change.audit is not None and move_head and conditional_failed(exc, first + _head_index(change)):
                     # The chain's head is past the record (records were removed under it): the record still
                     # claims its position, and the head stays where it is, for verify to report.
                     continue
@@ -99,6 +105,8 @@ class DynamoInstallationWriter:
         target = installation_target(inst.installation_id)
         # The models share one endpoint and credentials: any model's connection carries the transaction.
         with TransactWrite(connection=InstallationItem._get_connection().connection) as tx:
+            if change.resolved_at is not None:
+                check_generation(tx, change.resolved_at)
             # Sent as all puts, then all updates (PynamoDB's order): the installation is item 0, the audit record
             # item 1, and the head the first update (_head_index), which is how create tells them apart.
             tx.save(DynamoInstallationRepository._item(inst), condition=InstallationItem.workspace_id.does_not_exist())

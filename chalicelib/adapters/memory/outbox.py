@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import threading
 
-from chalicelib.domain.errors import ConflictError
+from chalicelib.domain.errors import CatalogChangedError, ConflictError
 from chalicelib.domain.messages import installation_target
 from chalicelib.domain.outbox import NewInstallation
 from chalicelib.ports import (
     AuditRepository,
     EventBus,
+    GenerationStore,
     InstallationRepository,
     PermissionRepository,
     PluginRepository,
@@ -32,7 +33,9 @@ class InMemoryInstallationWriter:
         bus: EventBus,
         audit: AuditRepository,
         stats: PluginStatsRepository,
+        generations: GenerationStore,
     ) -> None:
+        self._generations = generations
         self._stats = stats
         self._audit = audit
         self._installs = installs
@@ -45,6 +48,11 @@ class InMemoryInstallationWriter:
     def create(self, change: NewInstallation) -> bool:
         inst = change.installation
         with self._lock:
+            moved = change.resolved_at is not None and (
+                self._generations.get(change.resolved_at.name) != change.resolved_at.value
+            )
+            if moved:
+                raise CatalogChangedError()
             if self._installs.get(inst.workspace_id, inst.plugin_id) is not None:
                 self._installs.create(inst)  # raises the ConflictError, before anything is written
             if change.audit is not None:

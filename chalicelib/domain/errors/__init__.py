@@ -43,6 +43,7 @@ PlugyardError [500]
 
 Not for callers (never rendered as problems):
  CapabilityDenied                        a broker's refusal of an ungranted scope (the plugin sees PermissionDenied)
+ CatalogChangedError                     an install's transaction found the catalog generation it read at moved
  HookFailedError                         a synchronous hook's plugin ran without success
  PoisonMessageError                      a queue message no retry can fix (goes to the DLQ)
  DeploymentFailedError                   a plugin version's deployment no retry can fix (recorded as failed)
@@ -104,6 +105,7 @@ from chalicelib.domain.errors.not_found import (
 )
 from chalicelib.domain.errors.signals import (
     CapabilityDenied,
+    CatalogChangedError,
     DeploymentFailedError,
     EngineNotWiredError,
     HookFailedError,
@@ -119,6 +121,7 @@ __all__ = [
     "ApiKeyNotFoundError",
     "CapabilityDenied",
     "CapabilityFailedError",
+    "CatalogChangedError",
     "ConflictDuringRequeueError",
     "ConflictError",
     "DeliveryNotFoundError",

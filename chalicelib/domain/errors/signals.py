@@ -4,6 +4,7 @@ from __future__ import annotations
 
 __all__ = [
     "CapabilityDenied",
+    "CatalogChangedError",
     "DeploymentFailedError",
     "EngineNotWiredError",
     "HookFailedError",
@@ -17,6 +18,10 @@ __all__ = [
 
 class EngineNotWiredError(RuntimeError):
     """No execution engine is wired into this process, so a plugin that should run cannot."""
+
+
+class CatalogChangedError(Exception):
+    """A write that named the catalog generation it read at found it moved: nothing was written, read again."""
 
 
 class HookFailedError(Exception):
