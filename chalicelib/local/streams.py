@@ -3,9 +3,13 @@
 On AWS, Lambda reads the outbox table's stream and calls ``chalicelib.workers.outbox.handle_outbox_stream``.
 Locally ``OutboxStreamReader`` (a thread of ``python -m chalicelib.local.workers``) reads the same stream
 through the DynamoDB Streams API and calls the same handler with the same event shape. Where it got to is
-kept in the meta table (``pk = stream-checkpoint``) after each batch the handler accepted, so a restarted
-worker resumes after the last forwarded record: nothing is skipped, and at most one batch is sent twice.
-When the handler reports a failure (the bus refused the events) the reader backs off and reads again from
+kept in the meta table (``pk = stream-checkpoint``): after a batch the handler accepted, once the stream has
+gone quiet (an empty read) or ``checkpoint_s`` has passed since the last save. A restarted worker resumes
+after the last saved record: nothing is skipped, and what was forwarded since that save (at most
+``checkpoint_s`` of events) is sent again, which consumers deduplicate on the event id (docs/events.md,
+"Ordering and duplicates"), as they must for Lambda's own retries on AWS. Saving after every batch cost one
+more write on the local server per event, beside each request it was serving. When the handler reports a
+failure (the bus refused the events) the reader saves what was forwarded, backs off and reads again from
 the record it names.
 """
 
@@ -13,8 +17,9 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 __all__ = ["OutboxStreamReader"]
@@ -39,6 +44,7 @@ class OutboxStreamReader:
     poll_s: float = 0.02  # between reads of an idle stream (each of which the local server holds, see run)
     batch_size: int = 100
     max_backoff_s: float = 2.0
+    checkpoint_s: float = 1.0  # a busy stream's position is saved at least this often
 
     def run(self) -> None:
         from chalicelib.local.moto_streams import long_poll
@@ -56,6 +62,7 @@ class OutboxStreamReader:
     def _read(self, stream_arn: str, shard_id: str) -> None:
         iterator: str | None = None
         backoff = 0.0
+        position = _Position()
         while not self.stop.is_set():
             try:
                 if iterator is None:
@@ -63,6 +70,7 @@ class OutboxStreamReader:
                 out = self.streams.get_records(ShardIterator=iterator, Limit=self.batch_size)
                 records = out.get("Records", [])
                 if not records:
+                    self._save(shard_id, position)  # quiet: a good moment to write down where it got to
                     iterator = out.get("NextShardIterator")
                     self.stop.wait(self.poll_s)
                     continue
@@ -72,18 +80,25 @@ class OutboxStreamReader:
                     resume = str(failures[0]["itemIdentifier"])
                     done = [r for r in records if int(r["dynamodb"]["SequenceNumber"]) < int(resume)]
                     if done:
-                        self._save(shard_id, done[-1]["dynamodb"]["SequenceNumber"])
+                        position.forwarded(done[-1]["dynamodb"]["SequenceNumber"])
+                    self._save(shard_id, position)
                     iterator = self._iterator(stream_arn, shard_id, None, at=resume)
                     backoff = min(self.max_backoff_s, max(0.1, backoff * 2))
                     self.stop.wait(backoff)
                     continue
                 backoff = 0.0
-                self._save(shard_id, records[-1]["dynamodb"]["SequenceNumber"])
+                position.forwarded(records[-1]["dynamodb"]["SequenceNumber"])
+                if time.monotonic() - position.saved_at >= self.checkpoint_s:
+                    self._save(shard_id, position)
                 iterator = out.get("NextShardIterator")
             except Exception:
                 log.exception("reading the outbox stream failed; retrying", extra={"table": self.table_name})
-                iterator = None  # start again from the checkpoint
+                iterator = None  # start again from the saved checkpoint (what was forwarded since is sent again)
                 self.stop.wait(1.0)
+        try:
+            self._save(shard_id, position)  # stopping (SIGTERM): the next reader starts where this one ended
+        except Exception:
+            log.warning("the outbox stream's last position was not saved; it is read again from the one before")
 
     def _iterator(self, stream_arn: str, shard_id: str, after: str | None, *, at: str | None = None) -> str:
         kwargs: dict[str, Any] = {"StreamArn": stream_arn, "ShardId": shard_id}
@@ -103,5 +118,20 @@ class OutboxStreamReader:
         doc = item.get("Item", {}).get("doc", {}).get("S")
         return str(doc) if doc else None
 
-    def _save(self, shard_id: str, sequence_number: str) -> None:
-        self.dynamodb.put_item(TableName=self.meta_table, Item={**self._key(shard_id), "doc": {"S": sequence_number}})
+    def _save(self, shard_id: str, position: _Position) -> None:
+        if position.unsaved is None:
+            return
+        item = {**self._key(shard_id), "doc": {"S": position.unsaved}}
+        self.dynamodb.put_item(TableName=self.meta_table, Item=item)
+        position.unsaved, position.saved_at = None, time.monotonic()
+
+
+@dataclass
+class _Position:
+    """The last record forwarded and not yet saved as the checkpoint, and when the checkpoint was last saved."""
+
+    unsaved: str | None = None
+    saved_at: float = field(default_factory=time.monotonic)
+
+    def forwarded(self, sequence_number: str) -> None:
+        self.unsaved = sequence_number
