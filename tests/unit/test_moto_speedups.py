@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import importlib
+from collections.abc import Callable
+from typing import Any
 
 import jsonpath_ng.ext
 import moto.backends
@@ -250,3 +252,64 @@ def test_full_collections_freeze_their_survivors_and_new_garbage_is_still_collec
     )
     assert out.returncode == 0, out.stderr
     assert out.stdout.startswith("ok ")
+
+
+def test_conditions_parsed_once_judge_as_moto_judges_them(monkeypatch) -> None:
+    from moto.dynamodb.comparisons import ConditionExpressionParser
+
+    moto_speedups.install()
+    trees = {ConditionExpressionParser("attribute_not_exists(#k)", {"#k": "pk"}, None).parse() for _ in range(2)}
+    assert len(trees) == 1  # parsed once, then served from the memo
+    memoized = _condition_outcomes()
+    monkeypatch.setattr(ConditionExpressionParser, "parse", ConditionExpressionParser.parse.__wrapped__)
+    assert memoized == _condition_outcomes()  # moto's own parse, every time
+    assert memoized.count("ok") >= 3 and "ConditionalCheckFailedException" in memoized
+    assert "TransactionCanceledException" in memoized and "ValidationException" in memoized
+    assert any(o.startswith("ValueError") for o in memoized)  # a parse error is raised every time
+
+
+def _condition_outcomes() -> list[str]:
+    """Conditional puts and transaction checks, the same conditions again and again with other values."""
+    import boto3
+    from moto import mock_aws
+
+    out = []
+    with mock_aws():
+        ddb = boto3.client("dynamodb", region_name="us-east-1")
+        ddb.create_table(
+            TableName="c",
+            KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}],
+            AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"}],
+            BillingMode="PAY_PER_REQUEST",
+        )
+
+        def attempt(call: Callable[[], object]) -> str:
+            try:
+                call()
+            except ddb.exceptions.ClientError as exc:
+                return str(exc.response["Error"]["Code"])
+            except ValueError as exc:  # how moto's parser refuses bad syntax in-process
+                return f"ValueError: {exc}"
+            return "ok"
+
+        cases: list[tuple[int, str, dict[str, str], dict[str, Any] | None]] = [
+            (1, "attribute_not_exists(#k)", {"#k": "pk"}, None),
+            (2, "attribute_not_exists(#k)", {"#k": "pk"}, None),
+            (3, "#n < :v", {"#n": "n"}, {":v": {"N": "5"}}),
+            (4, "#n < :v", {"#n": "n"}, {":v": {"N": "5"}}),
+            (9, "#n < :v", {"#n": "n"}, {":v": {"N": "4"}}),
+            (1, "#n < :v", {"#n": "n"}, {":v": {"N": "2"}}),
+            (1, "attribute_exists(#k)", {"#k": "pk", "#x": "unused"}, None),
+            (1, "attribute_exists(#k)", {"#k": "pk", "#x": "unused"}, None),
+            (1, "attribute_exists(", {}, None),
+            (1, "attribute_exists(", {}, None),
+        ]
+        for n, condition, names, values in cases:
+            kwargs: dict[str, Any] = {"ConditionExpression": condition, "ExpressionAttributeNames": names}
+            if values:
+                kwargs["ExpressionAttributeValues"] = values
+            item = {"pk": {"S": "a"}, "n": {"N": str(n)}}
+            out.append(attempt(lambda: ddb.put_item(TableName="c", Item=item, **kwargs)))
+            check = {"ConditionCheck": {"TableName": "c", "Key": {"pk": {"S": "a"}}, **kwargs}}
+            out.append(attempt(lambda: ddb.transact_write_items(TransactItems=[check])))
+    return out
