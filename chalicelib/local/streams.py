@@ -22,6 +22,8 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from botocore.exceptions import BotoCoreError, ClientError
+
 __all__ = ["OutboxStreamReader"]
 
 log = logging.getLogger("plugyard.streams")
@@ -97,7 +99,7 @@ class OutboxStreamReader:
                 self.stop.wait(1.0)
         try:
             self._save(shard_id, position)  # stopping (SIGTERM): the next reader starts where this one ended
-        except Exception:
+        except (BotoCoreError, ClientError):
             log.warning("the outbox stream's last position was not saved; it is read again from the one before")
 
     def _iterator(self, stream_arn: str, shard_id: str, after: str | None, *, at: str | None = None) -> str:
