@@ -54,6 +54,7 @@ from chalicelib.ports import (
     SecretBox,
     SubscriptionRepository,
     TaskRepository,
+    TaskWriter,
     TriggerRepository,
     VersionRepository,
     WebhookRepository,
@@ -107,6 +108,7 @@ class Adapters:
     install_writer: InstallationWriter  # an installation and all that comes with it, in one transaction
     queues: WorkQueues  # every worker queue (dispatch, invoke, delivery, deploy) and its DLQ
     tasks: TaskRepository
+    task_writer: TaskWriter  # a task's change with its audit record and events, in one transaction
     subscriptions: SubscriptionRepository
     triggers: TriggerRepository
     hooks: HookRunner | None = None  # None: plugins through the execution engine
@@ -129,6 +131,7 @@ def in_memory_adapters() -> Adapters:
     audit = memory.InMemoryAuditRepository()
     stats = memory.InMemoryPluginStatsRepository()
     generations = memory.InMemoryGenerationStore()
+    tasks = memory.InMemoryTaskRepository()
     return Adapters(
         workspaces=memory.InMemoryWorkspaceRepository(),
         keys=memory.InMemoryApiKeyRepository(),
@@ -153,7 +156,8 @@ def in_memory_adapters() -> Adapters:
         ),
         stats=stats,
         queues=memory.InMemoryWorkQueues(),
-        tasks=memory.InMemoryTaskRepository(),
+        tasks=tasks,
+        task_writer=memory.InMemoryTaskWriter(tasks, audit, bus),
         subscriptions=subscriptions,
         triggers=memory.InMemoryTriggerRepository(),
         metrics=InMemoryMetrics(),

@@ -48,6 +48,7 @@ def events_aws_adapters(settings: Settings) -> dict[str, Any]:
         DynamoOutbox,
         DynamoSubscriptionRepository,
         DynamoTaskRepository,
+        DynamoTaskWriter,
         DynamoTriggerRepository,
         bind_event_tables,
     )
@@ -67,6 +68,7 @@ def events_aws_adapters(settings: Settings) -> dict[str, Any]:
         "install_writer": DynamoInstallationWriter(),
         "queues": SqsWorkQueues(aws_client(settings, "sqs"), queue_names(settings)),
         "tasks": DynamoTaskRepository(),
+        "task_writer": DynamoTaskWriter(),
         "subscriptions": DynamoSubscriptionRepository(),
         "triggers": DynamoTriggerRepository(),
         "live_connections": DynamoLiveConnectionRepository(),
@@ -127,6 +129,7 @@ def build_events(
     )
     tasks = TaskService(
         a.tasks,
+        a.task_writer,
         a.subscriptions,
         a.installs,
         hooks,

@@ -181,6 +181,7 @@ def build_execution(
         a.clock,
         a.ids,
         tasks=a.tasks,
+        task_writer=a.task_writer,
         bus=a.bus,
         http=a.http or HttpxFetcher(),
         ai=a.ai or _ai(settings),

@@ -10,9 +10,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from chalicelib.domain.models import AuditRecord, EventEnvelope, Installation
+from chalicelib.domain.models import AuditRecord, EventEnvelope, Installation, Task
 
-__all__ = ["OUTBOX_RETENTION_S", "CacheGeneration", "NewInstallation"]
+__all__ = ["OUTBOX_RETENTION_S", "CacheGeneration", "NewInstallation", "TaskChange"]
 
 # Outbox records expire (DynamoDB TTL) after the stream's own 24 h retention: by then they were forwarded,
 # and the record is kept a little longer for whoever investigates a late or missing event.
@@ -42,3 +42,14 @@ class NewInstallation:
     # The catalog generation the version was resolved at, read from the cache: the write fails with
     # CatalogChangedError, storing nothing, if the generation moved since (a version was yanked, say).
     resolved_at: CacheGeneration | None = None
+
+
+@dataclass(frozen=True)
+class TaskChange:
+    """A task's new state, written only if it still has the state it was read in, with its audit record and the
+    events that announce it."""
+
+    task: Task
+    expect_status: str | None  # the stored task's status now; None: the task must not exist yet
+    audit: AuditRecord | None = None
+    events: list[EventEnvelope] = field(default_factory=list)

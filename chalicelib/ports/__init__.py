@@ -44,7 +44,7 @@ from chalicelib.ports.platform import (
     RateCounters,
     SecretBox,
 )
-from chalicelib.ports.tasks import TaskRepository
+from chalicelib.ports.tasks import TaskRepository, TaskWriter
 from chalicelib.ports.webhooks import DeliveryRepository, WebhookRepository, WebhookSender
 
 __all__ = [
@@ -83,6 +83,7 @@ __all__ = [
     "SecretBox",
     "SubscriptionRepository",
     "TaskRepository",
+    "TaskWriter",
     "TriggerRepository",
     "VersionRepository",
     "WebhookRepository",

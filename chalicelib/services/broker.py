@@ -19,6 +19,7 @@ from chalicelib.domain.errors import (
     HostUnresolvableError,
     NetworkError,
     PlugyardError,
+    TaskStateError,
     TooManyRequestsError,
     UnsafeUrlError,
 )
@@ -28,7 +29,17 @@ from chalicelib.domain.iam import plugin_data_partition, plugin_event_source
 from chalicelib.domain.manifest import Manifest
 from chalicelib.domain.models import EventEnvelope, Installation
 from chalicelib.domain.netguard import Resolver, check_public_url, system_resolver
-from chalicelib.ports import AiProvider, Clock, EventBus, HttpFetcher, IdGenerator, PluginDataRepository, TaskRepository
+from chalicelib.domain.outbox import TaskChange
+from chalicelib.ports import (
+    AiProvider,
+    Clock,
+    EventBus,
+    HttpFetcher,
+    IdGenerator,
+    PluginDataRepository,
+    TaskRepository,
+    TaskWriter,
+)
 from chalicelib.services.audit import AuditService
 
 __all__ = ["CAPABILITY_SCOPES", "BrokerLimits", "BrokerService", "CapabilityFailedError", "InstallationBroker"]
@@ -164,32 +175,35 @@ class InstallationBroker:
 
     def _tasks_update(self, args: dict[str, Any]) -> dict[str, Any]:
         repo = self._task_repo()
+        if self._svc.task_writer is None:
+            raise CapabilityFailedError("This host has no tasks.")
         changes = args["changes"]  # fields and size checked by check_call
         task = repo.get(self.installation.workspace_id, str(args["task_id"]))
         if task is None:
             raise CapabilityFailedError(f"No task '{str(args['task_id'])[:80]}' in this workspace.")
         updated = task.model_validate({**task.model_dump(), **changes, "updated_at": self._svc.clock.now()})
-        repo.put(updated)
-        if updated.model_dump(exclude={"updated_at"}) != task.model_dump(exclude={"updated_at"}):
-            self._task_updated(updated.model_dump(mode="json"))
+        changed = updated.model_dump(exclude={"updated_at"}) != task.model_dump(exclude={"updated_at"})
+        # Written only if the task's status is still the one read (a task completed meanwhile is not put back to
+        # running by a plugin's late write), with its task.updated event in the same transaction.
+        events = [self._task_updated(updated.model_dump(mode="json"))] if changed else []
+        try:
+            self._svc.task_writer.commit(TaskChange(updated, task.status, None, events))
+        except TaskStateError as exc:
+            raise CapabilityFailedError(
+                f"The task changed while the plugin updated it; read it again. {exc.detail}"
+            ) from exc
         return {"task": updated.model_dump(mode="json")}
 
-    def _task_updated(self, task: dict[str, Any]) -> None:
+    def _task_updated(self, task: dict[str, Any]) -> EventEnvelope:
         """``task.updated`` after a plugin changed a task, so live clients and webhooks see what it wrote."""
-        if self._svc.bus is None:
-            return
         data = {k: task[k] for k in ("task_id", "title", "status", "annotations")}
-        self._svc.bus.publish(
-            [
-                EventEnvelope(
-                    id=self._svc.ids.new_id(),
-                    source=SOURCE_HOST,
-                    type="task.updated",
-                    workspace_id=self.installation.workspace_id,
-                    time=self._svc.clock.now(),
-                    data={**data, "updated_by": self.installation.plugin_id},
-                )
-            ]
+        return EventEnvelope(
+            id=self._svc.ids.new_id(),
+            source=SOURCE_HOST,
+            type="task.updated",
+            workspace_id=self.installation.workspace_id,
+            time=self._svc.clock.now(),
+            data={**data, "updated_by": self.installation.plugin_id},
         )
 
     # -- events ----------------------------------------------------------------------------
@@ -260,6 +274,7 @@ class BrokerService:
         ids: IdGenerator,
         *,
         tasks: TaskRepository | None = None,
+        task_writer: TaskWriter | None = None,
         bus: EventBus | None = None,
         http: HttpFetcher | None = None,
         ai: AiProvider | None = None,
@@ -272,6 +287,7 @@ class BrokerService:
         self.clock = clock
         self.ids = ids
         self.tasks = tasks
+        self.task_writer = task_writer
         self.bus = bus
         self.http = http
         self.ai = ai

@@ -12,7 +12,8 @@ from pydantic import ValidationError
 
 from chalicelib.domain.errors import TaskNotFoundError, TaskStateError
 from chalicelib.domain.messages import parse_target
-from chalicelib.domain.models import Caller, Installation, Task
+from chalicelib.domain.models import Caller, EventEnvelope, Installation, Task
+from chalicelib.domain.outbox import TaskChange
 from chalicelib.domain.permissions import Action
 from chalicelib.domain.tasks import (
     CompleteTaskRequest,
@@ -30,8 +31,9 @@ from chalicelib.ports import (
     InstallationRepository,
     SubscriptionRepository,
     TaskRepository,
+    TaskWriter,
 )
-from chalicelib.services.audit import AuditService
+from chalicelib.services.audit import AuditService, Outcome
 from chalicelib.services.events import EventService
 
 __all__ = ["BEFORE_RUN", "TaskService"]
@@ -47,6 +49,7 @@ class TaskService:
     def __init__(
         self,
         tasks: TaskRepository,
+        writer: TaskWriter,
         subscriptions: SubscriptionRepository,
         installs: InstallationRepository,
         hooks: HookRunner,
@@ -58,6 +61,7 @@ class TaskService:
         hook_budget_s: float = 2.0,
     ) -> None:
         self._tasks = tasks
+        self._writer = writer
         self._subs = subscriptions
         self._installs = installs
         self._hooks = hooks
@@ -79,9 +83,8 @@ class TaskService:
             created_at=now,
             updated_at=now,
         )
-        self._tasks.put(task)
-        self._audit.record(caller.workspace_id, caller.actor, "task.create", task.task_id, title=task.title)
-        self._events.emit_after_commit(task.workspace_id, "task.created", _data(task))
+        created = self._events.envelope(task.workspace_id, "task.created", _data(task))
+        self._commit(caller, "task.create", task, None, [created], title=task.title)
         return task
 
     def list(self, caller: Caller, *, limit: int = 50, token: str | None = None) -> TaskPage:
@@ -99,6 +102,7 @@ class TaskService:
         task = self._find(caller.workspace_id, task_id)
         if task.status not in ("pending", "vetoed"):
             raise TaskStateError(f"Task '{task_id}' is {task.status}; only pending or vetoed tasks can run.")
+        was = task.status
         outcomes = self.before_run(task)
         vetoes = [o for o in outcomes if o.status == "veto"]
         annotations = [
@@ -113,13 +117,12 @@ class TaskService:
                 "updated_at": self._clock.now(),
             }
         )
-        self._tasks.put(task)
         if vetoes:
             reasons = "; ".join(f"{v.plugin_id}: {v.reason or 'no reason given'}" for v in vetoes)
-            self._audit.record(caller.workspace_id, caller.actor, "task.run", task_id, "denied", vetoed_by=reasons)
+            self._commit(caller, "task.run", task, was, [], "denied", vetoed_by=reasons)
         else:
-            self._audit.record(caller.workspace_id, caller.actor, "task.run", task_id)
-            self._events.emit_after_commit(task.workspace_id, "task.started", _data(task))
+            started = self._events.envelope(task.workspace_id, "task.started", _data(task))
+            self._commit(caller, "task.run", task, was, [started])
         return TaskRun(task=task, hooks=outcomes, budget_ms=self._budget_s * 1000)
 
     def complete(self, caller: Caller, task_id: str, req: CompleteTaskRequest) -> Task:
@@ -197,10 +200,31 @@ class TaskService:
         if task.status != "running":
             raise TaskStateError(f"Task '{task_id}' is {task.status}; only a running task can be {status}.")
         task = task.model_copy(update={"status": status, "updated_at": self._clock.now()})
-        self._tasks.put(task)
-        self._audit.record(caller.workspace_id, caller.actor, f"task.{status}", task_id)
-        self._events.emit_after_commit(task.workspace_id, f"task.{status}", {**_data(task), **extra})
+        finished = self._events.envelope(task.workspace_id, f"task.{status}", {**_data(task), **extra})
+        self._commit(caller, f"task.{status}", task, "running", [finished])
         return task
+
+    def _commit(
+        self,
+        caller: Caller,
+        action: str,
+        task: Task,
+        expect_status: str | None,
+        events: builtins.list[EventEnvelope],
+        outcome: Outcome = "success",
+        **detail: Any,
+    ) -> None:
+        """Store the task's change if its status is still ``expect_status`` (TaskStateError otherwise), with its
+        audit record and its events in one transaction: no change without its record, no event lost after it."""
+        self._audit.record_with(
+            caller.workspace_id,
+            caller.actor,
+            action,
+            task.task_id,
+            lambda record: self._writer.commit(TaskChange(task, expect_status, record, events)),
+            outcome,
+            **detail,
+        )
 
     def _find(self, workspace_id: str, task_id: str) -> Task:
         task = self._tasks.get(workspace_id, task_id)

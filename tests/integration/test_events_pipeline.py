@@ -144,6 +144,24 @@ def test_task_lifecycle_emits_events_to_subscribed_plugins(tenant: Tenant) -> No
     assert_problem(tenant.admin.get(f"/api/tasks/{uid('nope')}"), 404, "task-not-found")
 
 
+def test_a_task_completed_four_times_at_once_completes_once_with_one_record(tenant: Tenant) -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    task = tenant.admin.post("/api/tasks", json={"title": "race"}).json()
+    assert tenant.admin.post(f"/api/tasks/{task['task_id']}/run").status_code == 200
+    keys = [tenant.keys[Role.ADMIN]] * 4
+
+    def complete(key: str) -> int:
+        with httpx.Client(base_url=tenant.api_url, headers={"Authorization": f"Bearer {key}"}, timeout=30) as c:
+            return c.post(f"/api/tasks/{task['task_id']}/complete", json={"result": {}}).status_code
+
+    with ThreadPoolExecutor(4) as pool:
+        statuses = sorted(pool.map(complete, keys))
+    assert statuses == [200, 409, 409, 409]  # the status each read was "running"; one write found it still so
+    records = tenant.admin.get("/api/audit", params={"action": "task.completed", "target": task["task_id"]}).json()
+    assert len(records["items"]) == 1
+
+
 def test_before_run_veto_and_annotation(new_tenant: Callable[..., Tenant]) -> None:
     t = new_tenant()
     pid = publish_plugin(t, ["task.before_run"])

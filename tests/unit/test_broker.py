@@ -15,6 +15,7 @@ from chalicelib.adapters.memory import (
     InMemoryPluginDataRepository,
     InMemorySecretBox,
     InMemoryTaskRepository,
+    InMemoryTaskWriter,
 )
 from chalicelib.domain.errors import DependencyUnavailableError, PlugyardError
 from chalicelib.domain.execution import CapabilityDenied
@@ -72,6 +73,7 @@ class World:
             Clock(),
             Ids(),
             tasks=self.tasks,
+            task_writer=InMemoryTaskWriter(self.tasks, self.audit_repo, self.bus),
             bus=self.bus,
             http=self.http,
             ai=ai or EchoAiProvider(),
@@ -210,6 +212,28 @@ def test_tasks_are_read_and_updated_within_the_workspace_only() -> None:
     with pytest.raises(CapabilityFailedError, match="No task"):
         b("tasks.update", {"task_id": "t2", "changes": {"title": "pwned"}})
     assert w.tasks.get("ws-2", "t2").title == "theirs"  # type: ignore[union-attr]
+
+
+def test_a_plugins_task_update_never_puts_back_a_status_that_moved_and_carries_its_event() -> None:
+    w = World()
+    w.tasks.put(Task(workspace_id="ws-1", task_id="t1", title="mine", status="running", created_at=NOW, updated_at=NOW))
+    b = w.broker(ALL)
+    assert b("tasks.update", {"task_id": "t1", "changes": {"title": "summarized"}})["task"]["title"] == "summarized"
+    assert [e.type for e in w.bus.published] == ["task.updated"]
+    read = w.tasks.get  # the plugin reads the running task; the user completes it before the plugin writes
+
+    def completed_after_the_read(workspace_id: str, task_id: str) -> Task | None:
+        task = read(workspace_id, task_id)
+        w.tasks.put(task.model_copy(update={"status": "completed"}))  # type: ignore[union-attr]
+        return task
+
+    w.tasks.get = completed_after_the_read  # type: ignore[method-assign]
+    with pytest.raises(CapabilityFailedError, match="changed while the plugin updated it"):
+        b("tasks.update", {"task_id": "t1", "changes": {"title": "late"}})
+    w.tasks.get = read  # type: ignore[method-assign]
+    stored = w.tasks.get("ws-1", "t1")
+    assert stored is not None and (stored.status, stored.title) == ("completed", "summarized")
+    assert len(w.bus.published) == 1  # no event for a write that did not happen
 
 
 def test_http_fetch_only_declared_public_hosts_pinned_to_the_checked_address() -> None:

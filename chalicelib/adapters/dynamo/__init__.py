@@ -21,7 +21,7 @@ from chalicelib.adapters.dynamo.installs import (
 )
 from chalicelib.adapters.dynamo.invocations import DynamoInvocationRepository, InvocationItem
 from chalicelib.adapters.dynamo.limits import DynamoRateCounters
-from chalicelib.adapters.dynamo.outbox import DynamoInstallationWriter, DynamoOutbox, OutboxItem
+from chalicelib.adapters.dynamo.outbox import DynamoInstallationWriter, DynamoOutbox, DynamoTaskWriter, OutboxItem
 from chalicelib.adapters.dynamo.plugin_data import DynamoPluginDataRepository, PluginDataItem
 from chalicelib.adapters.dynamo.plugins import (
     DynamoPluginRepository,
@@ -65,6 +65,7 @@ __all__ = [
     "DynamoRateCounters",
     "DynamoSubscriptionRepository",
     "DynamoTaskRepository",
+    "DynamoTaskWriter",
     "DynamoTriggerRepository",
     "DynamoVersionRepository",
     "DynamoWebhookRepository",

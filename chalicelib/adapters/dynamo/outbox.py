@@ -25,12 +25,13 @@ from chalicelib.adapters.dynamo.installs import DynamoInstallationRepository, In
 from chalicelib.adapters.dynamo.plugins import PluginItem
 from chalicelib.adapters.dynamo.stats import stats_key, stats_update
 from chalicelib.adapters.dynamo.subscriptions import SubscriptionItem
-from chalicelib.domain.errors import CatalogChangedError, ConflictError, DependencyUnavailableError
+from chalicelib.adapters.dynamo.tasks import TaskItem, task_item
+from chalicelib.domain.errors import CatalogChangedError, ConflictError, DependencyUnavailableError, TaskStateError
 from chalicelib.domain.messages import installation_target
 from chalicelib.domain.models import EventEnvelope
-from chalicelib.domain.outbox import OUTBOX_RETENTION_S, NewInstallation
+from chalicelib.domain.outbox import OUTBOX_RETENTION_S, NewInstallation, TaskChange
 
-__all__ = ["DynamoInstallationWriter", "DynamoOutbox", "OutboxItem", "envelope_of_image"]
+__all__ = ["DynamoInstallationWriter", "DynamoOutbox", "DynamoTaskWriter", "OutboxItem", "envelope_of_image"]
 
 
 class OutboxItem(Model):
@@ -134,3 +135,47 @@ def _head_index(change: NewInstallation) -> int:
     """Position of the audit head's update in the transaction: after every put (see ``_commit``)."""
     inst = change.installation
     return 1 + (change.audit is not None) + len(inst.granted) + len(set(change.subscribe_to)) + len(change.events)
+
+
+class DynamoTaskWriter:
+    """TaskWriter port: the task (conditional on its status), its audit record and head, its outbox records in
+    one TransactWriteItems."""
+
+    def commit(self, change: TaskChange) -> bool:
+        unavailable = "The task could not be stored; retry shortly."
+        for move_head in (True, False):
+            try:
+                self._commit(change, move_head=move_head)
+                return True
+            except TransactWriteError as exc:
+                if conditional_failed(exc, 0):  # the task, item 0: its status moved since it was read
+                    raise TaskStateError(
+                        f"Task '{change.task.task_id}' changed meanwhile; read it again.", task_id=change.task.task_id
+                    ) from exc
+                if change.audit is not None and conditional_failed(exc, 1):
+                    return False  # the audit record's position was taken: nothing written
+                if change.audit is not None and move_head and conditional_failed(exc, 2 + len(change.events)):
+                    continue  # the head is past the record (see DynamoInstallationWriter.create)
+                raise DependencyUnavailableError(unavailable) from exc
+            except PynamoDBException as exc:
+                raise DependencyUnavailableError(unavailable) from exc
+        raise DependencyUnavailableError(unavailable)
+
+    @staticmethod
+    def _commit(change: TaskChange, *, move_head: bool) -> None:
+        task = change.task
+        expected = (
+            TaskItem.workspace_id.does_not_exist()
+            if change.expect_status is None
+            else TaskItem.status == change.expect_status
+        )
+        with TransactWrite(connection=TaskItem._get_connection().connection) as tx:
+            # All puts, then the head's update (PynamoDB's order): the task is item 0, the audit record item 1.
+            tx.save(task_item(task), condition=expected)
+            if change.audit is not None:
+                record, head, head_moves, head_is_older = audit_writes(change.audit)
+                tx.save(record, condition=AuditItem.seq.does_not_exist())
+            for event in change.events:
+                tx.save(outbox_item(event))
+            if change.audit is not None and move_head:
+                tx.update(head, actions=head_moves, condition=head_is_older)

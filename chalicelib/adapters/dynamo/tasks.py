@@ -16,7 +16,7 @@ from chalicelib.domain.models import (
     Task,
 )
 
-__all__ = ["DynamoTaskRepository", "TaskItem"]
+__all__ = ["DynamoTaskRepository", "TaskItem", "task_item"]
 
 
 class TaskItem(DocItem):
@@ -28,6 +28,10 @@ class TaskItem(DocItem):
     status = UnicodeAttribute()
 
 
+def task_item(task: Task) -> TaskItem:
+    return TaskItem(task.workspace_id, task.task_id, status=task.status, doc=task.model_dump_json())
+
+
 class DynamoTaskRepository:
     def get(self, workspace_id: str, task_id: str) -> Task | None:
         with Translate():
@@ -36,7 +40,7 @@ class DynamoTaskRepository:
 
     def put(self, task: Task) -> None:
         with Translate():
-            TaskItem(task.workspace_id, task.task_id, status=task.status, doc=task.model_dump_json()).save()
+            task_item(task).save()
 
     def list(self, workspace_id: str, *, limit: int, token: str | None) -> tuple[list[Task], str | None]:
         with Translate():

@@ -16,7 +16,7 @@ from chalicelib.adapters.memory.events import (
 from chalicelib.adapters.memory.installs import InMemoryInstallationRepository, InMemoryPermissionRepository
 from chalicelib.adapters.memory.invocations import InMemoryInvocationRepository
 from chalicelib.adapters.memory.limits import InMemoryRateCounters
-from chalicelib.adapters.memory.outbox import InMemoryInstallationWriter
+from chalicelib.adapters.memory.outbox import InMemoryInstallationWriter, InMemoryTaskWriter
 from chalicelib.adapters.memory.platform import (
     InMemoryArtifactStore,
     InMemoryGenerationStore,
@@ -61,6 +61,7 @@ __all__ = [
     "InMemorySecretBox",
     "InMemorySubscriptionRepository",
     "InMemoryTaskRepository",
+    "InMemoryTaskWriter",
     "InMemoryTriggerRepository",
     "InMemoryVersionRepository",
     "InMemoryWebhookRepository",

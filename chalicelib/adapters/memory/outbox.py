@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import threading
 
-from chalicelib.domain.errors import CatalogChangedError, ConflictError
+from chalicelib.domain.errors import CatalogChangedError, ConflictError, TaskStateError
 from chalicelib.domain.messages import installation_target
-from chalicelib.domain.outbox import NewInstallation
+from chalicelib.domain.outbox import NewInstallation, TaskChange
 from chalicelib.ports import (
     AuditRepository,
     EventBus,
@@ -16,9 +16,10 @@ from chalicelib.ports import (
     PluginRepository,
     PluginStatsRepository,
     SubscriptionRepository,
+    TaskRepository,
 )
 
-__all__ = ["InMemoryInstallationWriter"]
+__all__ = ["InMemoryInstallationWriter", "InMemoryTaskWriter"]
 
 
 class InMemoryInstallationWriter:
@@ -69,5 +70,30 @@ class InMemoryInstallationWriter:
                 self._stats.add(inst.plugin_id, inst.version, installs=1)
             self._subscriptions.add(inst.workspace_id, change.subscribe_to, installation_target(inst.installation_id))
             # In memory the outbox and the bus are one: the event is published as the change is made.
+            self._bus.publish(change.events)
+        return True
+
+
+class InMemoryTaskWriter:
+    """The in-memory twin of the task writer: the task if its status is still the one read, its record, its events."""
+
+    def __init__(self, tasks: TaskRepository, audit: AuditRepository, bus: EventBus) -> None:
+        self._tasks = tasks
+        self._audit = audit
+        self._bus = bus
+        self._lock = threading.Lock()
+
+    def commit(self, change: TaskChange) -> bool:
+        task = change.task
+        with self._lock:
+            stored = self._tasks.get(task.workspace_id, task.task_id)
+            if (stored.status if stored else None) != change.expect_status:
+                raise TaskStateError(f"Task '{task.task_id}' changed meanwhile; read it again.", task_id=task.task_id)
+            if change.audit is not None:
+                try:
+                    self._audit.append(change.audit)
+                except ConflictError:
+                    return False  # its position was taken: nothing written
+            self._tasks.put(task)
             self._bus.publish(change.events)
         return True
