@@ -123,14 +123,14 @@ class Adapters:
 
 def in_memory_adapters() -> Adapters:
     """Fakes of every port: unit tests and nothing else."""
-    plugins = memory.InMemoryPluginRepository()
+    generations = memory.InMemoryGenerationStore()
+    plugins = memory.InMemoryPluginRepository(generations)
     installs = memory.InMemoryInstallationRepository()
     permissions = memory.InMemoryPermissionRepository()
     subscriptions = memory.InMemorySubscriptionRepository()
     bus = memory.InMemoryEventBus()
     audit = memory.InMemoryAuditRepository()
     stats = memory.InMemoryPluginStatsRepository()
-    generations = memory.InMemoryGenerationStore()
     tasks = memory.InMemoryTaskRepository()
     return Adapters(
         workspaces=memory.InMemoryWorkspaceRepository(),

@@ -62,7 +62,17 @@ class MarketplaceCache:
 
     def plugins(self) -> list[Plugin]:
         """Every plugin record, from the cache when it is fresh."""
-        generation = self._generations.get(GENERATION)
+        return self._at(self._generations.get(GENERATION))
+
+    def plugin_checked(self, plugin_id: str) -> Plugin | None:
+        """One plugin's record as stored now (its install count moves with every install), read in the same
+        round trip as the generation, which is then checked as ``plugins`` checks it: one read for both."""
+        plugin, generation = self._plugins.get_at_generation(plugin_id, GENERATION)
+        self._at(generation)
+        return plugin
+
+    def _at(self, generation: int) -> list[Plugin]:
+        """The snapshot, reloaded first unless it is of ``generation`` and within its TTL."""
         now = self._clock.now().timestamp()
         with self._lock:
             fresh = self._snapshot is not None and generation == self._generation

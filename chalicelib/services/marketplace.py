@@ -40,7 +40,6 @@ from chalicelib.domain.scan import scan_or_refuse
 from chalicelib.domain.versions import is_range, pick_latest
 from chalicelib.ports import ArtifactStore, Clock, IdGenerator, PluginRepository, VersionRepository
 from chalicelib.services.audit import AuditService
-from chalicelib.services.background import BackgroundReads
 from chalicelib.services.catalog_cache import MarketplaceCache
 from chalicelib.services.listing import listing_page, summary_view, version_view
 from chalicelib.services.publishers import PublisherService
@@ -107,7 +106,6 @@ class MarketplaceService:
         self._host_version = host_version
         self._max_artifact_bytes = max_artifact_bytes
         self._upload_ttl_s = upload_ttl_s
-        self._readers = BackgroundReads("plugin-read")
         # Called after every review decision (approve: deploy a Lambda; yank: disable installations).
         self.on_reviewed: list[VersionHook] = []
 
@@ -336,16 +334,15 @@ class MarketplaceService:
     def get_plugin(self, caller: Caller, plugin_id: str) -> PluginDetail:
         """A plugin with its versions, newest first; pending/rejected ones only for its owner and reviewers."""
         self._audit.authorize(caller, Action.READ_MARKETPLACE)
-        # The plugin record is read fresh (its install count moves with every install), while its versions
-        # come from the catalog cache, whose generation every version change bumps: the two reads overlap.
-        fresh = self._readers.submit(self._plugins.get, plugin_id)
-        all_versions = self.cache.memo(f"versions:{plugin_id}", lambda: self._versions.list_versions(plugin_id))
-        plugin = fresh.result()
+        # The plugin record is read fresh (its install count moves with every install) together with the catalog
+        # generation; its versions come from the catalog cache, which every version change invalidates.
+        plugin = self.cache.plugin_checked(plugin_id)
         insider = plugin is not None and (
             plugin.owner_workspace_id == caller.workspace_id or caller.role == Role.REVIEWER
         )
         if plugin is None or (not plugin.latest_version and not insider):
             raise PluginNotFoundError(plugin_id)
+        all_versions = self.cache.memo_current(f"versions:{plugin_id}", lambda: self._versions.list_versions(plugin_id))
         versions = sorted(
             # Development uploads are a workspace's private runs, never part of the marketplace.
             (v for v in all_versions if v.state != "development" and (insider or v.state == "approved")),

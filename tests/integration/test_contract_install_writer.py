@@ -37,7 +37,7 @@ def w(request: pytest.FixtureRequest) -> Writer:
         writer = m.InMemoryInstallationWriter(
             installs,
             permissions,
-            m.InMemoryPluginRepository(),
+            m.InMemoryPluginRepository(m.InMemoryGenerationStore()),
             m.InMemorySubscriptionRepository(),
             m.InMemoryEventBus(),
             m.InMemoryAuditRepository(),

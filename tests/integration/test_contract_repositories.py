@@ -31,21 +31,24 @@ class Repos:
     permissions: Any
     webhooks: Any
     audit: Any
+    generations: Any  # the counters plugins.get_at_generation reads
 
 
 @pytest.fixture(params=["memory", "dynamo"])
 def repos(request: pytest.FixtureRequest) -> Repos:
     if request.param == "memory":
         m = memory
+        generations = m.InMemoryGenerationStore()
         return Repos(
             m.InMemoryWorkspaceRepository(),
             m.InMemoryApiKeyRepository(),
-            m.InMemoryPluginRepository(),
+            m.InMemoryPluginRepository(generations),
             m.InMemoryVersionRepository(),
             m.InMemoryInstallationRepository(),
             m.InMemoryPermissionRepository(),
             m.InMemoryWebhookRepository(),
             m.InMemoryAuditRepository(),
+            generations,
         )
     operator = request.getfixturevalue("operator")
     dynamo.bind_tables(operator.settings)
@@ -59,6 +62,7 @@ def repos(request: pytest.FixtureRequest) -> Repos:
         d.DynamoPermissionRepository(),
         d.DynamoWebhookRepository(),
         d.DynamoAuditRepository(),
+        d.DynamoGenerationStore(),
     )
 
 
@@ -183,6 +187,18 @@ def test_plugin_get_put_and_install_counter(repos: Repos) -> None:
     repos.plugins.put(plugin(pid, categories=[], description="v2"))
     got = repos.plugins.get(pid)
     assert (got.install_count, got.description, got.categories) == (1, "v2", [])
+
+
+def test_a_plugin_and_a_cache_generation_are_read_together(repos: Repos) -> None:
+    pid, name = u("plg"), u("gen")
+    assert repos.plugins.get_at_generation(pid, name) == (None, 0)  # neither stored yet
+    repos.plugins.put(plugin(pid))
+    repos.plugins.add_installs(pid, 2)
+    repos.generations.bump(name)
+    repos.generations.bump(name)
+    got, generation = repos.plugins.get_at_generation(pid, name)
+    assert got is not None and (got.plugin_id, got.install_count, generation) == (pid, 2, 2)
+    assert repos.plugins.get_at_generation(u("none"), name) == (None, 2)
 
 
 def test_plugin_search_by_text_and_category_with_pages(repos: Repos) -> None:

@@ -12,13 +12,18 @@ from chalicelib.adapters.dynamo.base import (
 )
 from chalicelib.domain.outbox import CacheGeneration
 
-__all__ = ["DynamoGenerationStore", "check_generation"]
+__all__ = ["DynamoGenerationStore", "check_generation", "generation_key"]
+
+
+def generation_key(name: str) -> tuple[str, str]:
+    """The meta table key of a generation counter."""
+    return f"cache#{name}", "generation"
 
 
 def check_generation(tx: TransactWrite, generation: CacheGeneration) -> None:
     """Add a check to ``tx`` that the counter still holds ``generation`` (0: was never bumped)."""
     condition: Condition = MetaItem.gen.does_not_exist() if generation.value == 0 else MetaItem.gen == generation.value
-    tx.condition_check(MetaItem, f"cache#{generation.name}", "generation", condition=condition)
+    tx.condition_check(MetaItem, *generation_key(generation.name), condition=condition)
 
 
 class DynamoGenerationStore:
@@ -26,11 +31,11 @@ class DynamoGenerationStore:
 
     def get(self, name: str) -> int:
         with Translate():
-            item = get_or_none(MetaItem, f"cache#{name}", "generation")
+            item = get_or_none(MetaItem, *generation_key(name))
         return int(item.gen or 0) if item else 0
 
     def bump(self, name: str) -> int:
-        item = MetaItem(f"cache#{name}", "generation")
+        item = MetaItem(*generation_key(name))
         with Translate():
             item.update(actions=[MetaItem.gen.add(1)])
         return int(item.gen or 0)

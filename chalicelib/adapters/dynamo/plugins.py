@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from typing import Any
+
+from botocore.exceptions import BotoCoreError, ClientError
 from pynamodb.attributes import NumberAttribute, UnicodeAttribute, UnicodeSetAttribute
 from pynamodb.exceptions import PutError
 from pynamodb.indexes import AllProjection, GlobalSecondaryIndex
@@ -17,7 +20,8 @@ from chalicelib.adapters.dynamo.base import (
     page_start,
     page_token,
 )
-from chalicelib.domain.errors import ConflictError, PublisherTakenError
+from chalicelib.adapters.dynamo.generations import generation_key
+from chalicelib.domain.errors import ConflictError, DependencyUnavailableError, PublisherTakenError
 from chalicelib.domain.models import (
     Plugin,
     PluginVersion,
@@ -82,6 +86,36 @@ class DynamoPluginRepository:
         plugin = item.load(Plugin)
         plugin.install_count = int(item.install_count or 0)
         return plugin
+
+    def get_at_generation(self, plugin_id: str, generation: str) -> tuple[Plugin | None, int]:
+        """The plugin and a cache generation counter, read in one BatchGetItem (eventually consistent, as ``get``)."""
+        plugins, meta = PluginItem.Meta.table_name, MetaItem.Meta.table_name
+        pk, sk = generation_key(generation)
+        request: dict[str, Any] = {
+            plugins: {"Keys": [{"plugin_id": {"S": plugin_id}}]},
+            meta: {"Keys": [{"pk": {"S": pk}, "sk": {"S": sk}}]},
+        }
+        found: dict[str, list[dict[str, Any]]] = {plugins: [], meta: []}
+        client = PluginItem._get_connection().connection.client
+        try:
+            for _ in range(5):  # keys DynamoDB left unprocessed (throttling) are asked for again
+                out = client.batch_get_item(RequestItems=request)
+                for table, items in out.get("Responses", {}).items():
+                    found[table].extend(items)
+                request = out.get("UnprocessedKeys") or {}
+                if not request:
+                    break
+        except (BotoCoreError, ClientError) as exc:
+            raise DependencyUnavailableError("The database is unreachable; retry shortly.") from exc
+        if request:
+            raise DependencyUnavailableError("The database is busy; retry shortly.")
+        plugin = None
+        if found[plugins]:
+            item = PluginItem.from_raw_data(found[plugins][0])
+            plugin = item.load(Plugin)
+            plugin.install_count = int(item.install_count or 0)
+        counter = MetaItem.from_raw_data(found[meta][0]) if found[meta] else None
+        return plugin, int(counter.gen or 0) if counter else 0
 
     def put(self, plugin: Plugin) -> None:
         item = PluginItem(

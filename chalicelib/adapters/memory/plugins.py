@@ -7,12 +7,14 @@ import threading
 from chalicelib.adapters.memory.paging import page
 from chalicelib.domain.errors import ConflictError, PublisherTakenError
 from chalicelib.domain.models import Plugin, PluginVersion, Publisher
+from chalicelib.ports import GenerationStore
 
 __all__ = ["InMemoryPluginRepository", "InMemoryPublisherRepository", "InMemoryVersionRepository"]
 
 
 class InMemoryPluginRepository:
-    def __init__(self) -> None:
+    def __init__(self, generations: GenerationStore) -> None:
+        self._generations = generations  # the counters get_at_generation reads (the catalog cache's)
         self.items: dict[str, Plugin] = {}
         self.counts: dict[str, int] = {}
         self._lock = threading.Lock()
@@ -20,6 +22,9 @@ class InMemoryPluginRepository:
     def get(self, plugin_id: str) -> Plugin | None:
         p = self.items.get(plugin_id)
         return p.model_copy(update={"install_count": self.counts.get(plugin_id, 0)}) if p else None
+
+    def get_at_generation(self, plugin_id: str, generation: str) -> tuple[Plugin | None, int]:
+        return self.get(plugin_id), self._generations.get(generation)
 
     def put(self, plugin: Plugin) -> None:
         self.items[plugin.plugin_id] = plugin
