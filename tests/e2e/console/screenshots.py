@@ -233,6 +233,7 @@ def capture(driver: Driver, stack: Stack, shot: Shot, out: Path) -> Path:
     driver.run("sessionStorage.clear()")
     if shot.hash:
         driver.goto(f"{stack.api}/console")
+        driver.wait_for("input[name=api-key]")
         driver.type("input[name=api-key]", key, enter=True)
         driver.wait_for("#nav a")
         driver.goto(f"{stack.api}/console{shot.hash}")

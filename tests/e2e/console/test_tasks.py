@@ -96,6 +96,7 @@ def test_tasks_actions_and_live_plugin_output(
         browser.goto(f"{api}/console")
         browser.run("sessionStorage.clear()")
         browser.goto(f"{api}/console")
+        browser.wait_for("input[name=api-key]")  # the modules have run and drawn the sign-in form
         browser.type("input[name=api-key]", member.key, enter=True)
         browser.wait_for(".plugin-card")
         assert f"{member.workspace_id} · member" in browser.text("#who")
