@@ -8,11 +8,13 @@ less often delays every event by the interval.
 
 ``install()`` lets a reader ask moto's ``GetRecords`` to behave like SQS long polling instead: a request
 carrying the ``LONG_POLL_HEADER`` header (``long_poll(client)`` adds it to every ``GetRecords`` of a boto3
-client) waits, when the shard holds no record past the iterator, up to ``WAIT_S`` for one, checking the
-shard's record list in memory, and is answered as soon as one is there (or with no records when the wait
-runs out). The answer's shape and its next iterator are moto's own. Requests without the header are
-answered at once, as DynamoDB answers them (test harnesses that pump a stream until it is empty rely on
-that). Local use only (the moto server of ``make run`` and the tests); the deployed app never imports it.
+client) waits, when the shard holds no record past the iterator, up to ``WAIT_S`` for one, and is answered
+as soon as one is there (or with no records when the wait runs out). It sleeps on a condition that every
+new stream record signals, so an idle stack makes no wake-ups at all (it checked the shard every 5 ms).
+The answer's shape and its next iterator are moto's own.
+Requests without the header are answered at once, as DynamoDB answers them (test harnesses that pump a
+stream until it is empty rely on that). Local use only (the moto server of ``make run`` and the tests);
+the deployed app never imports it.
 """
 
 from __future__ import annotations
@@ -21,15 +23,15 @@ import threading
 import time
 from typing import Any
 
-__all__ = ["CHECK_S", "LONG_POLL_HEADER", "WAIT_S", "install", "long_poll"]
+__all__ = ["LONG_POLL_HEADER", "WAIT_S", "install", "long_poll"]
 
 WAIT_S = 0.5  # the longest an empty GetRecords is held; a reader stops within this
-CHECK_S = 0.005  # how often a held GetRecords looks at the shard (a list length, no I/O)
 
 LONG_POLL_HEADER = "X-Plugyard-Long-Poll"
 
 _installed = False
 _request = threading.local()  # moto answers each request on its own thread
+_new_records = threading.Condition()  # signalled after every record added to any shard
 
 
 def long_poll(streams_client: Any) -> None:
@@ -46,11 +48,20 @@ def install() -> None:
     global _installed
     if _installed:
         return
+    from moto.dynamodb.models.table import StreamShard
     from moto.dynamodbstreams.models import ShardIterator
     from moto.dynamodbstreams.responses import DynamoDBStreamsHandler
 
     original = ShardIterator.get
     original_get_records = DynamoDBStreamsHandler.get_records
+    # Whatever ``add`` is in place (moto_transactions holds a transaction's records back and adds them at its
+    # commit through the class attribute, so a commit passes here too, whichever was installed first).
+    add_record = StreamShard.add
+
+    def add(shard: Any, old: Any, new: Any) -> None:
+        add_record(shard, old, new)
+        with _new_records:
+            _new_records.notify_all()
 
     def get_records(self: Any) -> Any:
         _request.wait = bool(self.headers.get(LONG_POLL_HEADER))
@@ -63,13 +74,16 @@ def install() -> None:
         shard = self.stream_shard
         deadline = time.monotonic() + (WAIT_S if getattr(_request, "wait", False) else 0.0)
         # Records past the iterator exist once the shard's list reaches its sequence number.
-        while shard.starting_sequence_number + len(shard.items) <= self.sequence_number:
-            if time.monotonic() >= deadline:
-                break
-            time.sleep(CHECK_S)
+        with _new_records:
+            while shard.starting_sequence_number + len(shard.items) <= self.sequence_number:
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    break
+                _new_records.wait(left)
         result: dict[str, Any] = original(self, limit)
         return result
 
     setattr(ShardIterator, "get", get)  # moto's classes, patched in place
+    setattr(StreamShard, "add", add)
     setattr(DynamoDBStreamsHandler, "get_records", get_records)
     _installed = True

@@ -68,9 +68,10 @@ def install() -> None:
             finally:
                 _in_transaction.active = False
                 records, _in_transaction.records = _in_transaction.records, []
-            # Committed: its stream records appear now, all together, as DynamoDB Streams shows them.
+            # Committed: its stream records appear now, all together, as DynamoDB Streams shows them. Through the
+            # class attribute (``add`` below, or what wraps it), so a held stream read hears of them.
             for shard, old, new in records:
-                add_record(shard, old, new)
+                shard.add(old, new)
 
     def add(shard: Any, old: Any, new: Any) -> None:
         if getattr(_in_transaction, "active", False):

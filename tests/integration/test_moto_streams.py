@@ -73,3 +73,33 @@ def test_get_records_waits_for_the_next_record_and_no_longer(moto_url: str) -> N
     again = streams.get_records(ShardIterator=got["NextShardIterator"])
     assert [r["dynamodb"]["NewImage"]["pk"]["S"] for r in again["Records"]] == ["e2"]
     assert time.monotonic() - t0 < moto_streams.WAIT_S
+
+
+def test_a_transactions_records_wake_a_held_read_when_it_commits(moto_url: str) -> None:
+    from chalicelib.local import moto_transactions
+
+    moto_transactions.install()  # holds a transaction's records back until its commit, then adds them
+    kw = {"endpoint_url": moto_url, "aws_access_key_id": "testing", "aws_secret_access_key": "testing"}
+    ddb = boto3.client("dynamodb", region_name="us-east-1", **kw)
+    streams = boto3.client("dynamodbstreams", region_name="us-east-1", **kw)
+    moto_streams.long_poll(streams)
+    arn = ddb.create_table(
+        TableName="tx-outbox",
+        KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}],
+        AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"}],
+        BillingMode="PAY_PER_REQUEST",
+        StreamSpecification={"StreamEnabled": True, "StreamViewType": "NEW_IMAGE"},
+    )["TableDescription"]["LatestStreamArn"]
+    shard = streams.describe_stream(StreamArn=arn)["StreamDescription"]["Shards"][0]["ShardId"]
+    iterator = streams.get_shard_iterator(StreamArn=arn, ShardId=shard, ShardIteratorType="TRIM_HORIZON")[
+        "ShardIterator"
+    ]
+    items = [{"Put": {"TableName": "tx-outbox", "Item": {"pk": {"S": f"t{i}"}}}} for i in range(2)]
+    writer = threading.Timer(0.1, lambda: ddb.transact_write_items(TransactItems=items))
+    writer.start()
+    t0 = time.monotonic()
+    got = streams.get_records(ShardIterator=iterator)
+    waited = time.monotonic() - t0
+    writer.join()
+    assert [r["dynamodb"]["NewImage"]["pk"]["S"] for r in got["Records"]] == ["t0", "t1"]
+    assert 0.09 <= waited < moto_streams.WAIT_S  # woken by the commit, not by the end of the wait
