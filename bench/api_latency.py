@@ -1,6 +1,6 @@
 """API latency benchmark: three routes against a floor (a bare DynamoDB GetItem on the same moto server).
 
-    python bench/api_latency.py [--n 300] [--server waitress|chalice-local|both] [--profile]
+    python bench/api_latency.py [--n 300] [--server waitress|chalice-local|both] [--profile] [--no-outbox]
 
 For each server this starts `make run`'s stack on free ports (moto server, template, API, queue workers),
 seeds the demo marketplace, then measures in the same run, with one keep-alive httpx client and a warm-up:
@@ -17,7 +17,10 @@ Targets: p99 <= 3x the floor's p99 for list and detail, <= 5x for install. ``--s
 serves the same app with ``chalice local --no-autoreload`` (same environment as the stack's API process)
 instead of waitress over LocalGateway.
 ``--profile`` also runs each route in-process (``chalice.test.Client`` on the same moto server) and counts
-the AWS calls per request and the time spent in them. This is a report, not a test: it always exits 0.
+the AWS calls per request and the time spent in them. ``--no-outbox`` starts the workers without the outbox
+reader, so no event is forwarded: what the requests cost without the event work each one sets off on the
+same moto server and cores (informational; the judged figures are with it). This is a report, not a test:
+it always exits 0.
 """
 
 from __future__ import annotations
@@ -102,7 +105,7 @@ def _timed(fn: Callable[[], Any], n: int, warmup: int) -> list[float]:
 # --- the stack, served by either server ---------------------------------------------------------------
 
 
-def start_stack(server: str) -> LocalStack:
+def start_stack(server: str, *, outbox: bool = True) -> LocalStack:
     """moto + provision + API (waitress); for chalice-local the API process is then swapped."""
     # `make run`'s stack, queue workers and outbox forwarder included: what a developer's API competes with.
     stack = LocalStack(
@@ -110,6 +113,7 @@ def start_stack(server: str) -> LocalStack:
         moto_port=free_port(),
         extra_env={"POWERTOOLS_LOG_LEVEL": "WARNING"},
         live=False,
+        worker_args=[] if outbox else ["--no-outbox"],
     )
     stack.start(quiet_api=True)
     if server == "chalice-local":
@@ -342,9 +346,9 @@ def print_table(server: str, floor: Row, rows: list[Row], n: int) -> None:
         )
 
 
-def run(server: str, n: int, warmup: int, profile: bool) -> None:
+def run(server: str, n: int, warmup: int, profile: bool, outbox: bool = True) -> None:
     t0 = time.monotonic()
-    stack = start_stack(server)
+    stack = start_stack(server, outbox=outbox)
     try:
         fx = prepare(stack, n + warmup)
         print(f"\n[{server}] stack up and seeded in {time.monotonic() - t0:.1f} s", flush=True)
@@ -364,10 +368,15 @@ def main() -> None:
     parser.add_argument("--warmup", type=int, default=30, help="untimed requests per route first (default 30)")
     parser.add_argument("--server", choices=["waitress", "chalice-local", "both"], default="both")
     parser.add_argument("--profile", action="store_true", help="also count AWS calls per request, in-process")
+    parser.add_argument(
+        "--no-outbox",
+        action="store_true",
+        help="no outbox reader: events are not forwarded (what the requests cost without the event work they set off)",
+    )
     args = parser.parse_args()
     servers = ["waitress", "chalice-local"] if args.server == "both" else [args.server]
     for i, server in enumerate(servers):
-        run(server, args.n, args.warmup, args.profile and i == 0)
+        run(server, args.n, args.warmup, args.profile and i == 0, outbox=not args.no_outbox)
     sys.exit(0)
 
 
