@@ -5,6 +5,7 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Iterator
+from typing import Any
 
 import boto3
 import pytest
@@ -27,24 +28,27 @@ def moto_url() -> Iterator[str]:
         server.stop()
 
 
+def streamed_table(ddb: Any, streams: Any, name: str) -> str:
+    """A new table with a NEW_IMAGE stream; an iterator at the start of its shard."""
+    arn = ddb.create_table(
+        TableName=name,
+        KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}],
+        AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"}],
+        BillingMode="PAY_PER_REQUEST",
+        StreamSpecification={"StreamEnabled": True, "StreamViewType": "NEW_IMAGE"},
+    )["TableDescription"]["LatestStreamArn"]
+    shard = streams.describe_stream(StreamArn=arn)["StreamDescription"]["Shards"][0]["ShardId"]
+    it = streams.get_shard_iterator(StreamArn=arn, ShardId=shard, ShardIteratorType="TRIM_HORIZON")
+    return str(it["ShardIterator"])
+
+
 def test_get_records_waits_for_the_next_record_and_no_longer(moto_url: str) -> None:
     kw = {"endpoint_url": moto_url, "aws_access_key_id": "testing", "aws_secret_access_key": "testing"}
     ddb = boto3.client("dynamodb", region_name="us-east-1", **kw)
     streams = boto3.client("dynamodbstreams", region_name="us-east-1", **kw)
     plain = boto3.client("dynamodbstreams", region_name="us-east-1", **kw)  # as DynamoDB answers: at once
     moto_streams.long_poll(streams)
-    table = ddb.create_table(
-        TableName="outbox",
-        KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}],
-        AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"}],
-        BillingMode="PAY_PER_REQUEST",
-        StreamSpecification={"StreamEnabled": True, "StreamViewType": "NEW_IMAGE"},
-    )["TableDescription"]
-    arn = table["LatestStreamArn"]
-    shard = streams.describe_stream(StreamArn=arn)["StreamDescription"]["Shards"][0]["ShardId"]
-    iterator = streams.get_shard_iterator(StreamArn=arn, ShardId=shard, ShardIteratorType="TRIM_HORIZON")[
-        "ShardIterator"
-    ]
+    iterator = streamed_table(ddb, streams, "outbox")
 
     # Without asking for it, an idle stream is answered at once.
     t0 = time.monotonic()
@@ -83,17 +87,7 @@ def test_a_transactions_records_wake_a_held_read_when_it_commits(moto_url: str) 
     ddb = boto3.client("dynamodb", region_name="us-east-1", **kw)
     streams = boto3.client("dynamodbstreams", region_name="us-east-1", **kw)
     moto_streams.long_poll(streams)
-    arn = ddb.create_table(
-        TableName="tx-outbox",
-        KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}],
-        AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"}],
-        BillingMode="PAY_PER_REQUEST",
-        StreamSpecification={"StreamEnabled": True, "StreamViewType": "NEW_IMAGE"},
-    )["TableDescription"]["LatestStreamArn"]
-    shard = streams.describe_stream(StreamArn=arn)["StreamDescription"]["Shards"][0]["ShardId"]
-    iterator = streams.get_shard_iterator(StreamArn=arn, ShardId=shard, ShardIteratorType="TRIM_HORIZON")[
-        "ShardIterator"
-    ]
+    iterator = streamed_table(ddb, streams, "tx-outbox")
     items = [{"Put": {"TableName": "tx-outbox", "Item": {"pk": {"S": f"t{i}"}}}} for i in range(2)]
     writer = threading.Timer(0.1, lambda: ddb.transact_write_items(TransactItems=items))
     writer.start()

@@ -3,14 +3,16 @@
 ``DynamoOutbox`` is the EventBus the services publish to: it stores each envelope as an outbox record.
 ``DynamoInstallationWriter`` writes a new installation, its grants, the plugin's install count (and its version's,
 for publisher analytics), its subscriptions and its ``plugin.installed`` record in one TransactWriteItems, with a
-check that the catalog generation the version was resolved at still holds. The
-outbox table's stream (NEW_IMAGE) feeds ``chalicelib.workers.outbox``, which publishes each record's envelope to
-EventBridge.
+check that the catalog generation the version was resolved at still holds; ``DynamoTaskWriter`` a task's change
+(if its status is still the one read) with its ``task.*`` records. Both carry the change's audit record and its
+chain head (``commit_with_audit``). The outbox table's stream (NEW_IMAGE) feeds ``chalicelib.workers.outbox``,
+which publishes each record's envelope to EventBridge.
 """
 
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from typing import Any
 
 from pynamodb.attributes import NumberAttribute, UnicodeAttribute
@@ -31,7 +33,14 @@ from chalicelib.domain.messages import installation_target
 from chalicelib.domain.models import EventEnvelope
 from chalicelib.domain.outbox import OUTBOX_RETENTION_S, NewInstallation, TaskChange
 
-__all__ = ["DynamoInstallationWriter", "DynamoOutbox", "DynamoTaskWriter", "OutboxItem", "envelope_of_image"]
+__all__ = [
+    "DynamoInstallationWriter",
+    "DynamoOutbox",
+    "DynamoTaskWriter",
+    "OutboxItem",
+    "commit_with_audit",
+    "envelope_of_image",
+]
 
 
 class OutboxItem(Model):
@@ -74,30 +83,25 @@ class DynamoInstallationWriter:
     """InstallationWriter port: one TransactWriteItems over five tables (at most 100 items)."""
 
     def create(self, change: NewInstallation) -> bool:
-        conflict = f"'{change.installation.plugin_id}' is already installed in this workspace."
-        unavailable = "The installation could not be stored; retry shortly."
         # The catalog check, when there is one, goes first (PynamoDB sends condition checks before the writes).
         first = 1 if change.resolved_at is not None else 0
-        for move_head in (True, False):
-            try:
-                self._commit(change, move_head=move_head)
-                return True
-            except TransactWriteError as exc:
-                # Which condition failed, by the item's index in the transaction (see _commit).
-                if first and conditional_failed(exc, 0):
-                    raise CatalogChangedError() from exc
-                if conditional_failed(exc, first):
-                    raise ConflictError(conflict, plugin_id=change.installation.plugin_id) from exc
-                if change.audit is not None and conditional_failed(exc, first + 1):
-                    return False  # the audit record's position was taken: nothing written
-                if change.audit is not None and move_head and conditional_failed(exc, first + _head_index(change)):
-                    # The chain's head is past the record (records were removed under it): the record still
-                    # claims its position, and the head stays where it is, for verify to report.
-                    continue
-                raise DependencyUnavailableError(unavailable) from exc
-            except PynamoDBException as exc:
-                raise DependencyUnavailableError(unavailable) from exc
-        raise DependencyUnavailableError(unavailable)
+
+        def refused(exc: TransactWriteError) -> None:
+            # Which condition failed, by the item's index in the transaction (see _commit).
+            if first and conditional_failed(exc, 0):
+                raise CatalogChangedError() from exc
+            if conditional_failed(exc, first):
+                plugin_id = change.installation.plugin_id
+                raise ConflictError(f"'{plugin_id}' is already installed in this workspace.", plugin_id=plugin_id)
+
+        return commit_with_audit(
+            lambda move_head: self._commit(change, move_head=move_head),
+            refused,
+            audited=change.audit is not None,
+            record_index=first + 1,
+            head_index=first + _head_index(change),
+            unavailable="The installation could not be stored; retry shortly.",
+        )
 
     @staticmethod
     def _commit(change: NewInstallation, *, move_head: bool) -> None:
@@ -142,24 +146,19 @@ class DynamoTaskWriter:
     one TransactWriteItems."""
 
     def commit(self, change: TaskChange) -> bool:
-        unavailable = "The task could not be stored; retry shortly."
-        for move_head in (True, False):
-            try:
-                self._commit(change, move_head=move_head)
-                return True
-            except TransactWriteError as exc:
-                if conditional_failed(exc, 0):  # the task, item 0: its status moved since it was read
-                    raise TaskStateError(
-                        f"Task '{change.task.task_id}' changed meanwhile; read it again.", task_id=change.task.task_id
-                    ) from exc
-                if change.audit is not None and conditional_failed(exc, 1):
-                    return False  # the audit record's position was taken: nothing written
-                if change.audit is not None and move_head and conditional_failed(exc, 2 + len(change.events)):
-                    continue  # the head is past the record (see DynamoInstallationWriter.create)
-                raise DependencyUnavailableError(unavailable) from exc
-            except PynamoDBException as exc:
-                raise DependencyUnavailableError(unavailable) from exc
-        raise DependencyUnavailableError(unavailable)
+        def refused(exc: TransactWriteError) -> None:
+            if conditional_failed(exc, 0):  # the task, item 0: its status moved since it was read
+                task_id = change.task.task_id
+                raise TaskStateError(f"Task '{task_id}' changed meanwhile; read it again.", task_id=task_id)
+
+        return commit_with_audit(
+            lambda move_head: self._commit(change, move_head=move_head),
+            refused,
+            audited=change.audit is not None,
+            record_index=1,
+            head_index=2 + len(change.events),
+            unavailable="The task could not be stored; retry shortly.",
+        )
 
     @staticmethod
     def _commit(change: TaskChange, *, move_head: bool) -> None:
@@ -179,3 +178,36 @@ class DynamoTaskWriter:
                 tx.save(outbox_item(event))
             if change.audit is not None and move_head:
                 tx.update(head, actions=head_moves, condition=head_is_older)
+
+
+def commit_with_audit(
+    commit: Callable[[bool], None],
+    refused: Callable[[TransactWriteError], None],
+    *,
+    audited: bool,
+    record_index: int,
+    head_index: int,
+    unavailable: str,
+) -> bool:
+    """Run a transaction that carries an audit record and its head's update (``commit(move_head)``).
+
+    ``refused`` raises the writer's own error when one of its conditions failed. False, with nothing written,
+    when the record's position was taken (its audit chain moved on: the caller drafts it again). When the
+    head is past the record (records were removed under it), the transaction is sent once more without
+    the head's update: the record still claims its position, and the head stays where it is, for verify to
+    report.
+    """
+    for move_head in (True, False):
+        try:
+            commit(move_head)
+            return True
+        except TransactWriteError as exc:
+            refused(exc)
+            if audited and conditional_failed(exc, record_index):
+                return False
+            if audited and move_head and conditional_failed(exc, head_index):
+                continue
+            raise DependencyUnavailableError(unavailable) from exc
+        except PynamoDBException as exc:
+            raise DependencyUnavailableError(unavailable) from exc
+    raise DependencyUnavailableError(unavailable)
