@@ -189,9 +189,7 @@ class InstallationBroker:
         try:
             self._svc.task_writer.commit(TaskChange(updated, task.status, None, events))
         except TaskStateError as exc:
-            raise CapabilityFailedError(
-                f"The task changed while the plugin updated it; read it again. {exc.detail}"
-            ) from exc
+            raise CapabilityFailedError("The task changed while the plugin updated it; read it again.") from exc
         return {"task": updated.model_dump(mode="json")}
 
     def _task_updated(self, task: dict[str, Any]) -> EventEnvelope:
