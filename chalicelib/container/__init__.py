@@ -131,9 +131,8 @@ def build_services(settings: Settings, adapters: Adapters) -> Services:
 
     def on_installation_event(event_type: str, inst: Installation, detail: dict[str, Any]) -> None:
         if event_type == "plugin.uninstalled":
-            if not inst.development:  # publisher analytics count published versions only
-                a.stats.add(inst.plugin_id, inst.version, uninstalls=1)
-            # Uninstall forgets the plugin's data (its tokens die with the installation record).
+            # Uninstall forgets the plugin's data (its tokens die with the installation record); its analytics
+            # counter moved in the uninstall's transaction.
             a.plugin_data.delete_partition(plugin_data_partition(inst.plugin_id, inst.installation_id))
 
     installs.on_event.append(on_installation_event)

@@ -12,7 +12,7 @@ from datetime import datetime
 
 from chalicelib.domain.models import AuditRecord, EventEnvelope, Installation, Task
 
-__all__ = ["OUTBOX_RETENTION_S", "CacheGeneration", "NewInstallation", "TaskChange"]
+__all__ = ["OUTBOX_RETENTION_S", "CacheGeneration", "NewInstallation", "RemovedInstallation", "TaskChange"]
 
 # Outbox records expire (DynamoDB TTL) after the stream's own 24 h retention: by then they were forwarded,
 # and the record is kept a little longer for whoever investigates a late or missing event.
@@ -42,6 +42,19 @@ class NewInstallation:
     # The catalog generation the version was resolved at, read from the cache: the write fails with
     # CatalogChangedError, storing nothing, if the generation moved since (a version was yanked, say).
     resolved_at: CacheGeneration | None = None
+
+
+@dataclass(frozen=True)
+class RemovedInstallation:
+    """An installation to remove with everything that exists because of it: its grants, its subscriptions, its
+    share of the install count; with the ``plugin.uninstalled`` event and the audit record of the removal."""
+
+    installation: Installation
+    scopes: list[str] = field(default_factory=list)  # its permission rows, as stored
+    unsubscribe_from: list[str] = field(default_factory=list)  # the event types it receives
+    events: list[EventEnvelope] = field(default_factory=list)
+    audit: AuditRecord | None = None
+    count_uninstall: bool = True  # a development installation never counted as an install
 
 
 @dataclass(frozen=True)

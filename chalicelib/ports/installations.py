@@ -7,7 +7,7 @@ from datetime import datetime
 from typing import Protocol
 
 from chalicelib.domain.models import Installation
-from chalicelib.domain.outbox import NewInstallation
+from chalicelib.domain.outbox import NewInstallation, RemovedInstallation
 from chalicelib.ports.platform import Page
 
 __all__ = ["InstallationRepository", "InstallationWriter", "PermissionRepository"]
@@ -37,6 +37,13 @@ class InstallationWriter(Protocol):
 
     def create(self, change: NewInstallation) -> bool:
         """Write it all; ConflictError if the plugin is already installed in the workspace (nothing written).
+
+        False, with nothing written, when ``change.audit``'s position in the chain was taken meanwhile.
+        """
+        ...
+
+    def remove(self, change: RemovedInstallation) -> bool:
+        """Remove it all; InstallationNotFoundError if the installation is gone already (nothing written).
 
         False, with nothing written, when ``change.audit``'s position in the chain was taken meanwhile.
         """

@@ -28,7 +28,7 @@ from chalicelib.domain.models import (
     UpgradeOptions,
     UpgradeRequest,
 )
-from chalicelib.domain.outbox import NewInstallation
+from chalicelib.domain.outbox import NewInstallation, RemovedInstallation
 from chalicelib.domain.permissions import Action, check_grant
 from chalicelib.domain.upgrades import awaiting_consent
 from chalicelib.ports import (
@@ -330,19 +330,30 @@ class InstallService:
     def uninstall(self, caller: Caller, installation_id: str) -> None:
         """Remove an installation, revoke its grants; hooks delete its data and subscriptions."""
         found = self._find_for_change(caller, installation_id, "plugin.uninstall")
-        self._installs.delete(found)
-        self._permissions.revoke_all(installation_id)
-        if not found.development:  # a development installation never counted as an install
-            self._plugins.add_installs(found.plugin_id, -1)
-        self._audit.record(
+        version = self._marketplace.get_any_version(found.plugin_id, found.version)
+        event = self._events.envelope(
+            caller.workspace_id,
+            "plugin.uninstalled",
+            {"installation_id": installation_id, "plugin_id": found.plugin_id, "version": found.version},
+        )
+        change = RemovedInstallation(
+            found,
+            scopes=self._permissions.list(installation_id),
+            unsubscribe_from=sorted(set(version.manifest.events)) if version else [],
+            events=[event],
+            count_uninstall=not found.development,  # a development installation never counted as an install
+        )
+        # The installation, its grants, subscriptions and count, its event and its audit record go together.
+        self._audit.record_with(
             caller.workspace_id,
             caller.actor,
             "plugin.uninstall",
             installation_id,
+            lambda record: self._writer.remove(replace(change, audit=record)),
             plugin_id=found.plugin_id,
             version=found.version,
         )
-        self._emit("plugin.uninstalled", found)
+        self._emit("plugin.uninstalled", found)  # what lives outside the transaction: data, triggers, deployment
 
     # --- helpers ------------------------------------------------------------------------
 

@@ -50,8 +50,9 @@ class SubscriptionService:
         elif event_type == "plugin.disabled":
             self._subs.remove(ws, self.event_types_of(installation), target)
         elif event_type == "plugin.uninstalled":
-            self._subs.remove(ws, self.event_types_of(installation), target)
+            # Its subscriptions and its event went with the installation, in the uninstall's transaction.
             self._triggers.delete_all(installation.installation_id)
+            return
         elif event_type == "plugin.upgraded":
             before = str(detail.get("from") or "")
             data["from_version"] = before

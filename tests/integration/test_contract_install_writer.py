@@ -1,5 +1,7 @@
 """One contract, two installation writers: the in-memory twin and the TransactWriteItems on the moto server.
 
+A removal takes the installation with its grants and subscriptions, or nothing.
+
 An install names the catalog generation it resolved its version at; the writer stores everything only if
 that generation still holds, and otherwise stores nothing and says so (CatalogChangedError).
 """
@@ -12,8 +14,8 @@ from typing import Any
 import pytest
 
 from chalicelib.adapters import dynamo, memory
-from chalicelib.domain.errors import CatalogChangedError, ConflictError
-from chalicelib.domain.outbox import CacheGeneration, NewInstallation
+from chalicelib.domain.errors import CatalogChangedError, ConflictError, InstallationNotFoundError
+from chalicelib.domain.outbox import CacheGeneration, NewInstallation, RemovedInstallation
 from integration.test_contract_repositories import NOW, installation, u
 
 
@@ -23,28 +25,30 @@ class Writer:
     installs: Any
     permissions: Any
     generations: Any
+    subscriptions: Any
 
 
 @pytest.fixture(params=["memory", "dynamo"])
 def w(request: pytest.FixtureRequest) -> Writer:
     if request.param == "memory":
         m = memory
-        installs, permissions, generations = (
+        installs, permissions, generations, subscriptions = (
             m.InMemoryInstallationRepository(),
             m.InMemoryPermissionRepository(),
             m.InMemoryGenerationStore(),
+            m.InMemorySubscriptionRepository(),
         )
         writer = m.InMemoryInstallationWriter(
             installs,
             permissions,
             m.InMemoryPluginRepository(m.InMemoryGenerationStore()),
-            m.InMemorySubscriptionRepository(),
+            subscriptions,
             m.InMemoryEventBus(),
             m.InMemoryAuditRepository(),
             m.InMemoryPluginStatsRepository(),
             generations,
         )
-        return Writer(writer, installs, permissions, generations)
+        return Writer(writer, installs, permissions, generations, subscriptions)
     dynamo.bind_tables(request.getfixturevalue("operator").settings)
     d = dynamo
     return Writer(
@@ -52,6 +56,7 @@ def w(request: pytest.FixtureRequest) -> Writer:
         d.DynamoInstallationRepository(),
         d.DynamoPermissionRepository(),
         d.DynamoGenerationStore(),
+        d.DynamoSubscriptionRepository(),
     )
 
 
@@ -99,3 +104,18 @@ def test_an_existing_installation_is_still_a_conflict_behind_the_generation_chec
     )
     with pytest.raises(ConflictError):
         w.writer.create(again)
+
+
+def test_a_removal_takes_the_installation_its_grants_and_subscriptions_together(w: Writer) -> None:
+    c = change(None)
+    inst = c.installation
+    assert w.writer.create(NewInstallation(inst, "key:x", NOW, subscribe_to=["task.completed"], count_install=False))
+    removal = RemovedInstallation(
+        inst, scopes=["tasks:read"], unsubscribe_from=["task.completed"], count_uninstall=False
+    )
+    assert w.writer.remove(removal) is True
+    assert w.installs.get(inst.workspace_id, inst.plugin_id) is None
+    assert w.permissions.list(inst.installation_id) == []
+    assert w.subscriptions.targets(inst.workspace_id, "task.completed") == []
+    with pytest.raises(InstallationNotFoundError):  # gone already: nothing more to remove, nothing written
+        w.writer.remove(removal)

@@ -28,10 +28,16 @@ from chalicelib.adapters.dynamo.plugins import PluginItem
 from chalicelib.adapters.dynamo.stats import stats_key, stats_update
 from chalicelib.adapters.dynamo.subscriptions import SubscriptionItem
 from chalicelib.adapters.dynamo.tasks import TaskItem, task_item
-from chalicelib.domain.errors import CatalogChangedError, ConflictError, DependencyUnavailableError, TaskStateError
+from chalicelib.domain.errors import (
+    CatalogChangedError,
+    ConflictError,
+    DependencyUnavailableError,
+    InstallationNotFoundError,
+    TaskStateError,
+)
 from chalicelib.domain.messages import installation_target
 from chalicelib.domain.models import EventEnvelope
-from chalicelib.domain.outbox import OUTBOX_RETENTION_S, NewInstallation, TaskChange
+from chalicelib.domain.outbox import OUTBOX_RETENTION_S, NewInstallation, RemovedInstallation, TaskChange
 
 __all__ = [
     "DynamoInstallationWriter",
@@ -102,6 +108,46 @@ class DynamoInstallationWriter:
             head_index=first + _head_index(change),
             unavailable="The installation could not be stored; retry shortly.",
         )
+
+    def remove(self, change: RemovedInstallation) -> bool:
+        def refused(exc: TransactWriteError) -> None:
+            if conditional_failed(exc, 0):  # the installation, item 0: removed meanwhile
+                raise InstallationNotFoundError(change.installation.installation_id) from exc
+
+        deletes = 1 + len(change.scopes) + len(set(change.unsubscribe_from))
+        return commit_with_audit(
+            lambda move_head: self._remove(change, move_head=move_head),
+            refused,
+            audited=change.audit is not None,
+            record_index=deletes,
+            head_index=deletes + 1 + len(change.events),
+            unavailable="The installation could not be removed; retry shortly.",
+        )
+
+    @staticmethod
+    def _remove(change: RemovedInstallation, *, move_head: bool) -> None:
+        inst = change.installation
+        target = installation_target(inst.installation_id)
+        with TransactWrite(connection=InstallationItem._get_connection().connection) as tx:
+            # Sent as all deletes, then all puts, then all updates (PynamoDB's order): the installation is item 0,
+            # the audit record the first put, its head the first update.
+            tx.delete(
+                InstallationItem(inst.workspace_id, inst.plugin_id), condition=InstallationItem.workspace_id.exists()
+            )
+            for scope in change.scopes:
+                tx.delete(PermissionItem(inst.installation_id, scope))
+            for event_type in sorted(set(change.unsubscribe_from)):
+                tx.delete(SubscriptionItem(f"{inst.workspace_id}#{event_type}", target))
+            if change.audit is not None:
+                record, head, head_moves, head_is_older = audit_writes(change.audit)
+                tx.save(record, condition=AuditItem.seq.does_not_exist())
+                if move_head:
+                    tx.update(head, actions=head_moves, condition=head_is_older)
+            for event in change.events:
+                tx.save(outbox_item(event))
+            if change.count_uninstall:
+                tx.update(PluginItem(inst.plugin_id), actions=[PluginItem.install_count.add(-1)])
+                tx.update(stats_key(inst.plugin_id, inst.version), actions=stats_update(uninstalls=1))
 
     @staticmethod
     def _commit(change: NewInstallation, *, move_head: bool) -> None:

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import threading
 
-from chalicelib.domain.errors import CatalogChangedError, ConflictError, TaskStateError
+from chalicelib.domain.errors import CatalogChangedError, ConflictError, InstallationNotFoundError, TaskStateError
 from chalicelib.domain.messages import installation_target
-from chalicelib.domain.outbox import NewInstallation, TaskChange
+from chalicelib.domain.outbox import NewInstallation, RemovedInstallation, TaskChange
 from chalicelib.ports import (
     AuditRepository,
     EventBus,
@@ -70,6 +70,27 @@ class InMemoryInstallationWriter:
                 self._stats.add(inst.plugin_id, inst.version, installs=1)
             self._subscriptions.add(inst.workspace_id, change.subscribe_to, installation_target(inst.installation_id))
             # In memory the outbox and the bus are one: the event is published as the change is made.
+            self._bus.publish(change.events)
+        return True
+
+    def remove(self, change: RemovedInstallation) -> bool:
+        inst = change.installation
+        with self._lock:
+            if self._installs.get_by_id(inst.workspace_id, inst.installation_id) is None:
+                raise InstallationNotFoundError(inst.installation_id)
+            if change.audit is not None:
+                try:
+                    self._audit.append(change.audit)
+                except ConflictError:
+                    return False  # its position was taken: nothing written
+            self._installs.delete(inst)
+            self._permissions.revoke_all(inst.installation_id)
+            if change.count_uninstall:
+                self._plugins.add_installs(inst.plugin_id, -1)
+                self._stats.add(inst.plugin_id, inst.version, uninstalls=1)
+            self._subscriptions.remove(
+                inst.workspace_id, change.unsubscribe_from, installation_target(inst.installation_id)
+            )
             self._bus.publish(change.events)
         return True
 
