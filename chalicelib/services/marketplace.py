@@ -20,6 +20,7 @@ from chalicelib.domain.errors import (
     UploadNotFoundError,
     VersionNotFoundError,
 )
+from chalicelib.domain.installable import latest_installable, pick_installable
 from chalicelib.domain.manifest import PlatformCaps
 from chalicelib.domain.models import (
     Caller,
@@ -37,14 +38,14 @@ from chalicelib.domain.outbox import CacheGeneration
 from chalicelib.domain.permissions import Action, Role
 from chalicelib.domain.review import Decision, check_scan_acknowledged, reviewed_state, scan_of
 from chalicelib.domain.scan import scan_or_refuse
-from chalicelib.domain.versions import is_range, pick_latest
+from chalicelib.domain.versions import is_range
 from chalicelib.ports import ArtifactStore, Clock, IdGenerator, PluginRepository, VersionRepository
 from chalicelib.services.audit import AuditService
 from chalicelib.services.catalog_cache import MarketplaceCache
 from chalicelib.services.listing import listing_page, summary_view, version_view
 from chalicelib.services.publishers import PublisherService
 
-__all__ = ["MarketplaceService", "ResolvedVersion", "VersionHook", "artifact_key", "latest_installable"]
+__all__ = ["MarketplaceService", "ResolvedVersion", "VersionHook", "artifact_key"]
 
 VersionHook = Callable[[PluginVersion], None]
 
@@ -56,15 +57,6 @@ def artifact_key(sha256: str) -> str:
 
 def _upload_key(workspace_id: str, upload_id: str) -> str:
     return f"uploads/{workspace_id}/{upload_id}.zip"
-
-
-def latest_installable(
-    versions: list[PluginVersion], host_version: str, spec: str | None = None
-) -> PluginVersion | None:
-    """Highest approved version that supports the host (and satisfies ``spec`` when given)."""
-    ok = {v.version: v for v in versions if v.installable and v.manifest.supports_host(host_version)}
-    best = pick_latest(list(ok), spec)
-    return ok[best] if best else None
 
 
 @dataclass(frozen=True)
@@ -381,32 +373,11 @@ class MarketplaceService:
         held = None if fresh else self.cache.memo_at(key, load)
         if held is not None:
             try:
-                return ResolvedVersion(self._pick(plugin_id, spec, held[0]), held[1])
+                return ResolvedVersion(pick_installable(plugin_id, spec, held[0], self._host_version), held[1])
             except (PluginNotFoundError, VersionNotFoundError):
                 pass  # no commit will check this answer: a version approved since must not be refused
         versions, generation = self.cache.memo_checked(key, load)
-        return ResolvedVersion(self._pick(plugin_id, spec, versions), generation)
-
-    def _pick(self, plugin_id: str, spec: str | None, versions: list[PluginVersion]) -> PluginVersion:
-        if not versions:
-            raise PluginNotFoundError(plugin_id)
-        if spec is None or is_range(spec):
-            try:
-                found = latest_installable(versions, self._host_version, spec)
-            except ValueError as exc:
-                raise InvalidRequestError(f"'{spec}' is neither a version nor a version range.") from exc
-        else:
-            found = next(
-                (
-                    v
-                    for v in versions
-                    if v.version == spec and v.installable and v.manifest.supports_host(self._host_version)
-                ),
-                None,
-            )
-        if found is None:
-            raise VersionNotFoundError(plugin_id, spec or "latest")
-        return found
+        return ResolvedVersion(pick_installable(plugin_id, spec, versions, self._host_version), generation)
 
     def installable_versions(self, plugin_id: str) -> list[PluginVersion]:
         """Every version a workspace may move to: approved and supporting this host."""
