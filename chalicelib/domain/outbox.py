@@ -1,4 +1,5 @@
-"""What an install writes, all or nothing, and how long outbox records are kept.
+"""What an install, an uninstall and a task's change write, each all or nothing, and how long outbox records
+are kept.
 
 An event about a change travels in the same DynamoDB transaction as the change, as a record of the
 outbox table; the table's stream carries it to the forwarder (``chalicelib.workers.outbox``), which
