@@ -120,8 +120,9 @@ def _parse_each_condition_once() -> None:
     """A condition is parsed once per (expression, names, values), not three times per transaction item.
 
     moto parses an item's ``ConditionExpression`` to validate the request, again in ``transact_write_items``
-    and again in the ``put_item``/``update_item`` that follows: ~70 µs each, a third of an install
-    transaction's CPU. The parsed tree is only read when evaluated, so one parse serves every request
+    and again in the ``put_item``/``update_item`` that follows (measured on a ten-item transaction like an
+    install's: 2.42 ms of CPU per transaction with every parse, 2.12–2.18 ms with one). The parsed tree is only
+    read when evaluated, so one parse serves every request
     with the same expression, names and values (a condition without values, such as
     ``attribute_not_exists(#0)``, is parsed once for good). The parser's record of the names and values it
     used, which moto's validation reads afterwards, is restored with the tree. Errors are never cached.
