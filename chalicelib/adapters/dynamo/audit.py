@@ -29,7 +29,7 @@ from chalicelib.adapters.dynamo.base import (
 from chalicelib.domain.errors import ConflictError
 from chalicelib.domain.models import AuditRecord
 
-__all__ = ["AuditItem", "DynamoAuditRepository", "audit_writes", "conditional_failed"]
+__all__ = ["AuditItem", "DynamoAuditRepository", "add_audit", "audit_writes", "conditional_failed"]
 
 
 class AuditItem(DocItem):
@@ -73,6 +73,17 @@ def audit_writes(record: AuditRecord) -> tuple[AuditItem, MetaItem, list[Action]
     return item, head, head_moves, MetaItem.gen.does_not_exist() | (MetaItem.gen < seq)
 
 
+def add_audit(tx: TransactWrite, record: AuditRecord, *, move_head: bool = True) -> None:
+    """Add the record (its conditional put claims its position) and, unless told not to, its head's move to ``tx``.
+
+    In PynamoDB's order the record is one of the puts and the head one of the updates.
+    """
+    item, head, head_moves, head_is_older = audit_writes(record)
+    tx.save(item, condition=AuditItem.seq.does_not_exist())
+    if move_head:
+        tx.update(head, actions=head_moves, condition=head_is_older)
+
+
 class DynamoAuditRepository:
     """The chain's records, plus a head item per workspace (meta table) pointing at the newest one.
 
@@ -84,12 +95,10 @@ class DynamoAuditRepository:
     """
 
     def append(self, record: AuditRecord) -> None:
-        item, head, head_moves, head_is_older = audit_writes(record)
         # The record and its head in one round trip (and together: no head is left behind by a crash).
         try:
             with TransactWrite(connection=AuditItem._get_connection().connection) as tx:
-                tx.save(item, condition=AuditItem.seq.does_not_exist())
-                tx.update(head, actions=head_moves, condition=head_is_older)
+                add_audit(tx, record)
             return
         except TransactWriteError as exc:
             record_taken, head_newer = (conditional_failed(exc, i) for i in (0, 1))
@@ -100,7 +109,7 @@ class DynamoAuditRepository:
         # A head already past this record (only when records were removed under it): the record still
         # claims its position on its own, and the head stays where it is, for verify to report.
         try:
-            item.save(condition=AuditItem.seq.does_not_exist())
+            audit_writes(record)[0].save(condition=AuditItem.seq.does_not_exist())
         except PutError as exc:
             if is_conditional(exc):
                 raise ConflictError(f"audit seq {record.seq} is taken") from exc

@@ -20,7 +20,7 @@ from pynamodb.exceptions import PynamoDBException, TransactWriteError
 from pynamodb.models import Model
 from pynamodb.transactions import TransactWrite
 
-from chalicelib.adapters.dynamo.audit import AuditItem, audit_writes, conditional_failed
+from chalicelib.adapters.dynamo.audit import add_audit, conditional_failed
 from chalicelib.adapters.dynamo.base import TableMeta
 from chalicelib.adapters.dynamo.generations import check_generation
 from chalicelib.adapters.dynamo.installs import DynamoInstallationRepository, InstallationItem, PermissionItem
@@ -139,10 +139,7 @@ class DynamoInstallationWriter:
             for event_type in sorted(set(change.unsubscribe_from)):
                 tx.delete(SubscriptionItem(f"{inst.workspace_id}#{event_type}", target))
             if change.audit is not None:
-                record, head, head_moves, head_is_older = audit_writes(change.audit)
-                tx.save(record, condition=AuditItem.seq.does_not_exist())
-                if move_head:
-                    tx.update(head, actions=head_moves, condition=head_is_older)
+                add_audit(tx, change.audit, move_head=move_head)
             for event in change.events:
                 tx.save(outbox_item(event))
             if change.count_uninstall:
@@ -162,10 +159,7 @@ class DynamoInstallationWriter:
             # item 1, and the head the first update (_head_index), which is how create tells them apart.
             tx.save(DynamoInstallationRepository._item(inst), condition=InstallationItem.workspace_id.does_not_exist())
             if change.audit is not None:
-                record, head, head_moves, head_is_older = audit_writes(change.audit)
-                tx.save(record, condition=AuditItem.seq.does_not_exist())
-                if move_head:
-                    tx.update(head, actions=head_moves, condition=head_is_older)
+                add_audit(tx, change.audit, move_head=move_head)
             for scope in inst.granted:
                 tx.save(
                     PermissionItem(
@@ -218,12 +212,9 @@ class DynamoTaskWriter:
             # All puts, then the head's update (PynamoDB's order): the task is item 0, the audit record item 1.
             tx.save(task_item(task), condition=expected)
             if change.audit is not None:
-                record, head, head_moves, head_is_older = audit_writes(change.audit)
-                tx.save(record, condition=AuditItem.seq.does_not_exist())
+                add_audit(tx, change.audit, move_head=move_head)
             for event in change.events:
                 tx.save(outbox_item(event))
-            if change.audit is not None and move_head:
-                tx.update(head, actions=head_moves, condition=head_is_older)
 
 
 def commit_with_audit(

@@ -6,6 +6,7 @@ import threading
 
 from chalicelib.domain.errors import CatalogChangedError, ConflictError, InstallationNotFoundError, TaskStateError
 from chalicelib.domain.messages import installation_target
+from chalicelib.domain.models import AuditRecord
 from chalicelib.domain.outbox import NewInstallation, RemovedInstallation, TaskChange
 from chalicelib.ports import (
     AuditRepository,
@@ -56,11 +57,8 @@ class InMemoryInstallationWriter:
                 raise CatalogChangedError()
             if self._installs.get(inst.workspace_id, inst.plugin_id) is not None:
                 self._installs.create(inst)  # raises the ConflictError, before anything is written
-            if change.audit is not None:
-                try:
-                    self._audit.append(change.audit)
-                except ConflictError:
-                    return False  # its position was taken: nothing written
+            if not _claimed(self._audit, change.audit):
+                return False  # its position was taken: nothing written
             self._installs.create(inst)
             self._permissions.grant(
                 inst.installation_id, inst.granted, by=change.granted_by, version=inst.version, at=change.granted_at
@@ -78,11 +76,8 @@ class InMemoryInstallationWriter:
         with self._lock:
             if self._installs.get_by_id(inst.workspace_id, inst.installation_id) is None:
                 raise InstallationNotFoundError(inst.installation_id)
-            if change.audit is not None:
-                try:
-                    self._audit.append(change.audit)
-                except ConflictError:
-                    return False  # its position was taken: nothing written
+            if not _claimed(self._audit, change.audit):
+                return False  # its position was taken: nothing written
             self._installs.delete(inst)
             self._permissions.revoke_all(inst.installation_id)
             if change.count_uninstall:
@@ -110,11 +105,19 @@ class InMemoryTaskWriter:
             stored = self._tasks.get(task.workspace_id, task.task_id)
             if (stored.status if stored else None) != change.expect_status:
                 raise TaskStateError(f"Task '{task.task_id}' changed meanwhile; read it again.", task_id=task.task_id)
-            if change.audit is not None:
-                try:
-                    self._audit.append(change.audit)
-                except ConflictError:
-                    return False  # its position was taken: nothing written
+            if not _claimed(self._audit, change.audit):
+                return False  # its position was taken: nothing written
             self._tasks.put(task)
             self._bus.publish(change.events)
         return True
+
+
+def _claimed(audit: AuditRepository, record: AuditRecord | None) -> bool:
+    """Append the change's audit record, if it has one; False when its position in the chain was taken."""
+    if record is None:
+        return True
+    try:
+        audit.append(record)
+    except ConflictError:
+        return False
+    return True
