@@ -7,11 +7,26 @@ import binascii
 import hashlib
 import hmac
 import json
-from typing import Any
+from collections.abc import Callable, Iterator
+from typing import Any, TypeVar
 
 from chalicelib.domain.errors import InvalidRequestError
 
-__all__ = ["PageTokenSealer", "decode_token", "encode_token"]
+__all__ = ["PageTokenSealer", "decode_token", "encode_token", "every_item"]
+
+
+T = TypeVar("T")
+
+
+def every_item(read_page: Callable[[str | None], tuple[list[T], str | None]]) -> Iterator[T]:
+    """Every item of a paged listing: ``read_page(token)`` gives a page and the next token (None at the end),
+    starting from None; pages are read as the items are consumed."""
+    token: str | None = None
+    while True:
+        page, token = read_page(token)
+        yield from page
+        if not token:
+            return
 
 
 def encode_token(position: dict[str, Any] | None) -> str | None:

@@ -15,6 +15,7 @@ from typing import TypeVar
 
 from chalicelib.domain.models import Plugin
 from chalicelib.domain.outbox import CacheGeneration
+from chalicelib.domain.pagination import every_item
 from chalicelib.ports import Clock, GenerationStore, Metrics, PluginRepository
 
 __all__ = ["CacheStats", "MarketplaceCache"]
@@ -137,10 +138,4 @@ class MarketplaceCache:
         self._generations.bump(GENERATION)
 
     def _load(self) -> list[Plugin]:
-        out: list[Plugin] = []
-        token: str | None = None
-        while True:
-            page, token = self._plugins.search(query=None, category=None, limit=100, token=token)
-            out.extend(page)
-            if not token:
-                return out
+        return list(every_item(lambda token: self._plugins.search(query=None, category=None, limit=100, token=token)))

@@ -40,6 +40,7 @@ from chalicelib.domain.errors import (
     WebhookNotFoundError,
 )
 from chalicelib.domain.models import Caller, EventEnvelope, Webhook
+from chalicelib.domain.pagination import every_item
 from chalicelib.domain.permissions import Action
 from chalicelib.domain.webhook_signatures import signed_headers
 from chalicelib.ports import (
@@ -309,17 +310,15 @@ class DeliveryService:
         self._audit.authorize(caller, Action.MANAGE_WEBHOOKS, "webhook.recover", webhook_id)
         self._find(caller, webhook_id)
         queued: list[str] = []
-        token: str | None = None
-        while True:
-            page, token = self._deliveries.list(
+        failed = every_item(
+            lambda token: self._deliveries.list(
                 webhook_id, status="failed", since_id=ulid_floor(since), limit=100, token=token, newest_first=False
             )
-            for d in page:
-                if d.status == "failed" and d.created_at >= since and d.workspace_id == caller.workspace_id:
-                    self._requeue(d, "recover")
-                    queued.append(d.delivery_id)
-            if token is None:
-                break
+        )
+        for d in failed:
+            if d.status == "failed" and d.created_at >= since and d.workspace_id == caller.workspace_id:
+                self._requeue(d, "recover")
+                queued.append(d.delivery_id)
         self._audit.record(
             caller.workspace_id,
             caller.actor,

@@ -26,6 +26,7 @@ from chalicelib.domain.models import (
     VersionReport,
 )
 from chalicelib.domain.models.review import PublisherPlugins
+from chalicelib.domain.pagination import every_item
 from chalicelib.domain.permissions import Action, Role
 from chalicelib.domain.review import permission_diff, previous_release, scan_of
 from chalicelib.ports import ArtifactStore, PluginRepository, VersionRepository
@@ -126,13 +127,10 @@ class ReviewService:
     def _owned(self, workspace_id: str, publisher_id: str) -> list[Plugin]:
         # The search text holds the publisher id, so the scan's filter keeps the read to near this publisher's
         # plugins; ownership is the workspace's, checked on each record.
-        found: list[Plugin] = []
-        token: str | None = None
-        while True:
-            page, token = self._plugins.search(query=publisher_id, category=None, limit=100, token=token)
-            found.extend(p for p in page if p.owner_workspace_id == workspace_id)
-            if not token:
-                return sorted(found, key=lambda p: p.plugin_id)
+        pages = every_item(
+            lambda token: self._plugins.search(query=publisher_id, category=None, limit=100, token=token)
+        )
+        return sorted((p for p in pages if p.owner_workspace_id == workspace_id), key=lambda p: p.plugin_id)
 
     def _detail(self, plugin: Plugin, verified: bool) -> PluginDetail:
         versions = sorted(

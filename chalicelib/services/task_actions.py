@@ -5,6 +5,7 @@ from __future__ import annotations
 from chalicelib.domain.errors import TaskActionNotFoundError, TaskNotFoundError
 from chalicelib.domain.manifest import TaskAction
 from chalicelib.domain.models import Caller, Installation, Task
+from chalicelib.domain.pagination import every_item
 from chalicelib.domain.permissions import Action
 from chalicelib.domain.task_actions import (
     RunTaskActionRequest,
@@ -93,13 +94,7 @@ class TaskActionService:
 
     def _installations(self, workspace_id: str) -> list[Installation]:
         """Every installation of the workspace, page after page (one page for nearly every workspace)."""
-        found: list[Installation] = []
-        token: str | None = None
-        while True:
-            page, token = self._installs.list(workspace_id, limit=100, token=token)
-            found.extend(page)
-            if not token:
-                return found
+        return list(every_item(lambda token: self._installs.list(workspace_id, limit=100, token=token)))
 
     def _task(self, workspace_id: str, task_id: str) -> Task:
         task = self._tasks.get(workspace_id, task_id)

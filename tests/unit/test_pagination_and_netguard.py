@@ -113,3 +113,18 @@ def test_the_resolver_is_asked_for_the_right_port() -> None:
 
 def test_allow_private_lets_loopback_through_for_local_development() -> None:
     assert check_public_url("http://localhost:9/", allow_private=True, resolve=fake_resolver) == ["127.0.0.1", "::1"]
+
+
+def test_every_item_reads_page_after_page_only_as_far_as_it_is_consumed() -> None:
+    from chalicelib.domain.pagination import every_item
+
+    pages = {None: ([1, 2], "b"), "b": ([], "c"), "c": ([3], None)}  # an empty page in the middle is no end
+    asked: list[str | None] = []
+
+    def read(token: str | None) -> tuple[list[int], str | None]:
+        asked.append(token)
+        return pages[token]
+
+    items = every_item(read)
+    assert next(items) == 1 and asked == [None]
+    assert list(items) == [2, 3] and asked == [None, "b", "c"]
