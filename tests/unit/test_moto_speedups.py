@@ -165,12 +165,7 @@ def test_update_expressions_parsed_once_apply_as_moto_applies_them() -> None:
     assert _tree(UpdateExpressionParser.make(expression)) == _tree(original(expression))
     with mock_aws():
         ddb = boto3.client("dynamodb", region_name="us-east-1")
-        ddb.create_table(
-            TableName="t",
-            KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}],
-            AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"}],
-            BillingMode="PAY_PER_REQUEST",
-        )
+        _hash_keyed_table(ddb, "t")
         ddb.put_item(TableName="t", Item={"pk": {"S": "a"}, "tags": {"L": []}, "gone": {"S": "x"}})
         for i in range(3):  # the same expression with other values each time: each update gets its own
             values = {":zero": {"N": "0"}, ":one": {"N": str(i + 1)}, ":t": {"L": [{"S": f"t{i}"}]}}
@@ -276,12 +271,7 @@ def _condition_outcomes() -> list[str]:
     out = []
     with mock_aws():
         ddb = boto3.client("dynamodb", region_name="us-east-1")
-        ddb.create_table(
-            TableName="c",
-            KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}],
-            AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"}],
-            BillingMode="PAY_PER_REQUEST",
-        )
+        _hash_keyed_table(ddb, "c")
 
         def attempt(call: Callable[[], object]) -> str:
             try:
@@ -313,3 +303,13 @@ def _condition_outcomes() -> list[str]:
             check = {"ConditionCheck": {"TableName": "c", "Key": {"pk": {"S": "a"}}, **kwargs}}
             out.append(attempt(lambda: ddb.transact_write_items(TransactItems=[check])))
     return out
+
+
+def _hash_keyed_table(ddb: Any, name: str) -> None:
+    """A table keyed by a string ``pk`` alone."""
+    ddb.create_table(
+        TableName=name,
+        KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}],
+        AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"}],
+        BillingMode="PAY_PER_REQUEST",
+    )
