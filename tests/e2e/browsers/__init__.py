@@ -136,17 +136,25 @@ class Driver(ABC):
             raise
 
 
-def on_a_fresh_element(act: Callable[[], T], stale: type[Exception], *, tries: int = 5) -> T:
+def on_a_fresh_element(
+    act: Callable[[], T], stale: type[Exception], missing: type[Exception], *, tries: int = 5, wait_s: float = 15.0
+) -> T:
     """Run ``act`` (find an element, then act on it) again when the page replaced the element in between, as a
-    live view does when an update arrives; Playwright's locators do the same by themselves."""
-    for attempt in range(tries):
+    live view does when an update arrives, or when the element is not drawn yet (for up to ``wait_s``, as
+    ``Driver.wait``): Playwright's locators do both by themselves; WebDriver's find_element does neither."""
+    deadline = time.monotonic() + wait_s
+    replaced = 0
+    while True:
         try:
             return act()
         except stale:
-            if attempt == tries - 1:
+            replaced += 1
+            if replaced == tries:
                 raise
-            time.sleep(0.05)
-    raise AssertionError("unreachable")
+        except missing:
+            if time.monotonic() > deadline:
+                raise
+        time.sleep(0.05)
 
 
 def launch(engine: str) -> Driver:

@@ -7,7 +7,7 @@ import socket
 from pathlib import Path
 from typing import Any
 
-from marionette_driver.errors import StaleElementException
+from marionette_driver.errors import NoSuchElementException, StaleElementException
 from marionette_driver.marionette import Marionette
 
 from . import KEYS, SCREENSHOTS, Driver, on_a_fresh_element
@@ -48,7 +48,9 @@ class FirefoxDriver(Driver):
         self._m.refresh()
 
     def click(self, css: str) -> None:
-        on_a_fresh_element(lambda: self._m.find_element("css selector", css).click(), StaleElementException)
+        on_a_fresh_element(
+            lambda: self._m.find_element("css selector", css).click(), StaleElementException, NoSuchElementException
+        )
 
     def type(self, css: str, text: str, *, enter: bool = False) -> None:
         def act() -> None:
@@ -56,7 +58,7 @@ class FirefoxDriver(Driver):
             element.clear()
             element.send_keys(text + (ENTER if enter else ""))
 
-        on_a_fresh_element(act, StaleElementException)
+        on_a_fresh_element(act, StaleElementException, NoSuchElementException)
 
     def set_files(self, css: str, path: Path) -> None:
         self._m.find_element("css selector", css).send_keys(str(path))  # WebDriver's file selection

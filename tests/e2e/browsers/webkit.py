@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from selenium import webdriver
-from selenium.common.exceptions import StaleElementReferenceException
+from selenium.common.exceptions import NoSuchElementException, StaleElementReferenceException
 from selenium.webdriver.common.action_chains import ActionChains
 from selenium.webdriver.common.by import By
 from selenium.webdriver.common.keys import Keys
@@ -42,7 +42,11 @@ class WebKitDriver(Driver):
         self._d.refresh()
 
     def click(self, css: str) -> None:
-        on_a_fresh_element(lambda: self._d.find_element(By.CSS_SELECTOR, css).click(), StaleElementReferenceException)
+        on_a_fresh_element(
+            lambda: self._d.find_element(By.CSS_SELECTOR, css).click(),
+            StaleElementReferenceException,
+            NoSuchElementException,
+        )
 
     def type(self, css: str, text: str, *, enter: bool = False) -> None:
         def act() -> None:
@@ -51,7 +55,7 @@ class WebKitDriver(Driver):
             if text or enter:  # WPE WebDriver refuses an empty send_keys: clearing was all there was to do
                 element.send_keys(text + (Keys.ENTER if enter else ""))
 
-        on_a_fresh_element(act, StaleElementReferenceException)
+        on_a_fresh_element(act, StaleElementReferenceException, NoSuchElementException)
 
     def set_files(self, css: str, path: Path) -> None:
         self._d.find_element(By.CSS_SELECTOR, css).send_keys(str(path))  # WebDriver's file selection
